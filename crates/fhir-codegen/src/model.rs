@@ -790,7 +790,7 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
 
     // Reader.
     let _ = writeln!(out, "impl {} {{", s.name);
-    out.push_str("    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {\n");
+    out.push_str("    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A, cx: &de::Cx) -> Result<Self, A::Error> {\n");
     out.push_str("        let mut r = Self::default();\n");
     // An element of no member is not FHIR (R4 ele-1: a value or children); a resource of
     // only its `resourceType` is.
@@ -816,30 +816,30 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
                     let v = if f.many { "prims" } else { "prim" };
                     let _ = writeln!(
                         out,
-                        "                \"{j}\" => de::{v}(map, &mut r.{r}, k)?,"
+                        "                \"{j}\" => de::{v}(map, cx, &mut r.{r}, k)?,"
                     );
                 } else {
                     let _ = writeln!(
                         out,
-                        "                \"{j}\" => de::{v}(map, &mut r.{r}, k, de::Form::{form})?,"
+                        "                \"{j}\" => de::{v}(map, cx, &mut r.{r}, k, de::Form::{form})?,"
                     );
                 }
                 let _ = writeln!(
                     out,
-                    "                \"_{j}\" => de::{e}(map, &mut r.{r}, k)?,"
+                    "                \"_{j}\" => de::{e}(map, cx, &mut r.{r}, k)?,"
                 );
             }
             Kind::Plain => {
                 let _ = writeln!(
                     out,
-                    "                \"{j}\" => de::plain(map, &mut r.{r}, k)?,"
+                    "                \"{j}\" => de::plain(map, cx, &mut r.{r}, k)?,"
                 );
             }
             Kind::Complex(_) | Kind::Resource => {
                 let h = if f.many { "many" } else { "one" };
                 let _ = writeln!(
                     out,
-                    "                \"{j}\" => de::{h}(map, &mut r.{r}, k)?,"
+                    "                \"{j}\" => de::{h}(map, cx, &mut r.{r}, k)?,"
                 );
             }
             Kind::Choice(c) => {
@@ -853,7 +853,7 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
                 }
                 let _ = writeln!(
                     out,
-                    "                {} => {c}::de(map, &mut r.{r}, k, \"{j}\")?,",
+                    "                {} => {c}::de(map, cx, &mut r.{r}, k, \"{j}\")?,",
                     keys.join(" | ")
                 );
             }
@@ -862,20 +862,20 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
     if s.is_resource {
         let _ = writeln!(
             out,
-            "                \"resourceType\" => de::resource_type(map, \"{}\")?,",
+            "                \"resourceType\" => de::resource_type(map, cx, \"{}\")?,",
             s.name
         );
     }
     let _ = writeln!(
         out,
-        "                _ => de::unknown(map, k, \"{}\")?,",
+        "                _ => de::unknown(map, cx, k, \"{}\")?,",
         s.path
     );
     out.push_str("            }\n        }\n");
     if !s.is_resource {
         let _ = writeln!(
             out,
-            "        if empty {{\n            de::empty_object::<A::Error>(\"{}\")?;\n        }}",
+            "        if empty {{\n            de::empty_object::<A::Error>(cx, \"{}\")?;\n        }}",
             s.path
         );
     }
@@ -887,13 +887,13 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "        de::required::<A::Error>({test}, \"{}\", \"{}\")?;",
+            "        de::required::<A::Error>(cx, {test}, \"{}\", \"{}\")?;",
             s.path, f.json
         );
     }
     out.push_str("        Ok(r)\n    }\n");
     if s.is_resource {
-        out.push_str("\n    /// Reads the members after `resourceType`, straight into a box (keeps the\n    /// `Resource` dispatcher's stack frame small).\n    #[inline(never)]\n    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {\n        Self::de_fields(map).map(Box::new)\n    }\n");
+        out.push_str("\n    /// Reads the members after `resourceType`, straight into a box (keeps the\n    /// `Resource` dispatcher's stack frame small).\n    #[inline(never)]\n    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A, cx: &de::Cx) -> Result<Box<Self>, A::Error> {\n        Self::de_fields(map, cx).map(Box::new)\n    }\n");
     }
     out.push_str("}\n\n");
 
@@ -944,7 +944,7 @@ fn write_choice(c: &ChoiceEnum, out: &mut String) {
     out.push_str(
         "    pub fn type_name(&self) -> &'static str {\n        Choice::type_name(self)\n    }\n\n",
     );
-    out.push_str("    pub(crate) fn de<'de, A: MapAccess<'de>>(map: &mut A, slot: &mut Option<Self>, k: &str, prefix: &str) -> Result<(), A::Error> {\n");
+    out.push_str("    pub(crate) fn de<'de, A: MapAccess<'de>>(map: &mut A, cx: &de::Cx, slot: &mut Option<Self>, k: &str, prefix: &str) -> Result<(), A::Error> {\n");
     out.push_str("        match de::choice_split(k, prefix) {\n");
     for v in &c.variants {
         let n = &v.name;
@@ -953,29 +953,29 @@ fn write_choice(c: &ChoiceEnum, out: &mut String) {
                 // A code or a string is checked as it is read, so that an error is placed at
                 // the value.
                 let read = if *form == "Text" {
-                    "de::value(map, k)?".to_string()
+                    "de::value(map, cx, k)?".to_string()
                 } else {
-                    format!("de::formed_value(map, k, de::Form::{form})?")
+                    format!("de::formed_value(map, cx, k, de::Form::{form})?")
                 };
                 let _ = writeln!(
                     out,
-                    "            (false, \"{n}\") => {{ let v: {rust} = {read}; match slot {{ None => *slot = Some(Self::{n}(Primitive::new(v))), Some(Self::{n}(p)) => de::set_value::<A::Error, _>(p, v, k)?, Some(o) => return Err(de::two_choices(k, prefix, o.type_name())) }} }}"
+                    "            (false, \"{n}\") => {{ let v: {rust} = {read}; match slot {{ None => *slot = Some(Self::{n}(Primitive::new(v))), Some(Self::{n}(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?, Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())) }} }}"
                 );
                 let _ = writeln!(
                     out,
-                    "            (true, \"{n}\") => {{ let e = map.next_value()?; match slot {{ None => *slot = Some(Self::{n}(Primitive::from_ext(e))), Some(Self::{n}(p)) => de::set_ext::<A::Error, _>(p, e, k)?, Some(o) => return Err(de::two_choices(k, prefix, o.type_name())) }} }}"
+                    "            (true, \"{n}\") => {{ let e = de::ext(map, cx)?; match slot {{ None => *slot = Some(Self::{n}(Primitive::from_ext(e))), Some(Self::{n}(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?, Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())) }} }}"
                 );
             }
             _ => {
                 let _ = writeln!(
                     out,
-                    "            (false, \"{n}\") => {{ de::choice_free::<A::Error, Self>(slot, k, prefix)?; *slot = Some(Self::{n}(map.next_value()?)); }}"
+                    "            (false, \"{n}\") => {{ de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?; *slot = Some(Self::{n}(map.next_value_seed(de::Seed::new(cx))?)); }}"
                 );
             }
         }
     }
     out.push_str(
-        "            _ => return Err(de::bad_choice(k)),\n        }\n        Ok(())\n    }\n}\n\n",
+        "            _ => return Err(de::bad_choice(cx, k)),\n        }\n        Ok(())\n    }\n}\n\n",
     );
     let _ = writeln!(out, "impl ToJsonChoice for {} {{", c.name);
     out.push_str(
@@ -1086,15 +1086,15 @@ fn write_files(m: &Model, out: &Path) -> Result<(), Box<dyn Error>> {
             "            #[cfg(feature = \"{f}\")]\n            Self::{r}(_) => \"{r}\","
         );
     }
-    e.push_str("        }\n    }\n\n    #[allow(unused_variables, reason = \"unused when no resource feature is enabled\")]\n    pub(crate) fn de_typed<'de, A: MapAccess<'de>>(map: &mut A, rt: &str) -> Result<Self, A::Error> {\n        match rt {\n");
+    e.push_str("        }\n    }\n\n    #[allow(unused_variables, reason = \"unused when no resource feature is enabled\")]\n    pub(crate) fn de_typed<'de, A: MapAccess<'de>>(map: &mut A, cx: &de::Cx, rt: &str) -> Result<Self, A::Error> {\n        match rt {\n");
     for r in &m.resources {
         let f = feature_name(r);
         let _ = writeln!(
             e,
-            "            #[cfg(feature = \"{f}\")]\n            \"{r}\" => Ok(Self::{r}({r}::de_boxed(map)?)),"
+            "            #[cfg(feature = \"{f}\")]\n            \"{r}\" => Ok(Self::{r}({r}::de_boxed(map, cx)?)),"
         );
     }
-    e.push_str("            _ => Err(de::unknown_resource(rt)),\n        }\n    }\n\n");
+    e.push_str("            _ => Err(de::unknown_resource(cx, rt)),\n        }\n    }\n\n");
     e.push_str("    /// The resources in `contained` (none for `Bundle`, `Binary` and `Parameters`, which\n    /// are not domain resources).\n    ///\n    /// ```\n    /// use carecodec_fhir::{json, Resource};\n    /// let r: Resource = json::from_str(r#\"{\"resourceType\":\"Patient\",\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"p\"}]}\"#)?;\n    /// assert_eq!(r.contained()[0].resource_type(), \"Patient\");\n    /// # Ok::<(), json::Error>(())\n    /// ```\n    #[allow(unused_variables, reason = \"unused when no resource feature is enabled\")]\n    pub fn contained(&self) -> &[Resource] {\n        match *self {\n");
     for r in &m.resources {
         let f = feature_name(r);

@@ -701,3 +701,83 @@ fn control_characters_from_the_model_are_escaped_in_json_refused_in_xml() {
     );
     assert!(carecodec_fhir::has_control_char("SMI\u{0}TH"));
 }
+
+/// Each read keeps its own state, even when another read runs in the middle of it on the same
+/// thread: here a `Resource` is read through its `Deserialize` impl from members an iterator
+/// makes one at a time, and the iterator reads other documents (strict and lenient) as it goes.
+/// When the reader kept its state in thread-locals, the read in the middle started at the
+/// nesting depth of the one around it, and refused a document of resources nested as deep as
+/// allowed.
+#[test]
+fn a_read_in_the_middle_of_another_keeps_its_own_state() {
+    use serde::Deserialize;
+    use serde::de::value::MapDeserializer;
+    use serde_json::{Value, json};
+
+    struct Members {
+        members: std::vec::IntoIter<(&'static str, Value)>,
+        deepest: String,
+    }
+
+    impl Iterator for Members {
+        type Item = (&'static str, Value);
+        fn next(&mut self) -> Option<Self::Item> {
+            // Resources nested as deep as allowed read, strictly.
+            let r: Resource = json::from_slice(self.deepest.as_bytes()).unwrap();
+            assert_eq!(r.contained().len(), 1);
+            // A lenient read's issues are its own: only its own, all of them.
+            let (_, issues) = json::from_slice_lenient::<Resource>(
+                br#"{"resourceType":"Patient","colour":"blue","gender":" male"}"#,
+            )
+            .unwrap();
+            let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+            assert_eq!(paths, ["Patient.colour", "gender"]);
+            // A strict read's error is its own, kind and place.
+            let e = err(br#"{"resourceType":"Patient","gender":" male"}"#);
+            assert_eq!(
+                (e.kind(), e.column(), e.path()),
+                (ErrorKind::InvalidValue, 42, "Patient.gender")
+            );
+            self.members.next()
+        }
+    }
+
+    big_stack(|| {
+        let depth = usize::from(json::MAX_RESOURCE_DEPTH);
+        let deepest = format!(
+            "{}{}{}",
+            r#"{"resourceType":"Patient","contained":["#.repeat(depth - 1),
+            r#"{"resourceType":"Patient"}"#,
+            "]}".repeat(depth - 1)
+        );
+        let read = |members: Vec<(&'static str, Value)>| {
+            let map = MapDeserializer::<_, serde_json::Error>::new(Members {
+                members: members.into_iter(),
+                deepest: deepest.clone(),
+            });
+            Resource::deserialize(map)
+        };
+        // Valid: read, with the reads in the middle done at each member.
+        let r = read(vec![
+            ("resourceType", json!("Patient")),
+            ("gender", json!("female")),
+        ])
+        .unwrap();
+        let Resource::Patient(p) = r else {
+            panic!("a Patient")
+        };
+        assert_eq!(p.gender.and_then(|g| g.value).as_deref(), Some("female"));
+        // Invalid: the outer read is strict whatever the reads in the middle were.
+        let e = read(vec![
+            ("resourceType", json!("Patient")),
+            ("gender", json!("female")),
+            ("colour", json!("red")),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown element `colour` in Patient"),
+            "{e}"
+        );
+    });
+}

@@ -1,7 +1,13 @@
-//! Reading helpers shared by the generated `Deserialize` impls.
+//! Reading helpers shared by the generated readers.
 //!
 //! The generated code is a `match` on each member name that calls one of these small
 //! functions; keeping the logic here keeps the generated code (and compile time) small.
+//!
+//! Everything one read needs to know or collect (strict or lenient, the issues found, the kind
+//! of the last error, nesting depths) is in a [`Cx`] that the read creates and lends to every
+//! function and seed below: serde's `Deserialize` has no context argument, so the model types
+//! are read through [`DeserializeSeed`]s carrying it ([`Seed`]), not through their
+//! `Deserialize` impls. Nothing is kept between calls or shared by two reads.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -14,21 +20,6 @@ use serde_json::value::RawValue;
 use super::error::{ErrorKind, Issue};
 use crate::model::Resource;
 use crate::primitive::{Decimal, Primitive, PrimitiveExt, has_control_char, is_json_number};
-
-thread_local! {
-    static LENIENT: Cell<bool> = const { Cell::new(false) };
-    /// Set while [`super::from_slice`] (or the lenient one) reads JSON text with serde_json:
-    /// a string it lends unchanged (borrowed: it had no escapes) then holds no control
-    /// character, because serde_json refuses them raw in a string (see [`Checked`]).
-    static FROM_TEXT: Cell<bool> = const { Cell::new(false) };
-    static KIND: Cell<Option<ErrorKind>> = const { Cell::new(None) };
-    static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
-    static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
-    static ISSUES: RefCell<Vec<Issue>> = const { RefCell::new(Vec::new()) };
-    /// Where an error inside a re-read (reordered) resource really is: the address of the
-    /// byte in the text that level was read from (see [`reorder`]).
-    static POSITION: Cell<Option<usize>> = const { Cell::new(None) };
-}
 
 /// How many resources whose `resourceType` is not their first member may nest
 /// inside one another (each is re-read from its buffered members).
@@ -54,106 +45,206 @@ const MAX_REORDER_DEPTH: u8 = 4;
 /// ```
 pub const MAX_RESOURCE_DEPTH: u8 = 16;
 
-/// Sets the reading mode for the current thread until dropped; collects lenient issues.
-pub(crate) struct ModeGuard {
-    previous: bool,
+/// The state of one read: its mode, and what it collects on the way. Created by each read
+/// ([`super::from_slice`], [`super::from_slice_lenient`], or a model type's `Deserialize`
+/// impl) and lent down the whole read; dropped with it.
+///
+/// (`pub` only because the sealed [`ReadJson`] names it; this module is private.)
+#[derive(Debug)]
+pub struct Cx {
+    /// Lenient mode: problems are recorded as issues instead of errors.
+    lenient: bool,
+    /// Set when [`super::from_slice`] (or the lenient one) reads JSON text with serde_json:
+    /// a string it lends unchanged (borrowed: it had no escapes) then holds no control
+    /// character, because serde_json refuses them raw in a string (see [`Checked`]).
     from_text: bool,
+    /// The kind of the last error raised (taken once by the caller).
+    kind: Cell<Option<ErrorKind>>,
+    /// How many [`reorder`] re-reads enclose the current point.
+    reorder_depth: Cell<u8>,
+    /// How many resources enclose the current point.
+    resource_depth: Cell<u8>,
+    /// The lenient reader's issues, in the order found.
+    issues: RefCell<Vec<Issue>>,
+    /// Where an error inside a re-read (reordered) resource really is: the address of the
+    /// byte in the text that level was read from (see [`reorder`]).
+    position: Cell<Option<usize>>,
 }
 
-impl ModeGuard {
-    /// Reading JSON text (a slice) with serde_json, `lenient` or not.
-    pub(crate) fn new(lenient: bool) -> Self {
-        KIND.with(|k| k.set(None));
-        POSITION.with(|p| p.set(None));
+impl Cx {
+    /// For reading JSON text (a slice) with serde_json, `lenient` or not.
+    pub(crate) fn from_text(lenient: bool) -> Self {
+        Self::new(lenient, true)
+    }
+
+    /// For a model type's `Deserialize` impl: strict, reading from any deserializer (so
+    /// every string is checked for control characters).
+    fn detached() -> Self {
+        Self::new(false, false)
+    }
+
+    fn new(lenient: bool, from_text: bool) -> Self {
         Self {
-            previous: LENIENT.with(|l| l.replace(lenient)),
-            from_text: FROM_TEXT.with(|t| t.replace(true)),
+            lenient,
+            from_text,
+            kind: Cell::new(None),
+            reorder_depth: Cell::new(0),
+            resource_depth: Cell::new(0),
+            issues: RefCell::new(Vec::new()),
+            position: Cell::new(None),
         }
     }
 
+    /// The issues recorded so far (lenient mode), taken.
     pub(crate) fn take_issues(&self) -> Vec<Issue> {
-        ISSUES.with(|i| std::mem::take(&mut *i.borrow_mut()))
+        self.issues.take()
     }
-}
 
-impl Drop for ModeGuard {
-    fn drop(&mut self) {
-        LENIENT.with(|l| l.set(self.previous));
-        FROM_TEXT.with(|t| t.set(self.from_text));
-        if !self.previous {
-            ISSUES.with(|i| i.borrow_mut().clear());
+    /// The kind recorded by the last custom error raised in this read (taken once).
+    pub(crate) fn take_kind(&self) -> Option<ErrorKind> {
+        self.kind.take()
+    }
+
+    /// The offset in `text` of the error `e` raised while reading `text`: the position a
+    /// nested [`reorder`] recorded (taken once) when it points into `text`, else serde_json's
+    /// line and column.
+    pub(crate) fn error_offset(&self, text: &[u8], e: &serde_json::Error) -> usize {
+        let base = text.as_ptr() as usize;
+        match self.position.take() {
+            Some(addr) if addr >= base && addr <= base + text.len() => addr - base,
+            _ => super::path::offset_of(text, e.line(), e.column()),
+        }
+    }
+
+    /// Records `kind` as the kind of the error about to be raised, and makes it.
+    #[cold]
+    fn error<E: de::Error>(&self, kind: ErrorKind, message: fmt::Arguments<'_>) -> E {
+        self.kind.set(Some(kind));
+        E::custom(message)
+    }
+
+    /// In lenient mode records an issue and returns `Ok`; in strict mode returns the error.
+    #[cold]
+    fn problem<E: de::Error>(
+        &self,
+        kind: ErrorKind,
+        path: &str,
+        name: &str,
+        message: fmt::Arguments<'_>,
+    ) -> Result<(), E> {
+        self.problem_at(kind, path, name, message, None)
+    }
+
+    /// [`Cx::problem`], with the address of the value concerned in the text being read, when
+    /// known (turned into the issue's offset, line, column and instance path by the caller).
+    #[cold]
+    fn problem_at<E: de::Error>(
+        &self,
+        kind: ErrorKind,
+        path: &str,
+        name: &str,
+        message: fmt::Arguments<'_>,
+        address: Option<usize>,
+    ) -> Result<(), E> {
+        if self.lenient {
+            let path = if name.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            let issue = Issue {
+                kind,
+                path,
+                message: message.to_string(),
+                offset: address,
+                line: 0,
+                column: 0,
+                location: String::new(),
+            };
+            self.issues.borrow_mut().push(issue);
+            Ok(())
+        } else {
+            Err(self.error(kind, message))
         }
     }
 }
 
-/// Where the last error inside a reordered resource is, as the address of a byte of the input
-/// being read (taken once); the caller turns it into an offset if it lies in its input.
-pub(crate) fn take_position() -> Option<usize> {
-    POSITION.with(Cell::take)
+/// A type the crate's readers read with a [`Cx`]: the bound of [`super::FromJson`] (sealed:
+/// this module is private).
+pub trait ReadJson: Sized {
+    /// Reads a `Self` from `d` within the read `cx`.
+    fn read_json<'de, D: Deserializer<'de>>(d: D, cx: &Cx) -> Result<Self, D::Error>;
 }
 
-/// The offset in `text` of the error `e` raised while reading `text`: the position a nested
-/// [`reorder`] recorded when it points into `text`, else serde_json's line and column.
-pub(crate) fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
-    let base = text.as_ptr() as usize;
-    match take_position() {
-        Some(addr) if addr >= base && addr <= base + text.len() => addr - base,
-        _ => super::path::offset_of(text, e.line(), e.column()),
+impl<T: DeFields> ReadJson for T {
+    fn read_json<'de, D: Deserializer<'de>>(d: D, cx: &Cx) -> Result<Self, D::Error> {
+        Seed::<T>::new(cx).deserialize(d)
     }
 }
 
-/// The kind recorded by the last custom error raised on this thread (taken once).
-pub(crate) fn take_kind() -> Option<ErrorKind> {
-    KIND.with(|k| k.take())
-}
-
-#[cold]
-fn error<E: de::Error>(kind: ErrorKind, message: fmt::Arguments<'_>) -> E {
-    KIND.with(|k| k.set(Some(kind)));
-    E::custom(message)
-}
-
-/// In lenient mode records an issue and returns `Ok`; in strict mode returns the error.
-#[cold]
-fn problem<E: de::Error>(
-    kind: ErrorKind,
-    path: &str,
-    name: &str,
-    message: fmt::Arguments<'_>,
-) -> Result<(), E> {
-    problem_at(kind, path, name, message, None)
-}
-
-/// [`problem`], with the address of the value concerned in the text being read, when known
-/// (turned into the issue's offset, line, column and instance path by the caller).
-#[cold]
-fn problem_at<E: de::Error>(
-    kind: ErrorKind,
-    path: &str,
-    name: &str,
-    message: fmt::Arguments<'_>,
-    address: Option<usize>,
-) -> Result<(), E> {
-    if LENIENT.with(Cell::get) {
-        let path = if name.is_empty() {
-            path.to_string()
-        } else {
-            format!("{path}.{name}")
-        };
-        let issue = Issue {
-            kind,
-            path,
-            message: message.to_string(),
-            offset: address,
-            line: 0,
-            column: 0,
-            location: String::new(),
-        };
-        ISSUES.with(|i| i.borrow_mut().push(issue));
-        Ok(())
-    } else {
-        Err(error(kind, message))
+/// Plain JSON, read by serde_json (with this module's errors and positions).
+impl ReadJson for serde_json::Value {
+    fn read_json<'de, D: Deserializer<'de>>(d: D, _: &Cx) -> Result<Self, D::Error> {
+        Self::deserialize(d)
     }
+}
+
+/// A JSON object read member by member: every generated struct, [`PrimitiveExt`] and
+/// [`Resource`].
+pub(crate) trait DeFields: Sized {
+    /// What a value of another JSON type is reported as instead (`a Patient object`).
+    const EXPECTING: &'static str;
+    /// Reads the members of the object `map`.
+    fn de_fields<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<Self, A::Error>;
+}
+
+impl<T: DeFields> DeFields for Box<T> {
+    const EXPECTING: &'static str = T::EXPECTING;
+    fn de_fields<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<Self, A::Error> {
+        T::de_fields(map, cx).map(Box::new)
+    }
+}
+
+/// Reads a `T` (a JSON object) within the read `.0`.
+pub(crate) struct Seed<'c, T>(&'c Cx, PhantomData<fn() -> T>);
+
+impl<'c, T> Seed<'c, T> {
+    pub(crate) fn new(cx: &'c Cx) -> Self {
+        Self(cx, PhantomData)
+    }
+}
+
+impl<T> Clone for Seed<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Seed<'_, T> {}
+
+impl<'de, T: DeFields> DeserializeSeed<'de> for Seed<'_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: DeFields> Visitor<'de> for Seed<'_, T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        T::de_fields(&mut map, self.0)
+    }
+}
+
+/// Reads a `T` outside any of the crate's readers (a model type's `Deserialize` impl): strict,
+/// with a [`Cx`] of its own.
+pub(crate) fn deserialize_detached<'de, T: DeFields, D: Deserializer<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Seed::<T>::new(&Cx::detached()).deserialize(d)
 }
 
 /// A member name, borrowed from the input when it has no escapes.
@@ -187,25 +278,24 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Implements `Deserialize` for a generated struct through its `de_fields`.
+/// Implements, for a generated struct, [`DeFields`] through its `de_fields` and
+/// `serde::Deserialize` (strict, with a [`Cx`] of its own).
 macro_rules! impl_de {
     ($t:ident) => {
+        impl de::DeFields for $t {
+            const EXPECTING: &'static str = concat!("a ", stringify!($t), " object");
+            #[inline]
+            fn de_fields<'de, A: ::serde::de::MapAccess<'de>>(
+                map: &mut A,
+                cx: &de::Cx,
+            ) -> Result<Self, A::Error> {
+                $t::de_fields(map, cx)
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for $t {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> ::serde::de::Visitor<'de> for V {
-                    type Value = $t;
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str(concat!("a ", stringify!($t), " object"))
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                        self,
-                        mut map: A,
-                    ) -> Result<$t, A::Error> {
-                        $t::de_fields(&mut map)
-                    }
-                }
-                d.deserialize_map(V)
+                de::deserialize_detached(d)
             }
         }
     };
@@ -213,8 +303,8 @@ macro_rules! impl_de {
 pub(crate) use impl_de;
 
 #[cold]
-fn duplicate<E: de::Error>(k: &str) -> E {
-    error(
+fn duplicate<E: de::Error>(cx: &Cx, k: &str) -> E {
+    cx.error(
         ErrorKind::DuplicateElement,
         format_args!("duplicate element `{k}`"),
     )
@@ -224,13 +314,14 @@ fn duplicate<E: de::Error>(k: &str) -> E {
 /// see [`PrimValue`]).
 pub(crate) fn prim<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Option<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let v: T = value(map, k)?;
+    let v: T = value(map, cx, k)?;
     match slot {
         None => *slot = Some(Primitive::new(v)),
-        Some(p) => set_value::<A::Error, T>(p, v, k)?,
+        Some(p) => set_value::<A::Error, T>(cx, p, v, k)?,
     }
     Ok(())
 }
@@ -239,9 +330,10 @@ pub(crate) fn prim<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
 /// string-like one as it is read (see [`PrimValue`]).
 pub(crate) fn value<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map: &mut A,
+    cx: &Cx,
     k: &str,
 ) -> Result<T, A::Error> {
-    map.next_value_seed(ValueSeed::<T>::new(k))
+    map.next_value_seed(ValueSeed::<T>::new(cx, k))
 }
 
 /// The lexical form a primitive is checked against as it is read: the regex or range R4
@@ -280,24 +372,40 @@ const MAX_STRING_CHARS: usize = 1024 * 1024;
 /// A primitive's value type read with its lexical [`Form`] checked.
 pub(crate) trait Formed<'de>: Sized {
     /// Reads the value of member `k` from `d`, checked against `form`.
-    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error>;
+    fn read_formed<D: Deserializer<'de>>(
+        d: D,
+        cx: &Cx,
+        k: &str,
+        form: Form,
+    ) -> Result<Self, D::Error>;
 }
 
 impl<'de> Formed<'de> for String {
-    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error> {
-        Checked { k, form }.deserialize(d)
+    fn read_formed<D: Deserializer<'de>>(
+        d: D,
+        cx: &Cx,
+        k: &str,
+        form: Form,
+    ) -> Result<Self, D::Error> {
+        Checked { cx, k, form }.deserialize(d)
     }
 }
 
 impl<'de> Formed<'de> for u32 {
-    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error> {
-        d.deserialize_u32(Ranged { k, form })
+    fn read_formed<D: Deserializer<'de>>(
+        d: D,
+        cx: &Cx,
+        k: &str,
+        form: Form,
+    ) -> Result<Self, D::Error> {
+        d.deserialize_u32(Ranged { cx, k, form })
     }
 }
 
 /// Reads a `positiveInt` or `unsignedInt` of member `k`, checking its range in the visitor, so
 /// that serde_json places an error at the number.
 struct Ranged<'k> {
+    cx: &'k Cx,
     k: &'k str,
     form: Form,
 }
@@ -318,14 +426,15 @@ impl Visitor<'_> for Ranged<'_> {
                     "an unsignedInt (0 to 2147483647)"
                 };
                 let k = self.k;
-                problem(
-                    ErrorKind::InvalidValue,
-                    k,
-                    "",
-                    format_args!("{v} is not {what} (`{k}`)"),
-                )
-                // Lenient: the issue is recorded and the value kept as far as it fits.
-                .map(|()| u32::try_from(v).unwrap_or(u32::MAX))
+                self.cx
+                    .problem(
+                        ErrorKind::InvalidValue,
+                        k,
+                        "",
+                        format_args!("{v} is not {what} (`{k}`)"),
+                    )
+                    // Lenient: the issue is recorded and the value kept as far as it fits.
+                    .map(|()| u32::try_from(v).unwrap_or(u32::MAX))
             }
         }
     }
@@ -339,6 +448,7 @@ impl Visitor<'_> for Ranged<'_> {
 
 /// What [`formed_value`] reads: a value of member `.k` checked against `.form`.
 struct FormSeed<'k, T> {
+    cx: &'k Cx,
     k: &'k str,
     form: Form,
     value: PhantomData<fn() -> T>,
@@ -355,21 +465,22 @@ impl<T> Copy for FormSeed<'_, T> {}
 impl<'de, T: Formed<'de>> DeserializeSeed<'de> for FormSeed<'_, T> {
     type Value = T;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        T::read_formed(d, self.k, self.form)
+        T::read_formed(d, self.cx, self.k, self.form)
     }
 }
 
 /// Reads a primitive of lexical form `form` into `slot`, checking it as it is read.
 pub(crate) fn formed<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Option<Primitive<T>>,
     k: &str,
     form: Form,
 ) -> Result<(), A::Error> {
-    let v = formed_value(map, k, form)?;
+    let v = formed_value(map, cx, k, form)?;
     match slot {
         None => *slot = Some(Primitive::new(v)),
-        Some(p) => set_value::<A::Error, T>(p, v, k)?,
+        Some(p) => set_value::<A::Error, T>(cx, p, v, k)?,
     }
     Ok(())
 }
@@ -379,10 +490,12 @@ pub(crate) fn formed<'de, A: MapAccess<'de>, T: Formed<'de>>(
 /// be placed wherever the reader stopped, after the enclosing object if the value came last).
 pub(crate) fn formed_value<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
+    cx: &Cx,
     k: &str,
     form: Form,
 ) -> Result<T, A::Error> {
     map.next_value_seed(FormSeed {
+        cx,
         k,
         form,
         value: PhantomData,
@@ -395,12 +508,13 @@ pub(crate) fn formed_value<'de, A: MapAccess<'de>, T: Formed<'de>>(
 /// reads them (their JSON type is their check; a decimal checks its literal).
 pub(crate) trait PrimValue<'de>: Sized {
     /// Reads the value of member `k` from `d`.
-    fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error>;
+    fn read<D: Deserializer<'de>>(d: D, cx: &Cx, k: &str) -> Result<Self, D::Error>;
 }
 
 impl<'de> PrimValue<'de> for String {
-    fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error> {
+    fn read<D: Deserializer<'de>>(d: D, cx: &Cx, k: &str) -> Result<Self, D::Error> {
         Checked {
+            cx,
             k,
             form: Form::Text,
         }
@@ -412,20 +526,27 @@ impl<'de> PrimValue<'de> for String {
 macro_rules! prim_value_as_serde {
     ($($t:ty),*) => {$(
         impl<'de> PrimValue<'de> for $t {
-            fn read<D: Deserializer<'de>>(d: D, _: &str) -> Result<Self, D::Error> {
+            fn read<D: Deserializer<'de>>(d: D, _: &Cx, _: &str) -> Result<Self, D::Error> {
                 <$t>::deserialize(d)
             }
         }
     )*};
 }
-prim_value_as_serde!(bool, i32, u32, Decimal);
+prim_value_as_serde!(bool, i32, u32);
+
+/// A decimal checks its literal (a JSON number).
+impl<'de> PrimValue<'de> for Decimal {
+    fn read<D: Deserializer<'de>>(d: D, cx: &Cx, _: &str) -> Result<Self, D::Error> {
+        read_decimal(d, cx)
+    }
+}
 
 /// The seed that reads a [`PrimValue`] of member `k`.
-struct ValueSeed<'k, T>(&'k str, PhantomData<fn() -> T>);
+struct ValueSeed<'k, T>(&'k Cx, &'k str, PhantomData<fn() -> T>);
 
 impl<'k, T> ValueSeed<'k, T> {
-    fn new(k: &'k str) -> Self {
-        Self(k, PhantomData)
+    fn new(cx: &'k Cx, k: &'k str) -> Self {
+        Self(cx, k, PhantomData)
     }
 }
 
@@ -440,7 +561,7 @@ impl<T> Copy for ValueSeed<'_, T> {}
 impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
     type Value = T;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        T::read(d, self.0)
+        T::read(d, self.0, self.1)
     }
 }
 
@@ -451,9 +572,10 @@ impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
 /// (`visit_borrowed_str`: it had no escapes) cannot hold a control character, since serde_json
 /// rejects them raw inside a string; only a string that had escapes (`\u0001`, `\b`, `\n`…)
 /// is scanned for them, in one pass. Deserializing from anything other than the crate's own
-/// readers (no [`ModeGuard`]) checks every string.
+/// readers (a [`Cx::detached`]) checks every string.
 #[derive(Clone, Copy)]
 struct Checked<'k> {
+    cx: &'k Cx,
     k: &'k str,
     form: Form,
 }
@@ -462,17 +584,17 @@ impl Checked<'_> {
     /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
     fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
         if v.is_empty() {
-            return empty_string(self.k);
+            return empty_string(self.cx, self.k);
         }
         match self.form {
             Form::String if v.len() > MAX_STRING_CHARS && v.chars().count() > MAX_STRING_CHARS => {
-                too_long(v, self.k)
+                too_long(self.cx, v, self.k)
             }
             Form::Text | Form::String if !may_hold_controls => Ok(()),
-            Form::Text | Form::String => check_text(v, self.k),
-            Form::Code => check_code(v, self.k, may_hold_controls),
+            Form::Text | Form::String => check_text(self.cx, v, self.k),
+            Form::Code => check_code(self.cx, v, self.k, may_hold_controls),
             // The other forms exclude every control character in their regex.
-            form => check_form(v, self.k, form),
+            form => check_form(self.cx, v, self.k, form),
         }
     }
 }
@@ -490,7 +612,7 @@ impl<'de> Visitor<'de> for Checked<'_> {
         f.write_str("a string")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<String, E> {
-        self.check::<E>(v, !FROM_TEXT.with(Cell::get))?;
+        self.check::<E>(v, !self.cx.from_text)?;
         Ok(v.to_owned())
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
@@ -530,57 +652,35 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptSeed<S> {
     }
 }
 
-/// The array of a repeating primitive (member `.1`), each item read (and checked) by seed
-/// `S`; an empty one is an error (see [`empty_array`]).
-struct SeqSeed<'k, S>(S, &'k str);
+/// An array of member `k`, each item read by seed `S` (a repeating primitive's values, `null`s
+/// included, through an [`OptSeed`]; a repeating element's objects through a [`Seed`]); an
+/// empty one is an error (see [`empty_array`]), raised before its `]` is read, so that it is
+/// placed at the member.
+struct NonEmpty<'k, S> {
+    item: S,
+    cx: &'k Cx,
+    k: &'k str,
+}
 
-impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for SeqSeed<'_, S> {
-    type Value = Vec<Option<S::Value>>;
+impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for NonEmpty<'_, S> {
+    type Value = Vec<S::Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for SeqSeed<'_, S> {
-    type Value = Vec<Option<S::Value>>;
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for NonEmpty<'_, S> {
+    type Value = Vec<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(v) = seq.next_element_seed(OptSeed(self.0))? {
+        while let Some(v) = seq.next_element_seed(self.item)? {
             out.push(v);
         }
         if out.is_empty() {
-            empty_array::<A::Error>(self.1)?;
-        }
-        Ok(out)
-    }
-}
-
-/// An array of member `.0`, each item read as serde reads a `T`; an empty one is an error,
-/// raised before its `]` is read, so that it is placed at the member.
-struct NonEmpty<'k, T>(&'k str, PhantomData<fn() -> T>);
-
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for NonEmpty<'_, T> {
-    type Value = Vec<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for NonEmpty<'_, T> {
-    type Value = Vec<T>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a sequence")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(v) = seq.next_element()? {
-            out.push(v);
-        }
-        if out.is_empty() {
-            empty_array::<A::Error>(self.0)?;
+            empty_array::<A::Error>(self.cx, self.k)?;
         }
         Ok(out)
     }
@@ -589,21 +689,32 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for NonEmpty<'_, T> {
 /// Reads `_name` (id and extensions) of a primitive into `slot`.
 pub(crate) fn prim_ext<'de, A: MapAccess<'de>, T>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Option<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let e: PrimitiveExt = map.next_value()?;
+    let e = ext(map, cx)?;
     match slot {
         None => *slot = Some(Primitive::from_ext(e)),
-        Some(p) => set_ext::<A::Error, T>(p, e, k)?,
+        Some(p) => set_ext::<A::Error, T>(cx, p, e, k)?,
     }
     Ok(())
 }
 
+/// Reads a primitive's `_name` object (id and extensions).
+pub(crate) fn ext<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<PrimitiveExt, A::Error> {
+    map.next_value_seed(Seed::new(cx))
+}
+
 /// Sets the value half of a primitive, rejecting a second value.
-pub(crate) fn set_value<E: de::Error, T>(p: &mut Primitive<T>, v: T, k: &str) -> Result<(), E> {
+pub(crate) fn set_value<E: de::Error, T>(
+    cx: &Cx,
+    p: &mut Primitive<T>,
+    v: T,
+    k: &str,
+) -> Result<(), E> {
     if p.value.is_some() {
-        return Err(duplicate(k));
+        return Err(duplicate(cx, k));
     }
     p.value = Some(v);
     Ok(())
@@ -611,12 +722,13 @@ pub(crate) fn set_value<E: de::Error, T>(p: &mut Primitive<T>, v: T, k: &str) ->
 
 /// Sets the `_name` half of a primitive, rejecting a second one.
 pub(crate) fn set_ext<E: de::Error, T>(
+    cx: &Cx,
     p: &mut Primitive<T>,
     e: PrimitiveExt,
     k: &str,
 ) -> Result<(), E> {
     if p.ext.is_some() {
-        return Err(duplicate(k));
+        return Err(duplicate(cx, k));
     }
     p.ext = Some(Box::new(e));
     Ok(())
@@ -626,15 +738,21 @@ pub(crate) fn set_ext<E: de::Error, T>(
 /// (see [`PrimValue`]).
 pub(crate) fn prims<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Vec<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(SeqSeed(ValueSeed::<T>::new(k), k))?;
-    set_values(slot, values, k)
+    let values = map.next_value_seed(NonEmpty {
+        item: OptSeed(ValueSeed::<T>::new(cx, k)),
+        cx,
+        k,
+    })?;
+    set_values(cx, slot, values, k)
 }
 
 /// Sets the values of a repeating primitive (its `_name` array may have come first).
 fn set_values<E: de::Error, T>(
+    cx: &Cx,
     slot: &mut Vec<Primitive<T>>,
     values: Vec<Option<T>>,
     k: &str,
@@ -648,7 +766,7 @@ fn set_values<E: de::Error, T>(
         return Ok(());
     }
     if slot.len() != values.len() || slot.iter().any(|p| p.value.is_some()) {
-        return Err(mismatch(k));
+        return Err(mismatch(cx, k));
     }
     for (p, v) in slot.iter_mut().zip(values) {
         p.value = v;
@@ -660,28 +778,36 @@ fn set_values<E: de::Error, T>(
 /// [`formed_value`]).
 pub(crate) fn formeds<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Vec<Primitive<T>>,
     k: &str,
     form: Form,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(SeqSeed(
-        FormSeed {
+    let values = map.next_value_seed(NonEmpty {
+        item: OptSeed(FormSeed {
+            cx,
             k,
             form,
             value: PhantomData,
-        },
+        }),
+        cx,
         k,
-    ))?;
-    set_values(slot, values, k)
+    })?;
+    set_values(cx, slot, values, k)
 }
 
 /// Reads a repeating primitive's `_name` array (`"_given": [null, {…}]`).
 pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Vec<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let exts: Vec<Option<PrimitiveExt>> = map.next_value_seed(NonEmpty(k, PhantomData))?;
+    let exts: Vec<Option<PrimitiveExt>> = map.next_value_seed(NonEmpty {
+        item: OptSeed(Seed::new(cx)),
+        cx,
+        k,
+    })?;
     if slot.is_empty() {
         slot.extend(exts.into_iter().map(|e| Primitive {
             value: None,
@@ -690,7 +816,7 @@ pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
         return Ok(());
     }
     if slot.len() != exts.len() || slot.iter().any(|p| p.ext.is_some()) {
-        return Err(mismatch(k));
+        return Err(mismatch(cx, k));
     }
     for (p, e) in slot.iter_mut().zip(exts) {
         p.ext = e.map(Box::new);
@@ -699,9 +825,9 @@ pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
 }
 
 #[cold]
-fn mismatch<E: de::Error>(k: &str) -> E {
+fn mismatch<E: de::Error>(cx: &Cx, k: &str) -> E {
     let base = k.strip_prefix('_').unwrap_or(k);
-    error(
+    cx.error(
         ErrorKind::InvalidValue,
         format_args!("`{base}` and `_{base}` differ in length, or `{k}` appears twice"),
     )
@@ -710,13 +836,15 @@ fn mismatch<E: de::Error>(k: &str) -> E {
 /// Reads a plain JSON string (element `id`, `Extension.url`), checked as any FHIR string.
 pub(crate) fn plain<'de, A: MapAccess<'de>>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Option<String>,
     k: &str,
 ) -> Result<(), A::Error> {
     if slot.is_some() {
-        return Err(duplicate(k));
+        return Err(duplicate(cx, k));
     }
     *slot = Some(map.next_value_seed(Checked {
+        cx,
         k,
         form: Form::Text,
     })?);
@@ -724,41 +852,48 @@ pub(crate) fn plain<'de, A: MapAccess<'de>>(
 }
 
 /// Reads a single complex element.
-pub(crate) fn one<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+pub(crate) fn one<'de, A: MapAccess<'de>, T: DeFields>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Option<T>,
     k: &str,
 ) -> Result<(), A::Error> {
     if slot.is_some() {
-        return Err(duplicate(k));
+        return Err(duplicate(cx, k));
     }
-    *slot = Some(map.next_value()?);
+    *slot = Some(map.next_value_seed(Seed::new(cx))?);
     Ok(())
 }
 
 /// Reads a repeating element (a JSON array).
-pub(crate) fn many<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+pub(crate) fn many<'de, A: MapAccess<'de>, T: DeFields>(
     map: &mut A,
+    cx: &Cx,
     slot: &mut Vec<T>,
     k: &str,
 ) -> Result<(), A::Error> {
     if !slot.is_empty() {
-        return Err(duplicate(k));
+        return Err(duplicate(cx, k));
     }
-    *slot = map.next_value_seed(NonEmpty(k, PhantomData))?;
+    *slot = map.next_value_seed(NonEmpty {
+        item: Seed::new(cx),
+        cx,
+        k,
+    })?;
     Ok(())
 }
 
 /// Checks a member `resourceType` found inside a resource read on its own.
 pub(crate) fn resource_type<'de, A: MapAccess<'de>>(
     map: &mut A,
+    cx: &Cx,
     expected: &str,
 ) -> Result<(), A::Error> {
     let v: Key<'de> = map.next_value()?;
     if v.as_str() == expected {
         Ok(())
     } else {
-        Err(error(
+        Err(cx.error(
             ErrorKind::UnknownResourceType,
             format_args!(
                 "resourceType `{}` where `{expected}` was expected",
@@ -772,11 +907,12 @@ pub(crate) fn resource_type<'de, A: MapAccess<'de>>(
 #[cold]
 pub(crate) fn unknown<'de, A: MapAccess<'de>>(
     map: &mut A,
+    cx: &Cx,
     k: &str,
     path: &str,
 ) -> Result<(), A::Error> {
-    if !LENIENT.with(Cell::get) {
-        return problem::<A::Error>(
+    if !cx.lenient {
+        return cx.problem::<A::Error>(
             ErrorKind::UnknownElement,
             path,
             k,
@@ -786,7 +922,7 @@ pub(crate) fn unknown<'de, A: MapAccess<'de>>(
     // Lenient reading is always over a slice, so the value can be borrowed to know where
     // it is.
     let value: &'de RawValue = map.next_value()?;
-    problem_at::<A::Error>(
+    cx.problem_at::<A::Error>(
         ErrorKind::UnknownElement,
         path,
         k,
@@ -820,8 +956,8 @@ pub(crate) fn locate_issues(
 /// An element read as `{}`: R4 ele-1 ("All FHIR elements must have a @value or children"),
 /// and FHIR JSON has no empty objects.
 #[cold]
-pub(crate) fn empty_object<E: de::Error>(path: &str) -> Result<(), E> {
-    problem(
+pub(crate) fn empty_object<E: de::Error>(cx: &Cx, path: &str) -> Result<(), E> {
+    cx.problem(
         ErrorKind::InvalidValue,
         path,
         "",
@@ -831,8 +967,8 @@ pub(crate) fn empty_object<E: de::Error>(path: &str) -> Result<(), E> {
 
 /// An array read as `[]`: FHIR JSON writes a repeating element with no items by leaving it out.
 #[cold]
-fn empty_array<E: de::Error>(k: &str) -> Result<(), E> {
-    problem(
+fn empty_array<E: de::Error>(cx: &Cx, k: &str) -> Result<(), E> {
+    cx.problem(
         ErrorKind::InvalidValue,
         k,
         "",
@@ -841,11 +977,16 @@ fn empty_array<E: de::Error>(k: &str) -> Result<(), E> {
 }
 
 /// A required element's presence check.
-pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> Result<(), E> {
+pub(crate) fn required<E: de::Error>(
+    cx: &Cx,
+    present: bool,
+    path: &str,
+    name: &str,
+) -> Result<(), E> {
     if present {
         Ok(())
     } else {
-        problem(
+        cx.problem(
             ErrorKind::MissingElement,
             path,
             name,
@@ -856,7 +997,7 @@ pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> R
 
 /// Checks a FHIR `code`: non-empty, no leading/trailing whitespace, no runs of whitespace,
 /// and, when `controls`, no control characters (see [`check_text`]).
-pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Result<(), E> {
+pub(crate) fn check_code<E: de::Error>(cx: &Cx, v: &str, k: &str, controls: bool) -> Result<(), E> {
     let ok = !v.is_empty()
         && !v.starts_with(char::is_whitespace)
         && !v.ends_with(char::is_whitespace)
@@ -868,7 +1009,7 @@ pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Resu
     if ok {
         Ok(())
     } else {
-        problem(
+        cx.problem(
             ErrorKind::InvalidValue,
             k,
             "",
@@ -878,11 +1019,11 @@ pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Resu
 }
 
 /// Checks `v` against the regex R4 gives lexical form `form` (`Id`, `Uri`, `Oid`, `Uuid`).
-pub(crate) fn check_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
+pub(crate) fn check_form<E: de::Error>(cx: &Cx, v: &str, k: &str, form: Form) -> Result<(), E> {
     if form_ok(v, form) {
         Ok(())
     } else {
-        bad_form(v, k, form)
+        bad_form(cx, v, k, form)
     }
 }
 
@@ -930,8 +1071,8 @@ fn uuid_ok(s: &str) -> bool {
 /// property is absent, or it is present with at least one character of content" (every R4
 /// primitive's regex but `uri` / `url` / `canonical`'s `\S*` requires a character too).
 #[cold]
-fn empty_string<E: de::Error>(k: &str) -> Result<(), E> {
-    problem(
+fn empty_string<E: de::Error>(cx: &Cx, k: &str) -> Result<(), E> {
+    cx.problem(
         ErrorKind::InvalidValue,
         k,
         "",
@@ -942,8 +1083,8 @@ fn empty_string<E: de::Error>(k: &str) -> Result<(), E> {
 }
 
 #[cold]
-fn too_long<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
-    problem(
+fn too_long<E: de::Error>(cx: &Cx, v: &str, k: &str) -> Result<(), E> {
+    cx.problem(
         ErrorKind::InvalidValue,
         k,
         "",
@@ -955,7 +1096,7 @@ fn too_long<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
 }
 
 #[cold]
-fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
+fn bad_form<E: de::Error>(cx: &Cx, v: &str, k: &str, form: Form) -> Result<(), E> {
     let what = match form {
         Form::Id => "an id (1 to 64 of A–Z, a–z, 0–9, `-` and `.`)",
         Form::Uri => "a uri (no white space)",
@@ -965,7 +1106,7 @@ fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
     };
     let mut quoted = Vec::new();
     super::ser::write_escaped(&mut quoted, &short(v));
-    problem(
+    cx.problem(
         ErrorKind::InvalidValue,
         k,
         "",
@@ -978,16 +1119,16 @@ fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
 /// points below 32, except for u0009 (horizontal tab), u000D (carriage return) and u000A
 /// (line feed)", and the regex of every string-based type excludes them too.
 #[inline]
-pub(crate) fn check_text<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+pub(crate) fn check_text<E: de::Error>(cx: &Cx, v: &str, k: &str) -> Result<(), E> {
     if has_control_char(v) {
-        control_char(v, k)
+        control_char(cx, v, k)
     } else {
         Ok(())
     }
 }
 
 #[cold]
-fn control_char<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+fn control_char<E: de::Error>(cx: &Cx, v: &str, k: &str) -> Result<(), E> {
     let c = v
         .chars()
         .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
@@ -995,7 +1136,7 @@ fn control_char<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
     // The start of the value as JSON writes it (`"SM\u0001ITH"`).
     let mut quoted = Vec::new();
     super::ser::write_escaped(&mut quoted, &short(v));
-    problem(
+    cx.problem(
         ErrorKind::InvalidValue,
         k,
         "",
@@ -1022,25 +1163,26 @@ pub(crate) fn choice_split<'k>(k: &'k str, prefix: &str) -> (bool, &'k str) {
 
 /// Fails if the choice slot already holds a value.
 pub(crate) fn choice_free<E: de::Error, C: Choice>(
+    cx: &Cx,
     slot: &Option<C>,
     k: &str,
     prefix: &str,
 ) -> Result<(), E> {
     match slot {
         None => Ok(()),
-        Some(c) => Err(two_choices(k, prefix, c.type_name())),
+        Some(c) => Err(two_choices(cx, k, prefix, c.type_name())),
     }
 }
 
 /// Two members for one choice element (or the same one twice).
 #[cold]
-pub(crate) fn two_choices<E: de::Error>(k: &str, prefix: &str, held: &str) -> E {
+pub(crate) fn two_choices<E: de::Error>(cx: &Cx, k: &str, prefix: &str, held: &str) -> E {
     let k_plain = k.strip_prefix('_').unwrap_or(k);
     let other = format!("{prefix}{held}");
     if other == k_plain {
-        duplicate(k)
+        duplicate(cx, k)
     } else {
-        error(
+        cx.error(
             ErrorKind::MultipleChoice,
             format_args!("`{prefix}[x]` has two values: `{other}` and `{k_plain}`"),
         )
@@ -1049,8 +1191,8 @@ pub(crate) fn two_choices<E: de::Error>(k: &str, prefix: &str, held: &str) -> E 
 
 /// A choice member whose type suffix is not allowed (unreachable from generated code).
 #[cold]
-pub(crate) fn bad_choice<E: de::Error>(k: &str) -> E {
-    error(
+pub(crate) fn bad_choice<E: de::Error>(cx: &Cx, k: &str) -> E {
+    cx.error(
         ErrorKind::UnknownElement,
         format_args!("unknown element `{k}`"),
     )
@@ -1058,19 +1200,24 @@ pub(crate) fn bad_choice<E: de::Error>(k: &str) -> E {
 
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        if !is_json_number(raw.get().as_bytes()) {
-            return Err(error(
-                ErrorKind::InvalidValue,
-                format_args!(
-                    "a decimal must be a JSON number, found {}",
-                    short(raw.get())
-                ),
-            ));
-        }
-        let text: Box<str> = raw.into();
-        Ok(Decimal::from_literal(text.into()))
+        read_decimal(d, &Cx::detached())
     }
+}
+
+/// Reads a decimal, keeping its literal text (which must be a JSON number).
+fn read_decimal<'de, D: Deserializer<'de>>(d: D, cx: &Cx) -> Result<Decimal, D::Error> {
+    let raw = Box::<RawValue>::deserialize(d)?;
+    if !is_json_number(raw.get().as_bytes()) {
+        return Err(cx.error(
+            ErrorKind::InvalidValue,
+            format_args!(
+                "a decimal must be a JSON number, found {}",
+                short(raw.get())
+            ),
+        ));
+    }
+    let text: Box<str> = raw.into();
+    Ok(Decimal::from_literal(text.into()))
 }
 
 fn short(s: &str) -> String {
@@ -1081,85 +1228,92 @@ fn short(s: &str) -> String {
     out
 }
 
-impl<'de> Deserialize<'de> for PrimitiveExt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PrimitiveExt;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object with `id` and `extension`")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PrimitiveExt, A::Error> {
-                let mut r = PrimitiveExt::default();
-                let mut empty = true;
-                while let Some(k) = map.next_key::<Key<'de>>()? {
-                    let k = k.as_str();
-                    empty = false;
-                    match k {
-                        "id" => plain(&mut map, &mut r.id, k)?,
-                        "extension" => many(&mut map, &mut r.extension, k)?,
-                        _ => unknown(&mut map, k, "Element")?,
-                    }
-                }
-                if empty {
-                    empty_object::<A::Error>("Element")?;
-                }
-                Ok(r)
+impl DeFields for PrimitiveExt {
+    const EXPECTING: &'static str = "an object with `id` and `extension`";
+    fn de_fields<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<Self, A::Error> {
+        let mut r = PrimitiveExt::default();
+        let mut empty = true;
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            let k = k.as_str();
+            empty = false;
+            match k {
+                "id" => plain(map, cx, &mut r.id, k)?,
+                "extension" => many(map, cx, &mut r.extension, k)?,
+                _ => unknown(map, cx, k, "Element")?,
             }
         }
-        d.deserialize_map(V)
+        if empty {
+            empty_object::<A::Error>(cx, "Element")?;
+        }
+        Ok(r)
+    }
+}
+
+impl<'de> Deserialize<'de> for PrimitiveExt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_detached(d)
+    }
+}
+
+impl DeFields for Resource {
+    const EXPECTING: &'static str = "a FHIR resource (an object with `resourceType`)";
+    fn de_fields<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<Self, A::Error> {
+        let depth = cx.resource_depth.get();
+        if depth >= MAX_RESOURCE_DEPTH {
+            return Err(cx.error(
+                ErrorKind::DepthLimit,
+                format_args!("resources nested more than {MAX_RESOURCE_DEPTH} deep"),
+            ));
+        }
+        cx.resource_depth.set(depth + 1);
+        let result = resource_body(map, cx);
+        cx.resource_depth.set(depth);
+        result
     }
 }
 
 impl<'de> Deserialize<'de> for Resource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Resource;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a FHIR resource (an object with `resourceType`)")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Resource, A::Error> {
-                let depth = RESOURCE_DEPTH.with(Cell::get);
-                if depth >= MAX_RESOURCE_DEPTH {
-                    return Err(error(
-                        ErrorKind::DepthLimit,
-                        format_args!("resources nested more than {MAX_RESOURCE_DEPTH} deep"),
-                    ));
-                }
-                RESOURCE_DEPTH.with(|d| d.set(depth + 1));
-                let result = resource_body(map);
-                RESOURCE_DEPTH.with(|d| d.set(depth));
-                result
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_detached(d)
     }
 }
 
-fn resource_body<'de, A: MapAccess<'de>>(mut map: A) -> Result<Resource, A::Error> {
+fn resource_body<'de, A: MapAccess<'de>>(map: &mut A, cx: &Cx) -> Result<Resource, A::Error> {
     let Some(first) = map.next_key::<Key<'de>>()? else {
-        return Err(no_resource_type());
+        return Err(no_resource_type(cx));
     };
     if first.as_str() == "resourceType" {
         let rt: Key<'de> = map.next_value()?;
-        return Resource::de_typed(&mut map, rt.as_str());
+        return Resource::de_typed(map, cx, rt.as_str());
     }
-    reorder(map, first)
+    reorder(map, cx, first)
 }
 
 #[cold]
-fn no_resource_type<E: de::Error>() -> E {
-    error(
+fn no_resource_type<E: de::Error>(cx: &Cx) -> E {
+    cx.error(
         ErrorKind::UnknownResourceType,
         format_args!("a resource needs a `resourceType` member"),
     )
 }
 
+/// Reads a `T` from the JSON text `input` within the read `cx`, as `serde_json::from_slice`
+/// reads (the whole input: only white space may follow the value).
+pub(crate) fn read_slice<T: ReadJson>(input: &[u8], cx: &Cx) -> Result<T, serde_json::Error> {
+    let mut d = serde_json::Deserializer::from_slice(input);
+    let value = T::read_json(&mut d, cx)?;
+    d.end()?;
+    Ok(value)
+}
+
 /// The slow path for a resource whose `resourceType` is not its first member: buffer the
 /// members as raw JSON text, then re-read them with `resourceType` first.
 #[cold]
-fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resource, A::Error> {
+fn reorder<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    cx: &Cx,
+    first: Key<'de>,
+) -> Result<Resource, A::Error> {
     let mut members: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
     let mut rt: Option<&'de RawValue> = None;
     let mut key = Some(first);
@@ -1167,7 +1321,7 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
         let v: &'de RawValue = map.next_value()?;
         if k.as_str() == "resourceType" {
             if rt.is_some() {
-                return Err(duplicate("resourceType"));
+                return Err(duplicate(cx, "resourceType"));
             }
             rt = Some(v);
         } else {
@@ -1176,7 +1330,7 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
         key = map.next_key()?;
     }
     let Some(rt) = rt else {
-        return Err(no_resource_type());
+        return Err(no_resource_type(cx));
     };
     let mut buf = Vec::with_capacity(
         members
@@ -1198,31 +1352,30 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
         buf.extend_from_slice(v.get().as_bytes());
     }
     buf.push(b'}');
-    let depth = REORDER_DEPTH.with(Cell::get);
+    let depth = cx.reorder_depth.get();
     if depth >= MAX_REORDER_DEPTH {
-        return Err(error(
+        return Err(cx.error(
             ErrorKind::DepthLimit,
             format_args!("too many nested resources whose `resourceType` is not first"),
         ));
     }
-    REORDER_DEPTH.with(|d| d.set(depth + 1));
-    let before = ISSUES.with(|i| i.borrow().len());
-    let result = serde_json::from_slice::<Resource>(&buf);
-    REORDER_DEPTH.with(|d| d.set(depth));
-    ISSUES.with(|i| {
-        if let Some(new) = i.borrow_mut().get_mut(before..) {
-            locate_issues(new, &buf, Some(&|at| source_address(&spans, at)));
-        }
-    });
+    cx.reorder_depth.set(depth + 1);
+    let before = cx.issues.borrow().len();
+    // The same read goes on in the buffer: same mode, same issues, same depths.
+    let result = read_slice::<Resource>(&buf, cx);
+    cx.reorder_depth.set(depth);
+    if let Some(new) = cx.issues.borrow_mut().get_mut(before..) {
+        locate_issues(new, &buf, Some(&|at| source_address(&spans, at)));
+    }
     result.map_err(|e| {
-        let at = error_offset(&buf, &e);
-        POSITION.with(|p| p.set(Some(source_address(&spans, at))));
+        let at = cx.error_offset(&buf, &e);
+        cx.position.set(Some(source_address(&spans, at)));
         let text = e.to_string();
         let msg = text
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(m, _)| m);
-        let kind = KIND.with(Cell::get).unwrap_or(ErrorKind::InvalidValue);
-        error(kind, format_args!("{msg}"))
+        let kind = cx.kind.get().unwrap_or(ErrorKind::InvalidValue);
+        cx.error(kind, format_args!("{msg}"))
     })
 }
 
@@ -1242,17 +1395,60 @@ fn source_address(spans: &[(usize, &str)], at: usize) -> usize {
 
 /// The error for an unknown or disabled `resourceType`.
 #[cold]
-pub(crate) fn unknown_resource<E: de::Error>(rt: &str) -> E {
+pub(crate) fn unknown_resource<E: de::Error>(cx: &Cx, rt: &str) -> E {
     match crate::model::feature_of(rt) {
-        Some(feature) => error(
+        Some(feature) => cx.error(
             ErrorKind::DisabledResourceType,
             format_args!(
                 "resourceType `{rt}` is not enabled in this build (Cargo feature `{feature}` of carecodec-fhir)"
             ),
         ),
-        None => error(
+        None => cx.error(
             ErrorKind::UnknownResourceType,
             format_args!("unknown resourceType `{}`", short(rt)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::value::MapDeserializer;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A lenient read in the middle of another lenient read on the same thread (here between
+    /// two members the outer read is given by an iterator): each gets its own issues, all of
+    /// them. With the issues in a thread-local, the inner read took the outer one's so far.
+    #[test]
+    fn a_lenient_read_inside_another_has_its_own_issues() {
+        struct Members(std::vec::IntoIter<(&'static str, Value)>);
+        impl Iterator for Members {
+            type Item = (&'static str, Value);
+            fn next(&mut self) -> Option<Self::Item> {
+                let (_, issues) = super::super::from_slice_lenient::<Resource>(
+                    br#"{"resourceType":"Patient","language":" en"}"#,
+                )
+                .unwrap();
+                let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+                assert_eq!(paths, ["language"]);
+                self.0.next()
+            }
+        }
+        // Lenient, as `from_slice_lenient` reads (but not from JSON text).
+        let cx = Cx::new(true, false);
+        let members = vec![
+            ("resourceType", json!("Patient")),
+            ("gender", json!(" male")),
+            ("birthDate", json!("")),
+        ];
+        let map = MapDeserializer::<_, serde_json::Error>::new(Members(members.into_iter()));
+        let r: Resource = Seed::new(&cx).deserialize(map).unwrap();
+        let Resource::Patient(p) = r else {
+            panic!("a Patient")
+        };
+        assert_eq!(p.gender.and_then(|g| g.value).as_deref(), Some(" male"));
+        let paths: Vec<String> = cx.take_issues().into_iter().map(|i| i.path).collect();
+        assert_eq!(paths, ["gender", "birthDate"]);
     }
 }

@@ -5,7 +5,9 @@
 //! control character (below U+0020 other than tab, LF, CR) is an [`Error`] carrying
 //! the line, column, byte offset and element path. [`from_slice_lenient`] instead collects
 //! those problems as [`Issue`]s and returns what it could read. Syntax errors, wrong JSON types
-//! and nesting deeper than 128 arrays/objects are errors in both modes.
+//! and nesting deeper than 128 arrays/objects are errors in both modes. Each read keeps its
+//! state (its mode, its issues) to itself: nothing is kept between reads or shared by two of
+//! them (see [`FromJson`]).
 //!
 //! Writing puts `resourceType` first, members in definition order, omits empty elements, writes
 //! primitive extensions as `_name` (arrays padded with `null`) and decimals as their literal text.
@@ -29,14 +31,12 @@ mod error;
 mod path;
 pub(crate) mod ser;
 
-use serde::Deserialize;
-
 pub use de::MAX_RESOURCE_DEPTH;
 pub use error::{Error, ErrorKind, Issue};
 pub use ser::{ToJson, Writer};
 
-fn convert(input: &[u8], e: &serde_json::Error) -> Error {
-    let custom = de::take_kind();
+fn convert(cx: &de::Cx, input: &[u8], e: &serde_json::Error) -> Error {
+    let custom = cx.take_kind();
     let text = e.to_string();
     let message = text
         .rsplit_once(" at line ")
@@ -54,17 +54,43 @@ fn convert(input: &[u8], e: &serde_json::Error) -> Error {
         }
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
-    let offset = de::error_offset(input, e);
+    let offset = cx.error_offset(input, e);
     let (line, column) = path::line_column(input, offset);
     let path = path::path_at(input, offset);
     Error::new(kind, message, line, column, offset, path)
 }
 
-fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(input).map_err(|e| convert(input, &e))
+fn read<T: FromJson>(input: &[u8], cx: &de::Cx) -> Result<T, Error> {
+    de::read_slice(input, cx).map_err(|e| convert(cx, input, &e))
 }
 
-/// Reads a FHIR JSON document strictly (any type of this crate, usually [`Resource`](crate::Resource)).
+/// What the readers ([`from_slice`], [`from_slice_lenient`], …) read: every type of the model
+/// (each resource, backbone element and datatype, e.g. [`Patient`](crate::Patient),
+/// [`HumanName`](crate::HumanName)), [`Resource`](crate::Resource), and plain
+/// `serde_json::Value` (read as serde_json reads it, with this module's [`Error`]s).
+///
+/// Sealed: it is implemented by the crate only. Each read carries its own state (strict or
+/// lenient, the issues it finds) down to every value it reads, so no state is kept between
+/// reads or shared by two of them, even on one thread.
+///
+/// The model types also implement `serde::Deserialize` for use with other deserializers
+/// (`serde_json::from_value`, …): that reads as [`from_slice`] does, strictly.
+///
+/// ```
+/// use carecodec_fhir::{json, HumanName};
+/// fn read<T: json::FromJson>(text: &str) -> Result<T, json::Error> {
+///     json::from_str(text)
+/// }
+/// let name: HumanName = read(r#"{"family":"Smith"}"#)?;
+/// assert_eq!(name.family.and_then(|f| f.value).as_deref(), Some("Smith"));
+/// # Ok::<(), json::Error>(())
+/// ```
+pub trait FromJson: de::ReadJson {}
+
+impl<T: de::ReadJson> FromJson for T {}
+
+/// Reads a FHIR JSON document strictly (any type of the model, usually
+/// [`Resource`](crate::Resource): see [`FromJson`]).
 ///
 /// # Errors
 /// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
@@ -81,9 +107,8 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 /// assert_eq!(err.path(), "Patient.colour");
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
-pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
-    let _mode = de::ModeGuard::new(false);
-    read(input)
+pub fn from_slice<T: FromJson>(input: &[u8]) -> Result<T, Error> {
+    read(input, &de::Cx::from_text(false))
 }
 
 /// [`from_slice`] over a `str`.
@@ -98,7 +123,7 @@ pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error
 /// assert_eq!(p.birth_date.and_then(|d| d.value).as_deref(), Some("1970-01-01"));
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
-pub fn from_str<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T, Error> {
+pub fn from_str<T: FromJson>(input: &str) -> Result<T, Error> {
     from_slice(input.as_bytes())
 }
 
@@ -115,9 +140,7 @@ pub fn from_str<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T, Error> {
 /// assert_eq!(json::to_vec(&r), bytes);
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
-pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
-    mut reader: R,
-) -> Result<T, Error> {
+pub fn from_reader<T: FromJson, R: std::io::Read>(mut reader: R) -> Result<T, Error> {
     let mut buf = Vec::new();
     reader
         .read_to_end(&mut buf)
@@ -140,12 +163,10 @@ pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
 ///
 /// # Errors
 /// Malformed JSON, wrong JSON types, duplicates, nesting limit, unknown `resourceType`.
-pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
-    input: &[u8],
-) -> Result<(T, Vec<Issue>), Error> {
-    let mode = de::ModeGuard::new(true);
-    let value = read(input)?;
-    let mut issues = mode.take_issues();
+pub fn from_slice_lenient<T: FromJson>(input: &[u8]) -> Result<(T, Vec<Issue>), Error> {
+    let cx = de::Cx::from_text(true);
+    let value = read(input, &cx)?;
+    let mut issues = cx.take_issues();
     de::locate_issues(&mut issues, input, None);
     for issue in &mut issues {
         if let Some(offset) = issue.offset {

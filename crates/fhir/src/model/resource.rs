@@ -767,404 +767,417 @@ impl Resource {
     )]
     pub(crate) fn de_typed<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         rt: &str,
     ) -> Result<Self, A::Error> {
         match rt {
             #[cfg(feature = "account")]
-            "Account" => Ok(Self::Account(Account::de_boxed(map)?)),
+            "Account" => Ok(Self::Account(Account::de_boxed(map, cx)?)),
             #[cfg(feature = "activity_definition")]
-            "ActivityDefinition" => {
-                Ok(Self::ActivityDefinition(ActivityDefinition::de_boxed(map)?))
-            }
+            "ActivityDefinition" => Ok(Self::ActivityDefinition(ActivityDefinition::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "adverse_event")]
-            "AdverseEvent" => Ok(Self::AdverseEvent(AdverseEvent::de_boxed(map)?)),
+            "AdverseEvent" => Ok(Self::AdverseEvent(AdverseEvent::de_boxed(map, cx)?)),
             #[cfg(feature = "allergy_intolerance")]
-            "AllergyIntolerance" => {
-                Ok(Self::AllergyIntolerance(AllergyIntolerance::de_boxed(map)?))
-            }
+            "AllergyIntolerance" => Ok(Self::AllergyIntolerance(AllergyIntolerance::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "appointment")]
-            "Appointment" => Ok(Self::Appointment(Appointment::de_boxed(map)?)),
+            "Appointment" => Ok(Self::Appointment(Appointment::de_boxed(map, cx)?)),
             #[cfg(feature = "appointment_response")]
             "AppointmentResponse" => Ok(Self::AppointmentResponse(AppointmentResponse::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "audit_event")]
-            "AuditEvent" => Ok(Self::AuditEvent(AuditEvent::de_boxed(map)?)),
+            "AuditEvent" => Ok(Self::AuditEvent(AuditEvent::de_boxed(map, cx)?)),
             #[cfg(feature = "basic")]
-            "Basic" => Ok(Self::Basic(Basic::de_boxed(map)?)),
+            "Basic" => Ok(Self::Basic(Basic::de_boxed(map, cx)?)),
             #[cfg(feature = "binary")]
-            "Binary" => Ok(Self::Binary(Binary::de_boxed(map)?)),
+            "Binary" => Ok(Self::Binary(Binary::de_boxed(map, cx)?)),
             #[cfg(feature = "biologically_derived_product")]
             "BiologicallyDerivedProduct" => Ok(Self::BiologicallyDerivedProduct(
-                BiologicallyDerivedProduct::de_boxed(map)?,
+                BiologicallyDerivedProduct::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "body_structure")]
-            "BodyStructure" => Ok(Self::BodyStructure(BodyStructure::de_boxed(map)?)),
+            "BodyStructure" => Ok(Self::BodyStructure(BodyStructure::de_boxed(map, cx)?)),
             #[cfg(feature = "bundle")]
-            "Bundle" => Ok(Self::Bundle(Bundle::de_boxed(map)?)),
+            "Bundle" => Ok(Self::Bundle(Bundle::de_boxed(map, cx)?)),
             #[cfg(feature = "capability_statement")]
             "CapabilityStatement" => Ok(Self::CapabilityStatement(CapabilityStatement::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "care_plan")]
-            "CarePlan" => Ok(Self::CarePlan(CarePlan::de_boxed(map)?)),
+            "CarePlan" => Ok(Self::CarePlan(CarePlan::de_boxed(map, cx)?)),
             #[cfg(feature = "care_team")]
-            "CareTeam" => Ok(Self::CareTeam(CareTeam::de_boxed(map)?)),
+            "CareTeam" => Ok(Self::CareTeam(CareTeam::de_boxed(map, cx)?)),
             #[cfg(feature = "catalog_entry")]
-            "CatalogEntry" => Ok(Self::CatalogEntry(CatalogEntry::de_boxed(map)?)),
+            "CatalogEntry" => Ok(Self::CatalogEntry(CatalogEntry::de_boxed(map, cx)?)),
             #[cfg(feature = "charge_item")]
-            "ChargeItem" => Ok(Self::ChargeItem(ChargeItem::de_boxed(map)?)),
+            "ChargeItem" => Ok(Self::ChargeItem(ChargeItem::de_boxed(map, cx)?)),
             #[cfg(feature = "charge_item_definition")]
             "ChargeItemDefinition" => Ok(Self::ChargeItemDefinition(
-                ChargeItemDefinition::de_boxed(map)?,
+                ChargeItemDefinition::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "claim")]
-            "Claim" => Ok(Self::Claim(Claim::de_boxed(map)?)),
+            "Claim" => Ok(Self::Claim(Claim::de_boxed(map, cx)?)),
             #[cfg(feature = "claim_response")]
-            "ClaimResponse" => Ok(Self::ClaimResponse(ClaimResponse::de_boxed(map)?)),
+            "ClaimResponse" => Ok(Self::ClaimResponse(ClaimResponse::de_boxed(map, cx)?)),
             #[cfg(feature = "clinical_impression")]
-            "ClinicalImpression" => {
-                Ok(Self::ClinicalImpression(ClinicalImpression::de_boxed(map)?))
-            }
+            "ClinicalImpression" => Ok(Self::ClinicalImpression(ClinicalImpression::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "code_system")]
-            "CodeSystem" => Ok(Self::CodeSystem(CodeSystem::de_boxed(map)?)),
+            "CodeSystem" => Ok(Self::CodeSystem(CodeSystem::de_boxed(map, cx)?)),
             #[cfg(feature = "communication")]
-            "Communication" => Ok(Self::Communication(Communication::de_boxed(map)?)),
+            "Communication" => Ok(Self::Communication(Communication::de_boxed(map, cx)?)),
             #[cfg(feature = "communication_request")]
             "CommunicationRequest" => Ok(Self::CommunicationRequest(
-                CommunicationRequest::de_boxed(map)?,
+                CommunicationRequest::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "compartment_definition")]
             "CompartmentDefinition" => Ok(Self::CompartmentDefinition(
-                CompartmentDefinition::de_boxed(map)?,
+                CompartmentDefinition::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "composition")]
-            "Composition" => Ok(Self::Composition(Composition::de_boxed(map)?)),
+            "Composition" => Ok(Self::Composition(Composition::de_boxed(map, cx)?)),
             #[cfg(feature = "concept_map")]
-            "ConceptMap" => Ok(Self::ConceptMap(ConceptMap::de_boxed(map)?)),
+            "ConceptMap" => Ok(Self::ConceptMap(ConceptMap::de_boxed(map, cx)?)),
             #[cfg(feature = "condition")]
-            "Condition" => Ok(Self::Condition(Condition::de_boxed(map)?)),
+            "Condition" => Ok(Self::Condition(Condition::de_boxed(map, cx)?)),
             #[cfg(feature = "consent")]
-            "Consent" => Ok(Self::Consent(Consent::de_boxed(map)?)),
+            "Consent" => Ok(Self::Consent(Consent::de_boxed(map, cx)?)),
             #[cfg(feature = "contract")]
-            "Contract" => Ok(Self::Contract(Contract::de_boxed(map)?)),
+            "Contract" => Ok(Self::Contract(Contract::de_boxed(map, cx)?)),
             #[cfg(feature = "coverage")]
-            "Coverage" => Ok(Self::Coverage(Coverage::de_boxed(map)?)),
+            "Coverage" => Ok(Self::Coverage(Coverage::de_boxed(map, cx)?)),
             #[cfg(feature = "coverage_eligibility_request")]
             "CoverageEligibilityRequest" => Ok(Self::CoverageEligibilityRequest(
-                CoverageEligibilityRequest::de_boxed(map)?,
+                CoverageEligibilityRequest::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "coverage_eligibility_response")]
             "CoverageEligibilityResponse" => Ok(Self::CoverageEligibilityResponse(
-                CoverageEligibilityResponse::de_boxed(map)?,
+                CoverageEligibilityResponse::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "detected_issue")]
-            "DetectedIssue" => Ok(Self::DetectedIssue(DetectedIssue::de_boxed(map)?)),
+            "DetectedIssue" => Ok(Self::DetectedIssue(DetectedIssue::de_boxed(map, cx)?)),
             #[cfg(feature = "device")]
-            "Device" => Ok(Self::Device(Device::de_boxed(map)?)),
+            "Device" => Ok(Self::Device(Device::de_boxed(map, cx)?)),
             #[cfg(feature = "device_definition")]
-            "DeviceDefinition" => Ok(Self::DeviceDefinition(DeviceDefinition::de_boxed(map)?)),
+            "DeviceDefinition" => Ok(Self::DeviceDefinition(DeviceDefinition::de_boxed(map, cx)?)),
             #[cfg(feature = "device_metric")]
-            "DeviceMetric" => Ok(Self::DeviceMetric(DeviceMetric::de_boxed(map)?)),
+            "DeviceMetric" => Ok(Self::DeviceMetric(DeviceMetric::de_boxed(map, cx)?)),
             #[cfg(feature = "device_request")]
-            "DeviceRequest" => Ok(Self::DeviceRequest(DeviceRequest::de_boxed(map)?)),
+            "DeviceRequest" => Ok(Self::DeviceRequest(DeviceRequest::de_boxed(map, cx)?)),
             #[cfg(feature = "device_use_statement")]
-            "DeviceUseStatement" => {
-                Ok(Self::DeviceUseStatement(DeviceUseStatement::de_boxed(map)?))
-            }
+            "DeviceUseStatement" => Ok(Self::DeviceUseStatement(DeviceUseStatement::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "diagnostic_report")]
-            "DiagnosticReport" => Ok(Self::DiagnosticReport(DiagnosticReport::de_boxed(map)?)),
+            "DiagnosticReport" => Ok(Self::DiagnosticReport(DiagnosticReport::de_boxed(map, cx)?)),
             #[cfg(feature = "document_manifest")]
-            "DocumentManifest" => Ok(Self::DocumentManifest(DocumentManifest::de_boxed(map)?)),
+            "DocumentManifest" => Ok(Self::DocumentManifest(DocumentManifest::de_boxed(map, cx)?)),
             #[cfg(feature = "document_reference")]
-            "DocumentReference" => Ok(Self::DocumentReference(DocumentReference::de_boxed(map)?)),
+            "DocumentReference" => Ok(Self::DocumentReference(DocumentReference::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "effect_evidence_synthesis")]
             "EffectEvidenceSynthesis" => Ok(Self::EffectEvidenceSynthesis(
-                EffectEvidenceSynthesis::de_boxed(map)?,
+                EffectEvidenceSynthesis::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "encounter")]
-            "Encounter" => Ok(Self::Encounter(Encounter::de_boxed(map)?)),
+            "Encounter" => Ok(Self::Encounter(Encounter::de_boxed(map, cx)?)),
             #[cfg(feature = "endpoint")]
-            "Endpoint" => Ok(Self::Endpoint(Endpoint::de_boxed(map)?)),
+            "Endpoint" => Ok(Self::Endpoint(Endpoint::de_boxed(map, cx)?)),
             #[cfg(feature = "enrollment_request")]
-            "EnrollmentRequest" => Ok(Self::EnrollmentRequest(EnrollmentRequest::de_boxed(map)?)),
+            "EnrollmentRequest" => Ok(Self::EnrollmentRequest(EnrollmentRequest::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "enrollment_response")]
-            "EnrollmentResponse" => {
-                Ok(Self::EnrollmentResponse(EnrollmentResponse::de_boxed(map)?))
-            }
+            "EnrollmentResponse" => Ok(Self::EnrollmentResponse(EnrollmentResponse::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "episode_of_care")]
-            "EpisodeOfCare" => Ok(Self::EpisodeOfCare(EpisodeOfCare::de_boxed(map)?)),
+            "EpisodeOfCare" => Ok(Self::EpisodeOfCare(EpisodeOfCare::de_boxed(map, cx)?)),
             #[cfg(feature = "event_definition")]
-            "EventDefinition" => Ok(Self::EventDefinition(EventDefinition::de_boxed(map)?)),
+            "EventDefinition" => Ok(Self::EventDefinition(EventDefinition::de_boxed(map, cx)?)),
             #[cfg(feature = "evidence")]
-            "Evidence" => Ok(Self::Evidence(Evidence::de_boxed(map)?)),
+            "Evidence" => Ok(Self::Evidence(Evidence::de_boxed(map, cx)?)),
             #[cfg(feature = "evidence_variable")]
-            "EvidenceVariable" => Ok(Self::EvidenceVariable(EvidenceVariable::de_boxed(map)?)),
+            "EvidenceVariable" => Ok(Self::EvidenceVariable(EvidenceVariable::de_boxed(map, cx)?)),
             #[cfg(feature = "example_scenario")]
-            "ExampleScenario" => Ok(Self::ExampleScenario(ExampleScenario::de_boxed(map)?)),
+            "ExampleScenario" => Ok(Self::ExampleScenario(ExampleScenario::de_boxed(map, cx)?)),
             #[cfg(feature = "explanation_of_benefit")]
             "ExplanationOfBenefit" => Ok(Self::ExplanationOfBenefit(
-                ExplanationOfBenefit::de_boxed(map)?,
+                ExplanationOfBenefit::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "family_member_history")]
             "FamilyMemberHistory" => Ok(Self::FamilyMemberHistory(FamilyMemberHistory::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "flag")]
-            "Flag" => Ok(Self::Flag(Flag::de_boxed(map)?)),
+            "Flag" => Ok(Self::Flag(Flag::de_boxed(map, cx)?)),
             #[cfg(feature = "goal")]
-            "Goal" => Ok(Self::Goal(Goal::de_boxed(map)?)),
+            "Goal" => Ok(Self::Goal(Goal::de_boxed(map, cx)?)),
             #[cfg(feature = "graph_definition")]
-            "GraphDefinition" => Ok(Self::GraphDefinition(GraphDefinition::de_boxed(map)?)),
+            "GraphDefinition" => Ok(Self::GraphDefinition(GraphDefinition::de_boxed(map, cx)?)),
             #[cfg(feature = "group")]
-            "Group" => Ok(Self::Group(Group::de_boxed(map)?)),
+            "Group" => Ok(Self::Group(Group::de_boxed(map, cx)?)),
             #[cfg(feature = "guidance_response")]
-            "GuidanceResponse" => Ok(Self::GuidanceResponse(GuidanceResponse::de_boxed(map)?)),
+            "GuidanceResponse" => Ok(Self::GuidanceResponse(GuidanceResponse::de_boxed(map, cx)?)),
             #[cfg(feature = "healthcare_service")]
-            "HealthcareService" => Ok(Self::HealthcareService(HealthcareService::de_boxed(map)?)),
+            "HealthcareService" => Ok(Self::HealthcareService(HealthcareService::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "imaging_study")]
-            "ImagingStudy" => Ok(Self::ImagingStudy(ImagingStudy::de_boxed(map)?)),
+            "ImagingStudy" => Ok(Self::ImagingStudy(ImagingStudy::de_boxed(map, cx)?)),
             #[cfg(feature = "immunization")]
-            "Immunization" => Ok(Self::Immunization(Immunization::de_boxed(map)?)),
+            "Immunization" => Ok(Self::Immunization(Immunization::de_boxed(map, cx)?)),
             #[cfg(feature = "immunization_evaluation")]
             "ImmunizationEvaluation" => Ok(Self::ImmunizationEvaluation(
-                ImmunizationEvaluation::de_boxed(map)?,
+                ImmunizationEvaluation::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "immunization_recommendation")]
             "ImmunizationRecommendation" => Ok(Self::ImmunizationRecommendation(
-                ImmunizationRecommendation::de_boxed(map)?,
+                ImmunizationRecommendation::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "implementation_guide")]
             "ImplementationGuide" => Ok(Self::ImplementationGuide(ImplementationGuide::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "insurance_plan")]
-            "InsurancePlan" => Ok(Self::InsurancePlan(InsurancePlan::de_boxed(map)?)),
+            "InsurancePlan" => Ok(Self::InsurancePlan(InsurancePlan::de_boxed(map, cx)?)),
             #[cfg(feature = "invoice")]
-            "Invoice" => Ok(Self::Invoice(Invoice::de_boxed(map)?)),
+            "Invoice" => Ok(Self::Invoice(Invoice::de_boxed(map, cx)?)),
             #[cfg(feature = "library")]
-            "Library" => Ok(Self::Library(Library::de_boxed(map)?)),
+            "Library" => Ok(Self::Library(Library::de_boxed(map, cx)?)),
             #[cfg(feature = "linkage")]
-            "Linkage" => Ok(Self::Linkage(Linkage::de_boxed(map)?)),
+            "Linkage" => Ok(Self::Linkage(Linkage::de_boxed(map, cx)?)),
             #[cfg(feature = "list")]
-            "List" => Ok(Self::List(List::de_boxed(map)?)),
+            "List" => Ok(Self::List(List::de_boxed(map, cx)?)),
             #[cfg(feature = "location")]
-            "Location" => Ok(Self::Location(Location::de_boxed(map)?)),
+            "Location" => Ok(Self::Location(Location::de_boxed(map, cx)?)),
             #[cfg(feature = "measure")]
-            "Measure" => Ok(Self::Measure(Measure::de_boxed(map)?)),
+            "Measure" => Ok(Self::Measure(Measure::de_boxed(map, cx)?)),
             #[cfg(feature = "measure_report")]
-            "MeasureReport" => Ok(Self::MeasureReport(MeasureReport::de_boxed(map)?)),
+            "MeasureReport" => Ok(Self::MeasureReport(MeasureReport::de_boxed(map, cx)?)),
             #[cfg(feature = "media")]
-            "Media" => Ok(Self::Media(Media::de_boxed(map)?)),
+            "Media" => Ok(Self::Media(Media::de_boxed(map, cx)?)),
             #[cfg(feature = "medication")]
-            "Medication" => Ok(Self::Medication(Medication::de_boxed(map)?)),
+            "Medication" => Ok(Self::Medication(Medication::de_boxed(map, cx)?)),
             #[cfg(feature = "medication_administration")]
             "MedicationAdministration" => Ok(Self::MedicationAdministration(
-                MedicationAdministration::de_boxed(map)?,
+                MedicationAdministration::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medication_dispense")]
-            "MedicationDispense" => {
-                Ok(Self::MedicationDispense(MedicationDispense::de_boxed(map)?))
-            }
+            "MedicationDispense" => Ok(Self::MedicationDispense(MedicationDispense::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "medication_knowledge")]
             "MedicationKnowledge" => Ok(Self::MedicationKnowledge(MedicationKnowledge::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "medication_request")]
-            "MedicationRequest" => Ok(Self::MedicationRequest(MedicationRequest::de_boxed(map)?)),
+            "MedicationRequest" => Ok(Self::MedicationRequest(MedicationRequest::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "medication_statement")]
             "MedicationStatement" => Ok(Self::MedicationStatement(MedicationStatement::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "medicinal_product")]
-            "MedicinalProduct" => Ok(Self::MedicinalProduct(MedicinalProduct::de_boxed(map)?)),
+            "MedicinalProduct" => Ok(Self::MedicinalProduct(MedicinalProduct::de_boxed(map, cx)?)),
             #[cfg(feature = "medicinal_product_authorization")]
             "MedicinalProductAuthorization" => Ok(Self::MedicinalProductAuthorization(
-                MedicinalProductAuthorization::de_boxed(map)?,
+                MedicinalProductAuthorization::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_contraindication")]
             "MedicinalProductContraindication" => Ok(Self::MedicinalProductContraindication(
-                MedicinalProductContraindication::de_boxed(map)?,
+                MedicinalProductContraindication::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_indication")]
             "MedicinalProductIndication" => Ok(Self::MedicinalProductIndication(
-                MedicinalProductIndication::de_boxed(map)?,
+                MedicinalProductIndication::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_ingredient")]
             "MedicinalProductIngredient" => Ok(Self::MedicinalProductIngredient(
-                MedicinalProductIngredient::de_boxed(map)?,
+                MedicinalProductIngredient::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_interaction")]
             "MedicinalProductInteraction" => Ok(Self::MedicinalProductInteraction(
-                MedicinalProductInteraction::de_boxed(map)?,
+                MedicinalProductInteraction::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_manufactured")]
             "MedicinalProductManufactured" => Ok(Self::MedicinalProductManufactured(
-                MedicinalProductManufactured::de_boxed(map)?,
+                MedicinalProductManufactured::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_packaged")]
             "MedicinalProductPackaged" => Ok(Self::MedicinalProductPackaged(
-                MedicinalProductPackaged::de_boxed(map)?,
+                MedicinalProductPackaged::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_pharmaceutical")]
             "MedicinalProductPharmaceutical" => Ok(Self::MedicinalProductPharmaceutical(
-                MedicinalProductPharmaceutical::de_boxed(map)?,
+                MedicinalProductPharmaceutical::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "medicinal_product_undesirable_effect")]
             "MedicinalProductUndesirableEffect" => Ok(Self::MedicinalProductUndesirableEffect(
-                MedicinalProductUndesirableEffect::de_boxed(map)?,
+                MedicinalProductUndesirableEffect::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "message_definition")]
-            "MessageDefinition" => Ok(Self::MessageDefinition(MessageDefinition::de_boxed(map)?)),
+            "MessageDefinition" => Ok(Self::MessageDefinition(MessageDefinition::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "message_header")]
-            "MessageHeader" => Ok(Self::MessageHeader(MessageHeader::de_boxed(map)?)),
+            "MessageHeader" => Ok(Self::MessageHeader(MessageHeader::de_boxed(map, cx)?)),
             #[cfg(feature = "molecular_sequence")]
-            "MolecularSequence" => Ok(Self::MolecularSequence(MolecularSequence::de_boxed(map)?)),
+            "MolecularSequence" => Ok(Self::MolecularSequence(MolecularSequence::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "naming_system")]
-            "NamingSystem" => Ok(Self::NamingSystem(NamingSystem::de_boxed(map)?)),
+            "NamingSystem" => Ok(Self::NamingSystem(NamingSystem::de_boxed(map, cx)?)),
             #[cfg(feature = "nutrition_order")]
-            "NutritionOrder" => Ok(Self::NutritionOrder(NutritionOrder::de_boxed(map)?)),
+            "NutritionOrder" => Ok(Self::NutritionOrder(NutritionOrder::de_boxed(map, cx)?)),
             #[cfg(feature = "observation")]
-            "Observation" => Ok(Self::Observation(Observation::de_boxed(map)?)),
+            "Observation" => Ok(Self::Observation(Observation::de_boxed(map, cx)?)),
             #[cfg(feature = "observation_definition")]
             "ObservationDefinition" => Ok(Self::ObservationDefinition(
-                ObservationDefinition::de_boxed(map)?,
+                ObservationDefinition::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "operation_definition")]
             "OperationDefinition" => Ok(Self::OperationDefinition(OperationDefinition::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "operation_outcome")]
-            "OperationOutcome" => Ok(Self::OperationOutcome(OperationOutcome::de_boxed(map)?)),
+            "OperationOutcome" => Ok(Self::OperationOutcome(OperationOutcome::de_boxed(map, cx)?)),
             #[cfg(feature = "organization")]
-            "Organization" => Ok(Self::Organization(Organization::de_boxed(map)?)),
+            "Organization" => Ok(Self::Organization(Organization::de_boxed(map, cx)?)),
             #[cfg(feature = "organization_affiliation")]
             "OrganizationAffiliation" => Ok(Self::OrganizationAffiliation(
-                OrganizationAffiliation::de_boxed(map)?,
+                OrganizationAffiliation::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "parameters")]
-            "Parameters" => Ok(Self::Parameters(Parameters::de_boxed(map)?)),
+            "Parameters" => Ok(Self::Parameters(Parameters::de_boxed(map, cx)?)),
             #[cfg(feature = "patient")]
-            "Patient" => Ok(Self::Patient(Patient::de_boxed(map)?)),
+            "Patient" => Ok(Self::Patient(Patient::de_boxed(map, cx)?)),
             #[cfg(feature = "payment_notice")]
-            "PaymentNotice" => Ok(Self::PaymentNotice(PaymentNotice::de_boxed(map)?)),
+            "PaymentNotice" => Ok(Self::PaymentNotice(PaymentNotice::de_boxed(map, cx)?)),
             #[cfg(feature = "payment_reconciliation")]
             "PaymentReconciliation" => Ok(Self::PaymentReconciliation(
-                PaymentReconciliation::de_boxed(map)?,
+                PaymentReconciliation::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "person")]
-            "Person" => Ok(Self::Person(Person::de_boxed(map)?)),
+            "Person" => Ok(Self::Person(Person::de_boxed(map, cx)?)),
             #[cfg(feature = "plan_definition")]
-            "PlanDefinition" => Ok(Self::PlanDefinition(PlanDefinition::de_boxed(map)?)),
+            "PlanDefinition" => Ok(Self::PlanDefinition(PlanDefinition::de_boxed(map, cx)?)),
             #[cfg(feature = "practitioner")]
-            "Practitioner" => Ok(Self::Practitioner(Practitioner::de_boxed(map)?)),
+            "Practitioner" => Ok(Self::Practitioner(Practitioner::de_boxed(map, cx)?)),
             #[cfg(feature = "practitioner_role")]
-            "PractitionerRole" => Ok(Self::PractitionerRole(PractitionerRole::de_boxed(map)?)),
+            "PractitionerRole" => Ok(Self::PractitionerRole(PractitionerRole::de_boxed(map, cx)?)),
             #[cfg(feature = "procedure")]
-            "Procedure" => Ok(Self::Procedure(Procedure::de_boxed(map)?)),
+            "Procedure" => Ok(Self::Procedure(Procedure::de_boxed(map, cx)?)),
             #[cfg(feature = "provenance")]
-            "Provenance" => Ok(Self::Provenance(Provenance::de_boxed(map)?)),
+            "Provenance" => Ok(Self::Provenance(Provenance::de_boxed(map, cx)?)),
             #[cfg(feature = "questionnaire")]
-            "Questionnaire" => Ok(Self::Questionnaire(Questionnaire::de_boxed(map)?)),
+            "Questionnaire" => Ok(Self::Questionnaire(Questionnaire::de_boxed(map, cx)?)),
             #[cfg(feature = "questionnaire_response")]
             "QuestionnaireResponse" => Ok(Self::QuestionnaireResponse(
-                QuestionnaireResponse::de_boxed(map)?,
+                QuestionnaireResponse::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "related_person")]
-            "RelatedPerson" => Ok(Self::RelatedPerson(RelatedPerson::de_boxed(map)?)),
+            "RelatedPerson" => Ok(Self::RelatedPerson(RelatedPerson::de_boxed(map, cx)?)),
             #[cfg(feature = "request_group")]
-            "RequestGroup" => Ok(Self::RequestGroup(RequestGroup::de_boxed(map)?)),
+            "RequestGroup" => Ok(Self::RequestGroup(RequestGroup::de_boxed(map, cx)?)),
             #[cfg(feature = "research_definition")]
-            "ResearchDefinition" => {
-                Ok(Self::ResearchDefinition(ResearchDefinition::de_boxed(map)?))
-            }
+            "ResearchDefinition" => Ok(Self::ResearchDefinition(ResearchDefinition::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "research_element_definition")]
             "ResearchElementDefinition" => Ok(Self::ResearchElementDefinition(
-                ResearchElementDefinition::de_boxed(map)?,
+                ResearchElementDefinition::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "research_study")]
-            "ResearchStudy" => Ok(Self::ResearchStudy(ResearchStudy::de_boxed(map)?)),
+            "ResearchStudy" => Ok(Self::ResearchStudy(ResearchStudy::de_boxed(map, cx)?)),
             #[cfg(feature = "research_subject")]
-            "ResearchSubject" => Ok(Self::ResearchSubject(ResearchSubject::de_boxed(map)?)),
+            "ResearchSubject" => Ok(Self::ResearchSubject(ResearchSubject::de_boxed(map, cx)?)),
             #[cfg(feature = "risk_assessment")]
-            "RiskAssessment" => Ok(Self::RiskAssessment(RiskAssessment::de_boxed(map)?)),
+            "RiskAssessment" => Ok(Self::RiskAssessment(RiskAssessment::de_boxed(map, cx)?)),
             #[cfg(feature = "risk_evidence_synthesis")]
             "RiskEvidenceSynthesis" => Ok(Self::RiskEvidenceSynthesis(
-                RiskEvidenceSynthesis::de_boxed(map)?,
+                RiskEvidenceSynthesis::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "schedule")]
-            "Schedule" => Ok(Self::Schedule(Schedule::de_boxed(map)?)),
+            "Schedule" => Ok(Self::Schedule(Schedule::de_boxed(map, cx)?)),
             #[cfg(feature = "search_parameter")]
-            "SearchParameter" => Ok(Self::SearchParameter(SearchParameter::de_boxed(map)?)),
+            "SearchParameter" => Ok(Self::SearchParameter(SearchParameter::de_boxed(map, cx)?)),
             #[cfg(feature = "service_request")]
-            "ServiceRequest" => Ok(Self::ServiceRequest(ServiceRequest::de_boxed(map)?)),
+            "ServiceRequest" => Ok(Self::ServiceRequest(ServiceRequest::de_boxed(map, cx)?)),
             #[cfg(feature = "slot")]
-            "Slot" => Ok(Self::Slot(Slot::de_boxed(map)?)),
+            "Slot" => Ok(Self::Slot(Slot::de_boxed(map, cx)?)),
             #[cfg(feature = "specimen")]
-            "Specimen" => Ok(Self::Specimen(Specimen::de_boxed(map)?)),
+            "Specimen" => Ok(Self::Specimen(Specimen::de_boxed(map, cx)?)),
             #[cfg(feature = "specimen_definition")]
-            "SpecimenDefinition" => {
-                Ok(Self::SpecimenDefinition(SpecimenDefinition::de_boxed(map)?))
-            }
+            "SpecimenDefinition" => Ok(Self::SpecimenDefinition(SpecimenDefinition::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "structure_definition")]
             "StructureDefinition" => Ok(Self::StructureDefinition(StructureDefinition::de_boxed(
-                map,
+                map, cx,
             )?)),
             #[cfg(feature = "structure_map")]
-            "StructureMap" => Ok(Self::StructureMap(StructureMap::de_boxed(map)?)),
+            "StructureMap" => Ok(Self::StructureMap(StructureMap::de_boxed(map, cx)?)),
             #[cfg(feature = "subscription")]
-            "Subscription" => Ok(Self::Subscription(Subscription::de_boxed(map)?)),
+            "Subscription" => Ok(Self::Subscription(Subscription::de_boxed(map, cx)?)),
             #[cfg(feature = "subscription_status")]
-            "SubscriptionStatus" => {
-                Ok(Self::SubscriptionStatus(SubscriptionStatus::de_boxed(map)?))
-            }
+            "SubscriptionStatus" => Ok(Self::SubscriptionStatus(SubscriptionStatus::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "substance")]
-            "Substance" => Ok(Self::Substance(Substance::de_boxed(map)?)),
+            "Substance" => Ok(Self::Substance(Substance::de_boxed(map, cx)?)),
             #[cfg(feature = "substance_nucleic_acid")]
             "SubstanceNucleicAcid" => Ok(Self::SubstanceNucleicAcid(
-                SubstanceNucleicAcid::de_boxed(map)?,
+                SubstanceNucleicAcid::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "substance_polymer")]
-            "SubstancePolymer" => Ok(Self::SubstancePolymer(SubstancePolymer::de_boxed(map)?)),
+            "SubstancePolymer" => Ok(Self::SubstancePolymer(SubstancePolymer::de_boxed(map, cx)?)),
             #[cfg(feature = "substance_protein")]
-            "SubstanceProtein" => Ok(Self::SubstanceProtein(SubstanceProtein::de_boxed(map)?)),
+            "SubstanceProtein" => Ok(Self::SubstanceProtein(SubstanceProtein::de_boxed(map, cx)?)),
             #[cfg(feature = "substance_reference_information")]
             "SubstanceReferenceInformation" => Ok(Self::SubstanceReferenceInformation(
-                SubstanceReferenceInformation::de_boxed(map)?,
+                SubstanceReferenceInformation::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "substance_source_material")]
             "SubstanceSourceMaterial" => Ok(Self::SubstanceSourceMaterial(
-                SubstanceSourceMaterial::de_boxed(map)?,
+                SubstanceSourceMaterial::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "substance_specification")]
             "SubstanceSpecification" => Ok(Self::SubstanceSpecification(
-                SubstanceSpecification::de_boxed(map)?,
+                SubstanceSpecification::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "supply_delivery")]
-            "SupplyDelivery" => Ok(Self::SupplyDelivery(SupplyDelivery::de_boxed(map)?)),
+            "SupplyDelivery" => Ok(Self::SupplyDelivery(SupplyDelivery::de_boxed(map, cx)?)),
             #[cfg(feature = "supply_request")]
-            "SupplyRequest" => Ok(Self::SupplyRequest(SupplyRequest::de_boxed(map)?)),
+            "SupplyRequest" => Ok(Self::SupplyRequest(SupplyRequest::de_boxed(map, cx)?)),
             #[cfg(feature = "task")]
-            "Task" => Ok(Self::Task(Task::de_boxed(map)?)),
+            "Task" => Ok(Self::Task(Task::de_boxed(map, cx)?)),
             #[cfg(feature = "terminology_capabilities")]
             "TerminologyCapabilities" => Ok(Self::TerminologyCapabilities(
-                TerminologyCapabilities::de_boxed(map)?,
+                TerminologyCapabilities::de_boxed(map, cx)?,
             )),
             #[cfg(feature = "test_report")]
-            "TestReport" => Ok(Self::TestReport(TestReport::de_boxed(map)?)),
+            "TestReport" => Ok(Self::TestReport(TestReport::de_boxed(map, cx)?)),
             #[cfg(feature = "test_script")]
-            "TestScript" => Ok(Self::TestScript(TestScript::de_boxed(map)?)),
+            "TestScript" => Ok(Self::TestScript(TestScript::de_boxed(map, cx)?)),
             #[cfg(feature = "value_set")]
-            "ValueSet" => Ok(Self::ValueSet(ValueSet::de_boxed(map)?)),
+            "ValueSet" => Ok(Self::ValueSet(ValueSet::de_boxed(map, cx)?)),
             #[cfg(feature = "verification_result")]
-            "VerificationResult" => {
-                Ok(Self::VerificationResult(VerificationResult::de_boxed(map)?))
-            }
+            "VerificationResult" => Ok(Self::VerificationResult(VerificationResult::de_boxed(
+                map, cx,
+            )?)),
             #[cfg(feature = "vision_prescription")]
-            "VisionPrescription" => {
-                Ok(Self::VisionPrescription(VisionPrescription::de_boxed(map)?))
-            }
-            _ => Err(de::unknown_resource(rt)),
+            "VisionPrescription" => Ok(Self::VisionPrescription(VisionPrescription::de_boxed(
+                map, cx,
+            )?)),
+            _ => Err(de::unknown_resource(cx, rt)),
         }
     }
 

@@ -61,39 +61,42 @@ pub struct Address {
 impl_de!(Address);
 
 impl Address {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "line" => de::formeds(map, &mut r.line, k, de::Form::String)?,
-                "_line" => de::prims_ext(map, &mut r.line, k)?,
-                "city" => de::formed(map, &mut r.city, k, de::Form::String)?,
-                "_city" => de::prim_ext(map, &mut r.city, k)?,
-                "district" => de::formed(map, &mut r.district, k, de::Form::String)?,
-                "_district" => de::prim_ext(map, &mut r.district, k)?,
-                "state" => de::formed(map, &mut r.state, k, de::Form::String)?,
-                "_state" => de::prim_ext(map, &mut r.state, k)?,
-                "postalCode" => de::formed(map, &mut r.postal_code, k, de::Form::String)?,
-                "_postalCode" => de::prim_ext(map, &mut r.postal_code, k)?,
-                "country" => de::formed(map, &mut r.country, k, de::Form::String)?,
-                "_country" => de::prim_ext(map, &mut r.country, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Address")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "line" => de::formeds(map, cx, &mut r.line, k, de::Form::String)?,
+                "_line" => de::prims_ext(map, cx, &mut r.line, k)?,
+                "city" => de::formed(map, cx, &mut r.city, k, de::Form::String)?,
+                "_city" => de::prim_ext(map, cx, &mut r.city, k)?,
+                "district" => de::formed(map, cx, &mut r.district, k, de::Form::String)?,
+                "_district" => de::prim_ext(map, cx, &mut r.district, k)?,
+                "state" => de::formed(map, cx, &mut r.state, k, de::Form::String)?,
+                "_state" => de::prim_ext(map, cx, &mut r.state, k)?,
+                "postalCode" => de::formed(map, cx, &mut r.postal_code, k, de::Form::String)?,
+                "_postalCode" => de::prim_ext(map, cx, &mut r.postal_code, k)?,
+                "country" => de::formed(map, cx, &mut r.country, k, de::Form::String)?,
+                "_country" => de::prim_ext(map, cx, &mut r.country, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Address")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Address")?;
+            de::empty_object::<A::Error>(cx, "Address")?;
         }
         Ok(r)
     }
@@ -138,29 +141,32 @@ pub struct Annotation {
 impl_de!(Annotation);
 
 impl Annotation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
                 "authorReference" | "authorString" | "_authorString" => {
-                    AnnotationAuthor::de(map, &mut r.author, k, "author")?
+                    AnnotationAuthor::de(map, cx, &mut r.author, k, "author")?
                 }
-                "time" => de::prim(map, &mut r.time, k)?,
-                "_time" => de::prim_ext(map, &mut r.time, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                _ => de::unknown(map, k, "Annotation")?,
+                "time" => de::prim(map, cx, &mut r.time, k)?,
+                "_time" => de::prim_ext(map, cx, &mut r.time, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                _ => de::unknown(map, cx, k, "Annotation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Annotation")?;
+            de::empty_object::<A::Error>(cx, "Annotation")?;
         }
-        de::required::<A::Error>(r.text.is_some(), "Annotation", "text")?;
+        de::required::<A::Error>(cx, r.text.is_some(), "Annotation", "text")?;
         Ok(r)
     }
 }
@@ -207,36 +213,39 @@ pub struct Attachment {
 impl_de!(Attachment);
 
 impl Attachment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
-                "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "data" => de::prim(map, &mut r.data, k)?,
-                "_data" => de::prim_ext(map, &mut r.data, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "size" => de::formed(map, &mut r.size, k, de::Form::UnsignedInt)?,
-                "_size" => de::prim_ext(map, &mut r.size, k)?,
-                "hash" => de::prim(map, &mut r.hash, k)?,
-                "_hash" => de::prim_ext(map, &mut r.hash, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "creation" => de::prim(map, &mut r.creation, k)?,
-                "_creation" => de::prim_ext(map, &mut r.creation, k)?,
-                _ => de::unknown(map, k, "Attachment")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "contentType" => de::formed(map, cx, &mut r.content_type, k, de::Form::Code)?,
+                "_contentType" => de::prim_ext(map, cx, &mut r.content_type, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "data" => de::prim(map, cx, &mut r.data, k)?,
+                "_data" => de::prim_ext(map, cx, &mut r.data, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "size" => de::formed(map, cx, &mut r.size, k, de::Form::UnsignedInt)?,
+                "_size" => de::prim_ext(map, cx, &mut r.size, k)?,
+                "hash" => de::prim(map, cx, &mut r.hash, k)?,
+                "_hash" => de::prim_ext(map, cx, &mut r.hash, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "creation" => de::prim(map, cx, &mut r.creation, k)?,
+                "_creation" => de::prim_ext(map, cx, &mut r.creation, k)?,
+                _ => de::unknown(map, cx, k, "Attachment")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Attachment")?;
+            de::empty_object::<A::Error>(cx, "Attachment")?;
         }
         Ok(r)
     }
@@ -277,23 +286,26 @@ pub struct CodeableConcept {
 impl_de!(CodeableConcept);
 
 impl CodeableConcept {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "coding" => de::many(map, &mut r.coding, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                _ => de::unknown(map, k, "CodeableConcept")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "coding" => de::many(map, cx, &mut r.coding, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                _ => de::unknown(map, cx, k, "CodeableConcept")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeableConcept")?;
+            de::empty_object::<A::Error>(cx, "CodeableConcept")?;
         }
         Ok(r)
     }
@@ -334,30 +346,33 @@ pub struct Coding {
 impl_de!(Coding);
 
 impl Coding {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "userSelected" => de::prim(map, &mut r.user_selected, k)?,
-                "_userSelected" => de::prim_ext(map, &mut r.user_selected, k)?,
-                _ => de::unknown(map, k, "Coding")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "userSelected" => de::prim(map, cx, &mut r.user_selected, k)?,
+                "_userSelected" => de::prim_ext(map, cx, &mut r.user_selected, k)?,
+                _ => de::unknown(map, cx, k, "Coding")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Coding")?;
+            de::empty_object::<A::Error>(cx, "Coding")?;
         }
         Ok(r)
     }
@@ -395,23 +410,26 @@ pub struct ContactDetail {
 impl_de!(ContactDetail);
 
 impl ContactDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                _ => de::unknown(map, k, "ContactDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                _ => de::unknown(map, cx, k, "ContactDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ContactDetail")?;
+            de::empty_object::<A::Error>(cx, "ContactDetail")?;
         }
         Ok(r)
     }
@@ -452,29 +470,32 @@ pub struct ContactPoint {
 impl_de!(ContactPoint);
 
 impl ContactPoint {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Code)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
-                "_rank" => de::prim_ext(map, &mut r.rank, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "ContactPoint")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Code)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "rank" => de::formed(map, cx, &mut r.rank, k, de::Form::PositiveInt)?,
+                "_rank" => de::prim_ext(map, cx, &mut r.rank, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "ContactPoint")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ContactPoint")?;
+            de::empty_object::<A::Error>(cx, "ContactPoint")?;
         }
         Ok(r)
     }
@@ -514,28 +535,31 @@ pub struct Contributor {
 impl_de!(Contributor);
 
 impl Contributor {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                _ => de::unknown(map, k, "Contributor")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                _ => de::unknown(map, cx, k, "Contributor")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contributor")?;
+            de::empty_object::<A::Error>(cx, "Contributor")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Contributor", "type")?;
-        de::required::<A::Error>(r.name.is_some(), "Contributor", "name")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Contributor", "type")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "Contributor", "name")?;
         Ok(r)
     }
 }
@@ -582,36 +606,39 @@ pub struct DataRequirement {
 impl_de!(DataRequirement);
 
 impl DataRequirement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prims_ext(map, &mut r.profile, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "profile" => de::formeds(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prims_ext(map, cx, &mut r.profile, k)?,
                 "subjectCodeableConcept" | "subjectReference" => {
-                    DataRequirementSubject::de(map, &mut r.subject, k, "subject")?
+                    DataRequirementSubject::de(map, cx, &mut r.subject, k, "subject")?
                 }
-                "mustSupport" => de::formeds(map, &mut r.must_support, k, de::Form::String)?,
-                "_mustSupport" => de::prims_ext(map, &mut r.must_support, k)?,
-                "codeFilter" => de::many(map, &mut r.code_filter, k)?,
-                "dateFilter" => de::many(map, &mut r.date_filter, k)?,
-                "limit" => de::formed(map, &mut r.limit, k, de::Form::PositiveInt)?,
-                "_limit" => de::prim_ext(map, &mut r.limit, k)?,
-                "sort" => de::many(map, &mut r.sort, k)?,
-                _ => de::unknown(map, k, "DataRequirement")?,
+                "mustSupport" => de::formeds(map, cx, &mut r.must_support, k, de::Form::String)?,
+                "_mustSupport" => de::prims_ext(map, cx, &mut r.must_support, k)?,
+                "codeFilter" => de::many(map, cx, &mut r.code_filter, k)?,
+                "dateFilter" => de::many(map, cx, &mut r.date_filter, k)?,
+                "limit" => de::formed(map, cx, &mut r.limit, k, de::Form::PositiveInt)?,
+                "_limit" => de::prim_ext(map, cx, &mut r.limit, k)?,
+                "sort" => de::many(map, cx, &mut r.sort, k)?,
+                _ => de::unknown(map, cx, k, "DataRequirement")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DataRequirement")?;
+            de::empty_object::<A::Error>(cx, "DataRequirement")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "DataRequirement", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "DataRequirement", "type")?;
         Ok(r)
     }
 }
@@ -655,27 +682,30 @@ pub struct DataRequirementCodeFilter {
 impl_de!(DataRequirementCodeFilter);
 
 impl DataRequirementCodeFilter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "searchParam" => de::formed(map, &mut r.search_param, k, de::Form::String)?,
-                "_searchParam" => de::prim_ext(map, &mut r.search_param, k)?,
-                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
-                "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "DataRequirement.codeFilter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "searchParam" => de::formed(map, cx, &mut r.search_param, k, de::Form::String)?,
+                "_searchParam" => de::prim_ext(map, cx, &mut r.search_param, k)?,
+                "valueSet" => de::formed(map, cx, &mut r.value_set, k, de::Form::Uri)?,
+                "_valueSet" => de::prim_ext(map, cx, &mut r.value_set, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "DataRequirement.codeFilter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DataRequirement.codeFilter")?;
+            de::empty_object::<A::Error>(cx, "DataRequirement.codeFilter")?;
         }
         Ok(r)
     }
@@ -714,27 +744,30 @@ pub struct DataRequirementDateFilter {
 impl_de!(DataRequirementDateFilter);
 
 impl DataRequirementDateFilter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "searchParam" => de::formed(map, &mut r.search_param, k, de::Form::String)?,
-                "_searchParam" => de::prim_ext(map, &mut r.search_param, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "searchParam" => de::formed(map, cx, &mut r.search_param, k, de::Form::String)?,
+                "_searchParam" => de::prim_ext(map, cx, &mut r.search_param, k)?,
                 "valueDateTime" | "_valueDateTime" | "valuePeriod" | "valueDuration" => {
-                    DataRequirementDateFilterValue::de(map, &mut r.value, k, "value")?
+                    DataRequirementDateFilterValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "DataRequirement.dateFilter")?,
+                _ => de::unknown(map, cx, k, "DataRequirement.dateFilter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DataRequirement.dateFilter")?;
+            de::empty_object::<A::Error>(cx, "DataRequirement.dateFilter")?;
         }
         Ok(r)
     }
@@ -770,27 +803,35 @@ pub struct DataRequirementSort {
 impl_de!(DataRequirementSort);
 
 impl DataRequirementSort {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "direction" => de::formed(map, &mut r.direction, k, de::Form::Code)?,
-                "_direction" => de::prim_ext(map, &mut r.direction, k)?,
-                _ => de::unknown(map, k, "DataRequirement.sort")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "direction" => de::formed(map, cx, &mut r.direction, k, de::Form::Code)?,
+                "_direction" => de::prim_ext(map, cx, &mut r.direction, k)?,
+                _ => de::unknown(map, cx, k, "DataRequirement.sort")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DataRequirement.sort")?;
+            de::empty_object::<A::Error>(cx, "DataRequirement.sort")?;
         }
-        de::required::<A::Error>(r.path.is_some(), "DataRequirement.sort", "path")?;
-        de::required::<A::Error>(r.direction.is_some(), "DataRequirement.sort", "direction")?;
+        de::required::<A::Error>(cx, r.path.is_some(), "DataRequirement.sort", "path")?;
+        de::required::<A::Error>(
+            cx,
+            r.direction.is_some(),
+            "DataRequirement.sort",
+            "direction",
+        )?;
         Ok(r)
     }
 }
@@ -848,41 +889,46 @@ pub struct Dosage {
 impl_de!(Dosage);
 
 impl Dosage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "additionalInstruction" => de::many(map, &mut r.additional_instruction, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::prim(map, cx, &mut r.sequence, k)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "additionalInstruction" => de::many(map, cx, &mut r.additional_instruction, k)?,
                 "patientInstruction" => {
-                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.patient_instruction, k, de::Form::String)?
                 }
-                "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
-                "timing" => de::one(map, &mut r.timing, k)?,
+                "_patientInstruction" => de::prim_ext(map, cx, &mut r.patient_instruction, k)?,
+                "timing" => de::one(map, cx, &mut r.timing, k)?,
                 "asNeededBoolean" | "_asNeededBoolean" | "asNeededCodeableConcept" => {
-                    DosageAsNeeded::de(map, &mut r.as_needed, k, "asNeeded")?
+                    DosageAsNeeded::de(map, cx, &mut r.as_needed, k, "asNeeded")?
                 }
-                "site" => de::one(map, &mut r.site, k)?,
-                "route" => de::one(map, &mut r.route, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                "doseAndRate" => de::many(map, &mut r.dose_and_rate, k)?,
-                "maxDosePerPeriod" => de::one(map, &mut r.max_dose_per_period, k)?,
-                "maxDosePerAdministration" => de::one(map, &mut r.max_dose_per_administration, k)?,
-                "maxDosePerLifetime" => de::one(map, &mut r.max_dose_per_lifetime, k)?,
-                _ => de::unknown(map, k, "Dosage")?,
+                "site" => de::one(map, cx, &mut r.site, k)?,
+                "route" => de::one(map, cx, &mut r.route, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                "doseAndRate" => de::many(map, cx, &mut r.dose_and_rate, k)?,
+                "maxDosePerPeriod" => de::one(map, cx, &mut r.max_dose_per_period, k)?,
+                "maxDosePerAdministration" => {
+                    de::one(map, cx, &mut r.max_dose_per_administration, k)?
+                }
+                "maxDosePerLifetime" => de::one(map, cx, &mut r.max_dose_per_lifetime, k)?,
+                _ => de::unknown(map, cx, k, "Dosage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Dosage")?;
+            de::empty_object::<A::Error>(cx, "Dosage")?;
         }
         Ok(r)
     }
@@ -934,27 +980,30 @@ pub struct DosageDoseAndRate {
 impl_de!(DosageDoseAndRate);
 
 impl DosageDoseAndRate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "doseRange" | "doseQuantity" => {
-                    DosageDoseAndRateDose::de(map, &mut r.dose, k, "dose")?
+                    DosageDoseAndRateDose::de(map, cx, &mut r.dose, k, "dose")?
                 }
                 "rateRatio" | "rateRange" | "rateQuantity" => {
-                    DosageDoseAndRateRate::de(map, &mut r.rate, k, "rate")?
+                    DosageDoseAndRateRate::de(map, cx, &mut r.rate, k, "rate")?
                 }
-                _ => de::unknown(map, k, "Dosage.doseAndRate")?,
+                _ => de::unknown(map, cx, k, "Dosage.doseAndRate")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Dosage.doseAndRate")?;
+            de::empty_object::<A::Error>(cx, "Dosage.doseAndRate")?;
         }
         Ok(r)
     }
@@ -1056,46 +1105,51 @@ pub struct ElementDefinition {
 impl_de!(ElementDefinition);
 
 impl ElementDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "representation" => de::formeds(map, &mut r.representation, k, de::Form::Code)?,
-                "_representation" => de::prims_ext(map, &mut r.representation, k)?,
-                "sliceName" => de::formed(map, &mut r.slice_name, k, de::Form::String)?,
-                "_sliceName" => de::prim_ext(map, &mut r.slice_name, k)?,
-                "sliceIsConstraining" => de::prim(map, &mut r.slice_is_constraining, k)?,
-                "_sliceIsConstraining" => de::prim_ext(map, &mut r.slice_is_constraining, k)?,
-                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
-                "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "slicing" => de::one(map, &mut r.slicing, k)?,
-                "short" => de::formed(map, &mut r.short, k, de::Form::String)?,
-                "_short" => de::prim_ext(map, &mut r.short, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::String)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "requirements" => de::formed(map, &mut r.requirements, k, de::Form::String)?,
-                "_requirements" => de::prim_ext(map, &mut r.requirements, k)?,
-                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "base" => de::one(map, &mut r.base, k)?,
-                "contentReference" => de::formed(map, &mut r.content_reference, k, de::Form::Uri)?,
-                "_contentReference" => de::prim_ext(map, &mut r.content_reference, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "representation" => de::formeds(map, cx, &mut r.representation, k, de::Form::Code)?,
+                "_representation" => de::prims_ext(map, cx, &mut r.representation, k)?,
+                "sliceName" => de::formed(map, cx, &mut r.slice_name, k, de::Form::String)?,
+                "_sliceName" => de::prim_ext(map, cx, &mut r.slice_name, k)?,
+                "sliceIsConstraining" => de::prim(map, cx, &mut r.slice_is_constraining, k)?,
+                "_sliceIsConstraining" => de::prim_ext(map, cx, &mut r.slice_is_constraining, k)?,
+                "label" => de::formed(map, cx, &mut r.label, k, de::Form::String)?,
+                "_label" => de::prim_ext(map, cx, &mut r.label, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "slicing" => de::one(map, cx, &mut r.slicing, k)?,
+                "short" => de::formed(map, cx, &mut r.short, k, de::Form::String)?,
+                "_short" => de::prim_ext(map, cx, &mut r.short, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::String)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "requirements" => de::formed(map, cx, &mut r.requirements, k, de::Form::String)?,
+                "_requirements" => de::prim_ext(map, cx, &mut r.requirements, k)?,
+                "alias" => de::formeds(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prims_ext(map, cx, &mut r.alias, k)?,
+                "min" => de::formed(map, cx, &mut r.min, k, de::Form::UnsignedInt)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                "base" => de::one(map, cx, &mut r.base, k)?,
+                "contentReference" => {
+                    de::formed(map, cx, &mut r.content_reference, k, de::Form::Uri)?
+                }
+                "_contentReference" => de::prim_ext(map, cx, &mut r.content_reference, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
                 "defaultValueBase64Binary"
                 | "_defaultValueBase64Binary"
                 | "defaultValueBoolean"
@@ -1164,13 +1218,15 @@ impl ElementDefinition {
                 | "defaultValueTriggerDefinition"
                 | "defaultValueUsageContext"
                 | "defaultValueDosage"
-                | "defaultValueMeta" => AnyValue::de(map, &mut r.default_value, k, "defaultValue")?,
-                "meaningWhenMissing" => {
-                    de::formed(map, &mut r.meaning_when_missing, k, de::Form::String)?
+                | "defaultValueMeta" => {
+                    AnyValue::de(map, cx, &mut r.default_value, k, "defaultValue")?
                 }
-                "_meaningWhenMissing" => de::prim_ext(map, &mut r.meaning_when_missing, k)?,
-                "orderMeaning" => de::formed(map, &mut r.order_meaning, k, de::Form::String)?,
-                "_orderMeaning" => de::prim_ext(map, &mut r.order_meaning, k)?,
+                "meaningWhenMissing" => {
+                    de::formed(map, cx, &mut r.meaning_when_missing, k, de::Form::String)?
+                }
+                "_meaningWhenMissing" => de::prim_ext(map, cx, &mut r.meaning_when_missing, k)?,
+                "orderMeaning" => de::formed(map, cx, &mut r.order_meaning, k, de::Form::String)?,
+                "_orderMeaning" => de::prim_ext(map, cx, &mut r.order_meaning, k)?,
                 "fixedBase64Binary"
                 | "_fixedBase64Binary"
                 | "fixedBoolean"
@@ -1239,7 +1295,7 @@ impl ElementDefinition {
                 | "fixedTriggerDefinition"
                 | "fixedUsageContext"
                 | "fixedDosage"
-                | "fixedMeta" => AnyValue::de(map, &mut r.fixed, k, "fixed")?,
+                | "fixedMeta" => AnyValue::de(map, cx, &mut r.fixed, k, "fixed")?,
                 "patternBase64Binary"
                 | "_patternBase64Binary"
                 | "patternBoolean"
@@ -1308,8 +1364,8 @@ impl ElementDefinition {
                 | "patternTriggerDefinition"
                 | "patternUsageContext"
                 | "patternDosage"
-                | "patternMeta" => AnyValue::de(map, &mut r.pattern, k, "pattern")?,
-                "example" => de::many(map, &mut r.example, k)?,
+                | "patternMeta" => AnyValue::de(map, cx, &mut r.pattern, k, "pattern")?,
+                "example" => de::many(map, cx, &mut r.example, k)?,
                 "minValueDate"
                 | "_minValueDate"
                 | "minValueDateTime"
@@ -1327,7 +1383,7 @@ impl ElementDefinition {
                 | "minValueUnsignedInt"
                 | "_minValueUnsignedInt"
                 | "minValueQuantity" => {
-                    ElementDefinitionMinValue::de(map, &mut r.min_value, k, "minValue")?
+                    ElementDefinitionMinValue::de(map, cx, &mut r.min_value, k, "minValue")?
                 }
                 "maxValueDate"
                 | "_maxValueDate"
@@ -1346,32 +1402,32 @@ impl ElementDefinition {
                 | "maxValueUnsignedInt"
                 | "_maxValueUnsignedInt"
                 | "maxValueQuantity" => {
-                    ElementDefinitionMaxValue::de(map, &mut r.max_value, k, "maxValue")?
+                    ElementDefinitionMaxValue::de(map, cx, &mut r.max_value, k, "maxValue")?
                 }
-                "maxLength" => de::prim(map, &mut r.max_length, k)?,
-                "_maxLength" => de::prim_ext(map, &mut r.max_length, k)?,
-                "condition" => de::formeds(map, &mut r.condition, k, de::Form::Id)?,
-                "_condition" => de::prims_ext(map, &mut r.condition, k)?,
-                "constraint" => de::many(map, &mut r.constraint, k)?,
-                "mustSupport" => de::prim(map, &mut r.must_support, k)?,
-                "_mustSupport" => de::prim_ext(map, &mut r.must_support, k)?,
-                "isModifier" => de::prim(map, &mut r.is_modifier, k)?,
-                "_isModifier" => de::prim_ext(map, &mut r.is_modifier, k)?,
+                "maxLength" => de::prim(map, cx, &mut r.max_length, k)?,
+                "_maxLength" => de::prim_ext(map, cx, &mut r.max_length, k)?,
+                "condition" => de::formeds(map, cx, &mut r.condition, k, de::Form::Id)?,
+                "_condition" => de::prims_ext(map, cx, &mut r.condition, k)?,
+                "constraint" => de::many(map, cx, &mut r.constraint, k)?,
+                "mustSupport" => de::prim(map, cx, &mut r.must_support, k)?,
+                "_mustSupport" => de::prim_ext(map, cx, &mut r.must_support, k)?,
+                "isModifier" => de::prim(map, cx, &mut r.is_modifier, k)?,
+                "_isModifier" => de::prim_ext(map, cx, &mut r.is_modifier, k)?,
                 "isModifierReason" => {
-                    de::formed(map, &mut r.is_modifier_reason, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.is_modifier_reason, k, de::Form::String)?
                 }
-                "_isModifierReason" => de::prim_ext(map, &mut r.is_modifier_reason, k)?,
-                "isSummary" => de::prim(map, &mut r.is_summary, k)?,
-                "_isSummary" => de::prim_ext(map, &mut r.is_summary, k)?,
-                "binding" => de::one(map, &mut r.binding, k)?,
-                "mapping" => de::many(map, &mut r.mapping, k)?,
-                _ => de::unknown(map, k, "ElementDefinition")?,
+                "_isModifierReason" => de::prim_ext(map, cx, &mut r.is_modifier_reason, k)?,
+                "isSummary" => de::prim(map, cx, &mut r.is_summary, k)?,
+                "_isSummary" => de::prim_ext(map, cx, &mut r.is_summary, k)?,
+                "binding" => de::one(map, cx, &mut r.binding, k)?,
+                "mapping" => de::many(map, cx, &mut r.mapping, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition")?;
         }
-        de::required::<A::Error>(r.path.is_some(), "ElementDefinition", "path")?;
+        de::required::<A::Error>(cx, r.path.is_some(), "ElementDefinition", "path")?;
         Ok(r)
     }
 }
@@ -1442,29 +1498,32 @@ pub struct ElementDefinitionSlicing {
 impl_de!(ElementDefinitionSlicing);
 
 impl ElementDefinitionSlicing {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "discriminator" => de::many(map, &mut r.discriminator, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "ordered" => de::prim(map, &mut r.ordered, k)?,
-                "_ordered" => de::prim_ext(map, &mut r.ordered, k)?,
-                "rules" => de::formed(map, &mut r.rules, k, de::Form::Code)?,
-                "_rules" => de::prim_ext(map, &mut r.rules, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.slicing")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "discriminator" => de::many(map, cx, &mut r.discriminator, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "ordered" => de::prim(map, cx, &mut r.ordered, k)?,
+                "_ordered" => de::prim_ext(map, cx, &mut r.ordered, k)?,
+                "rules" => de::formed(map, cx, &mut r.rules, k, de::Form::Code)?,
+                "_rules" => de::prim_ext(map, cx, &mut r.rules, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.slicing")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.slicing")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.slicing")?;
         }
-        de::required::<A::Error>(r.rules.is_some(), "ElementDefinition.slicing", "rules")?;
+        de::required::<A::Error>(cx, r.rules.is_some(), "ElementDefinition.slicing", "rules")?;
         Ok(r)
     }
 }
@@ -1500,31 +1559,36 @@ pub struct ElementDefinitionSlicingDiscriminator {
 impl_de!(ElementDefinitionSlicingDiscriminator);
 
 impl ElementDefinitionSlicingDiscriminator {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.slicing.discriminator")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.slicing.discriminator")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.slicing.discriminator")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.slicing.discriminator")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "ElementDefinition.slicing.discriminator",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             r.path.is_some(),
             "ElementDefinition.slicing.discriminator",
             "path",
@@ -1564,30 +1628,33 @@ pub struct ElementDefinitionBase {
 impl_de!(ElementDefinitionBase);
 
 impl ElementDefinitionBase {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.base")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "min" => de::formed(map, cx, &mut r.min, k, de::Form::UnsignedInt)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.base")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.base")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.base")?;
         }
-        de::required::<A::Error>(r.path.is_some(), "ElementDefinition.base", "path")?;
-        de::required::<A::Error>(r.min.is_some(), "ElementDefinition.base", "min")?;
-        de::required::<A::Error>(r.max.is_some(), "ElementDefinition.base", "max")?;
+        de::required::<A::Error>(cx, r.path.is_some(), "ElementDefinition.base", "path")?;
+        de::required::<A::Error>(cx, r.min.is_some(), "ElementDefinition.base", "min")?;
+        de::required::<A::Error>(cx, r.max.is_some(), "ElementDefinition.base", "max")?;
         Ok(r)
     }
 }
@@ -1628,32 +1695,35 @@ pub struct ElementDefinitionType {
 impl_de!(ElementDefinitionType);
 
 impl ElementDefinitionType {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Uri)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prims_ext(map, &mut r.profile, k)?,
-                "targetProfile" => de::formeds(map, &mut r.target_profile, k, de::Form::Uri)?,
-                "_targetProfile" => de::prims_ext(map, &mut r.target_profile, k)?,
-                "aggregation" => de::formeds(map, &mut r.aggregation, k, de::Form::Code)?,
-                "_aggregation" => de::prims_ext(map, &mut r.aggregation, k)?,
-                "versioning" => de::formed(map, &mut r.versioning, k, de::Form::Code)?,
-                "_versioning" => de::prim_ext(map, &mut r.versioning, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.type")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Uri)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "profile" => de::formeds(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prims_ext(map, cx, &mut r.profile, k)?,
+                "targetProfile" => de::formeds(map, cx, &mut r.target_profile, k, de::Form::Uri)?,
+                "_targetProfile" => de::prims_ext(map, cx, &mut r.target_profile, k)?,
+                "aggregation" => de::formeds(map, cx, &mut r.aggregation, k, de::Form::Code)?,
+                "_aggregation" => de::prims_ext(map, cx, &mut r.aggregation, k)?,
+                "versioning" => de::formed(map, cx, &mut r.versioning, k, de::Form::Code)?,
+                "_versioning" => de::prim_ext(map, cx, &mut r.versioning, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.type")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.type")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.type")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "ElementDefinition.type", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "ElementDefinition.type", "code")?;
         Ok(r)
     }
 }
@@ -1690,17 +1760,20 @@ pub struct ElementDefinitionExample {
 impl_de!(ElementDefinitionExample);
 
 impl ElementDefinitionExample {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
-                "_label" => de::prim_ext(map, &mut r.label, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "label" => de::formed(map, cx, &mut r.label, k, de::Form::String)?,
+                "_label" => de::prim_ext(map, cx, &mut r.label, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
                 | "valueBoolean"
@@ -1769,15 +1842,15 @@ impl ElementDefinitionExample {
                 | "valueTriggerDefinition"
                 | "valueUsageContext"
                 | "valueDosage"
-                | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
-                _ => de::unknown(map, k, "ElementDefinition.example")?,
+                | "valueMeta" => AnyValue::de(map, cx, &mut r.value, k, "value")?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.example")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.example")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.example")?;
         }
-        de::required::<A::Error>(r.label.is_some(), "ElementDefinition.example", "label")?;
-        de::required::<A::Error>(r.value.is_some(), "ElementDefinition.example", "value")?;
+        de::required::<A::Error>(cx, r.label.is_some(), "ElementDefinition.example", "label")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "ElementDefinition.example", "value")?;
         Ok(r)
     }
 }
@@ -1821,42 +1894,51 @@ pub struct ElementDefinitionConstraint {
 impl_de!(ElementDefinitionConstraint);
 
 impl ElementDefinitionConstraint {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "key" => de::formed(map, &mut r.key, k, de::Form::Id)?,
-                "_key" => de::prim_ext(map, &mut r.key, k)?,
-                "requirements" => de::formed(map, &mut r.requirements, k, de::Form::String)?,
-                "_requirements" => de::prim_ext(map, &mut r.requirements, k)?,
-                "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
-                "_severity" => de::prim_ext(map, &mut r.severity, k)?,
-                "human" => de::formed(map, &mut r.human, k, de::Form::String)?,
-                "_human" => de::prim_ext(map, &mut r.human, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "xpath" => de::formed(map, &mut r.xpath, k, de::Form::String)?,
-                "_xpath" => de::prim_ext(map, &mut r.xpath, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.constraint")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "key" => de::formed(map, cx, &mut r.key, k, de::Form::Id)?,
+                "_key" => de::prim_ext(map, cx, &mut r.key, k)?,
+                "requirements" => de::formed(map, cx, &mut r.requirements, k, de::Form::String)?,
+                "_requirements" => de::prim_ext(map, cx, &mut r.requirements, k)?,
+                "severity" => de::formed(map, cx, &mut r.severity, k, de::Form::Code)?,
+                "_severity" => de::prim_ext(map, cx, &mut r.severity, k)?,
+                "human" => de::formed(map, cx, &mut r.human, k, de::Form::String)?,
+                "_human" => de::prim_ext(map, cx, &mut r.human, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "xpath" => de::formed(map, cx, &mut r.xpath, k, de::Form::String)?,
+                "_xpath" => de::prim_ext(map, cx, &mut r.xpath, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::Uri)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.constraint")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.constraint")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.constraint")?;
         }
-        de::required::<A::Error>(r.key.is_some(), "ElementDefinition.constraint", "key")?;
+        de::required::<A::Error>(cx, r.key.is_some(), "ElementDefinition.constraint", "key")?;
         de::required::<A::Error>(
+            cx,
             r.severity.is_some(),
             "ElementDefinition.constraint",
             "severity",
         )?;
-        de::required::<A::Error>(r.human.is_some(), "ElementDefinition.constraint", "human")?;
+        de::required::<A::Error>(
+            cx,
+            r.human.is_some(),
+            "ElementDefinition.constraint",
+            "human",
+        )?;
         Ok(r)
     }
 }
@@ -1897,28 +1979,32 @@ pub struct ElementDefinitionBinding {
 impl_de!(ElementDefinitionBinding);
 
 impl ElementDefinitionBinding {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "strength" => de::formed(map, &mut r.strength, k, de::Form::Code)?,
-                "_strength" => de::prim_ext(map, &mut r.strength, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
-                "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.binding")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "strength" => de::formed(map, cx, &mut r.strength, k, de::Form::Code)?,
+                "_strength" => de::prim_ext(map, cx, &mut r.strength, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "valueSet" => de::formed(map, cx, &mut r.value_set, k, de::Form::Uri)?,
+                "_valueSet" => de::prim_ext(map, cx, &mut r.value_set, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.binding")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.binding")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.binding")?;
         }
         de::required::<A::Error>(
+            cx,
             r.strength.is_some(),
             "ElementDefinition.binding",
             "strength",
@@ -1961,35 +2047,39 @@ pub struct ElementDefinitionMapping {
 impl_de!(ElementDefinitionMapping);
 
 impl ElementDefinitionMapping {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "identity" => de::formed(map, &mut r.identity, k, de::Form::Id)?,
-                "_identity" => de::prim_ext(map, &mut r.identity, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "map" => de::formed(map, &mut r.map, k, de::Form::String)?,
-                "_map" => de::prim_ext(map, &mut r.map, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                _ => de::unknown(map, k, "ElementDefinition.mapping")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "identity" => de::formed(map, cx, &mut r.identity, k, de::Form::Id)?,
+                "_identity" => de::prim_ext(map, cx, &mut r.identity, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "map" => de::formed(map, cx, &mut r.map, k, de::Form::String)?,
+                "_map" => de::prim_ext(map, cx, &mut r.map, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                _ => de::unknown(map, cx, k, "ElementDefinition.mapping")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ElementDefinition.mapping")?;
+            de::empty_object::<A::Error>(cx, "ElementDefinition.mapping")?;
         }
         de::required::<A::Error>(
+            cx,
             r.identity.is_some(),
             "ElementDefinition.mapping",
             "identity",
         )?;
-        de::required::<A::Error>(r.map.is_some(), "ElementDefinition.mapping", "map")?;
+        de::required::<A::Error>(cx, r.map.is_some(), "ElementDefinition.mapping", "map")?;
         Ok(r)
     }
 }
@@ -2031,32 +2121,35 @@ pub struct Expression {
 impl_de!(Expression);
 
 impl Expression {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
-                "_reference" => de::prim_ext(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "Expression")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Id)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "reference" => de::formed(map, cx, &mut r.reference, k, de::Form::Uri)?,
+                "_reference" => de::prim_ext(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "Expression")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Expression")?;
+            de::empty_object::<A::Error>(cx, "Expression")?;
         }
-        de::required::<A::Error>(r.language.is_some(), "Expression", "language")?;
+        de::required::<A::Error>(cx, r.language.is_some(), "Expression", "language")?;
         Ok(r)
     }
 }
@@ -2093,16 +2186,19 @@ pub struct Extension {
 impl_de!(Extension);
 
 impl Extension {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "url" => de::plain(map, &mut r.url, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "url" => de::plain(map, cx, &mut r.url, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
                 | "valueBoolean"
@@ -2171,14 +2267,14 @@ impl Extension {
                 | "valueTriggerDefinition"
                 | "valueUsageContext"
                 | "valueDosage"
-                | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
-                _ => de::unknown(map, k, "Extension")?,
+                | "valueMeta" => AnyValue::de(map, cx, &mut r.value, k, "value")?,
+                _ => de::unknown(map, cx, k, "Extension")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Extension")?;
+            de::empty_object::<A::Error>(cx, "Extension")?;
         }
-        de::required::<A::Error>(r.url.is_some(), "Extension", "url")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "Extension", "url")?;
         Ok(r)
     }
 }
@@ -2222,33 +2318,36 @@ pub struct HumanName {
 impl_de!(HumanName);
 
 impl HumanName {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "family" => de::formed(map, &mut r.family, k, de::Form::String)?,
-                "_family" => de::prim_ext(map, &mut r.family, k)?,
-                "given" => de::formeds(map, &mut r.given, k, de::Form::String)?,
-                "_given" => de::prims_ext(map, &mut r.given, k)?,
-                "prefix" => de::formeds(map, &mut r.prefix, k, de::Form::String)?,
-                "_prefix" => de::prims_ext(map, &mut r.prefix, k)?,
-                "suffix" => de::formeds(map, &mut r.suffix, k, de::Form::String)?,
-                "_suffix" => de::prims_ext(map, &mut r.suffix, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "HumanName")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "family" => de::formed(map, cx, &mut r.family, k, de::Form::String)?,
+                "_family" => de::prim_ext(map, cx, &mut r.family, k)?,
+                "given" => de::formeds(map, cx, &mut r.given, k, de::Form::String)?,
+                "_given" => de::prims_ext(map, cx, &mut r.given, k)?,
+                "prefix" => de::formeds(map, cx, &mut r.prefix, k, de::Form::String)?,
+                "_prefix" => de::prims_ext(map, cx, &mut r.prefix, k)?,
+                "suffix" => de::formeds(map, cx, &mut r.suffix, k, de::Form::String)?,
+                "_suffix" => de::prims_ext(map, cx, &mut r.suffix, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "HumanName")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("HumanName")?;
+            de::empty_object::<A::Error>(cx, "HumanName")?;
         }
         Ok(r)
     }
@@ -2296,29 +2395,32 @@ pub struct Identifier {
 impl_de!(Identifier);
 
 impl Identifier {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "assigner" => de::one(map, &mut r.assigner, k)?,
-                _ => de::unknown(map, k, "Identifier")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "assigner" => de::one(map, cx, &mut r.assigner, k)?,
+                _ => de::unknown(map, cx, k, "Identifier")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Identifier")?;
+            de::empty_object::<A::Error>(cx, "Identifier")?;
         }
         Ok(r)
     }
@@ -2365,31 +2467,34 @@ pub struct MarketingStatus {
 impl_de!(MarketingStatus);
 
 impl MarketingStatus {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "country" => de::one(map, &mut r.country, k)?,
-                "jurisdiction" => de::one(map, &mut r.jurisdiction, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "dateRange" => de::one(map, &mut r.date_range, k)?,
-                "restoreDate" => de::prim(map, &mut r.restore_date, k)?,
-                "_restoreDate" => de::prim_ext(map, &mut r.restore_date, k)?,
-                _ => de::unknown(map, k, "MarketingStatus")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "country" => de::one(map, cx, &mut r.country, k)?,
+                "jurisdiction" => de::one(map, cx, &mut r.jurisdiction, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "dateRange" => de::one(map, cx, &mut r.date_range, k)?,
+                "restoreDate" => de::prim(map, cx, &mut r.restore_date, k)?,
+                "_restoreDate" => de::prim_ext(map, cx, &mut r.restore_date, k)?,
+                _ => de::unknown(map, cx, k, "MarketingStatus")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MarketingStatus")?;
+            de::empty_object::<A::Error>(cx, "MarketingStatus")?;
         }
-        de::required::<A::Error>(r.country.is_some(), "MarketingStatus", "country")?;
-        de::required::<A::Error>(r.status.is_some(), "MarketingStatus", "status")?;
-        de::required::<A::Error>(r.date_range.is_some(), "MarketingStatus", "dateRange")?;
+        de::required::<A::Error>(cx, r.country.is_some(), "MarketingStatus", "country")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MarketingStatus", "status")?;
+        de::required::<A::Error>(cx, r.date_range.is_some(), "MarketingStatus", "dateRange")?;
         Ok(r)
     }
 }
@@ -2447,37 +2552,40 @@ pub struct Meta {
 impl_de!(Meta);
 
 impl Meta {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::Id)?,
-                "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
-                "lastUpdated" => de::prim(map, &mut r.last_updated, k)?,
-                "_lastUpdated" => de::prim_ext(map, &mut r.last_updated, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prims_ext(map, &mut r.profile, k)?,
-                "security" => de::many(map, &mut r.security, k)?,
-                "tag" => de::many(map, &mut r.tag, k)?,
-                "project" => de::formed(map, &mut r.project, k, de::Form::Uri)?,
-                "_project" => de::prim_ext(map, &mut r.project, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                "account" => de::one(map, &mut r.account, k)?,
-                "accounts" => de::many(map, &mut r.accounts, k)?,
-                "compartment" => de::many(map, &mut r.compartment, k)?,
-                _ => de::unknown(map, k, "Meta")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "versionId" => de::formed(map, cx, &mut r.version_id, k, de::Form::Id)?,
+                "_versionId" => de::prim_ext(map, cx, &mut r.version_id, k)?,
+                "lastUpdated" => de::prim(map, cx, &mut r.last_updated, k)?,
+                "_lastUpdated" => de::prim_ext(map, cx, &mut r.last_updated, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::Uri)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "profile" => de::formeds(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prims_ext(map, cx, &mut r.profile, k)?,
+                "security" => de::many(map, cx, &mut r.security, k)?,
+                "tag" => de::many(map, cx, &mut r.tag, k)?,
+                "project" => de::formed(map, cx, &mut r.project, k, de::Form::Uri)?,
+                "_project" => de::prim_ext(map, cx, &mut r.project, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "onBehalfOf" => de::one(map, cx, &mut r.on_behalf_of, k)?,
+                "account" => de::one(map, cx, &mut r.account, k)?,
+                "accounts" => de::many(map, cx, &mut r.accounts, k)?,
+                "compartment" => de::many(map, cx, &mut r.compartment, k)?,
+                _ => de::unknown(map, cx, k, "Meta")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Meta")?;
+            de::empty_object::<A::Error>(cx, "Meta")?;
         }
         Ok(r)
     }
@@ -2522,24 +2630,27 @@ pub struct Money {
 impl_de!(Money);
 
 impl Money {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "currency" => de::formed(map, &mut r.currency, k, de::Form::Code)?,
-                "_currency" => de::prim_ext(map, &mut r.currency, k)?,
-                _ => de::unknown(map, k, "Money")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "currency" => de::formed(map, cx, &mut r.currency, k, de::Form::Code)?,
+                "_currency" => de::prim_ext(map, cx, &mut r.currency, k)?,
+                _ => de::unknown(map, cx, k, "Money")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Money")?;
+            de::empty_object::<A::Error>(cx, "Money")?;
         }
         Ok(r)
     }
@@ -2574,27 +2685,30 @@ pub struct Narrative {
 impl_de!(Narrative);
 
 impl Narrative {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "div" => de::prim(map, &mut r.div, k)?,
-                "_div" => de::prim_ext(map, &mut r.div, k)?,
-                _ => de::unknown(map, k, "Narrative")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "div" => de::prim(map, cx, &mut r.div, k)?,
+                "_div" => de::prim_ext(map, cx, &mut r.div, k)?,
+                _ => de::unknown(map, cx, k, "Narrative")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Narrative")?;
+            de::empty_object::<A::Error>(cx, "Narrative")?;
         }
-        de::required::<A::Error>(r.status.is_some(), "Narrative", "status")?;
-        de::required::<A::Error>(r.div.is_some(), "Narrative", "div")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Narrative", "status")?;
+        de::required::<A::Error>(cx, r.div.is_some(), "Narrative", "div")?;
         Ok(r)
     }
 }
@@ -2638,37 +2752,40 @@ pub struct ParameterDefinition {
 impl_de!(ParameterDefinition);
 
 impl ParameterDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Code)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                _ => de::unknown(map, k, "ParameterDefinition")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Code)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "min" => de::prim(map, cx, &mut r.min, k)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                _ => de::unknown(map, cx, k, "ParameterDefinition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ParameterDefinition")?;
+            de::empty_object::<A::Error>(cx, "ParameterDefinition")?;
         }
-        de::required::<A::Error>(r.use_.is_some(), "ParameterDefinition", "use")?;
-        de::required::<A::Error>(r.type_.is_some(), "ParameterDefinition", "type")?;
+        de::required::<A::Error>(cx, r.use_.is_some(), "ParameterDefinition", "use")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ParameterDefinition", "type")?;
         Ok(r)
     }
 }
@@ -2707,24 +2824,27 @@ pub struct Period {
 impl_de!(Period);
 
 impl Period {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                _ => de::unknown(map, k, "Period")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                _ => de::unknown(map, cx, k, "Period")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Period")?;
+            de::empty_object::<A::Error>(cx, "Period")?;
         }
         Ok(r)
     }
@@ -2765,25 +2885,30 @@ pub struct Population {
 impl_de!(Population);
 
 impl Population {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "ageRange" | "ageCodeableConcept" => PopulationAge::de(map, &mut r.age, k, "age")?,
-                "gender" => de::one(map, &mut r.gender, k)?,
-                "race" => de::one(map, &mut r.race, k)?,
-                "physiologicalCondition" => de::one(map, &mut r.physiological_condition, k)?,
-                _ => de::unknown(map, k, "Population")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "ageRange" | "ageCodeableConcept" => {
+                    PopulationAge::de(map, cx, &mut r.age, k, "age")?
+                }
+                "gender" => de::one(map, cx, &mut r.gender, k)?,
+                "race" => de::one(map, cx, &mut r.race, k)?,
+                "physiologicalCondition" => de::one(map, cx, &mut r.physiological_condition, k)?,
+                _ => de::unknown(map, cx, k, "Population")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Population")?;
+            de::empty_object::<A::Error>(cx, "Population")?;
         }
         Ok(r)
     }
@@ -2841,35 +2966,38 @@ pub struct ProdCharacteristic {
 impl_de!(ProdCharacteristic);
 
 impl ProdCharacteristic {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "height" => de::one(map, &mut r.height, k)?,
-                "width" => de::one(map, &mut r.width, k)?,
-                "depth" => de::one(map, &mut r.depth, k)?,
-                "weight" => de::one(map, &mut r.weight, k)?,
-                "nominalVolume" => de::one(map, &mut r.nominal_volume, k)?,
-                "externalDiameter" => de::one(map, &mut r.external_diameter, k)?,
-                "shape" => de::formed(map, &mut r.shape, k, de::Form::String)?,
-                "_shape" => de::prim_ext(map, &mut r.shape, k)?,
-                "color" => de::formeds(map, &mut r.color, k, de::Form::String)?,
-                "_color" => de::prims_ext(map, &mut r.color, k)?,
-                "imprint" => de::formeds(map, &mut r.imprint, k, de::Form::String)?,
-                "_imprint" => de::prims_ext(map, &mut r.imprint, k)?,
-                "image" => de::many(map, &mut r.image, k)?,
-                "scoring" => de::one(map, &mut r.scoring, k)?,
-                _ => de::unknown(map, k, "ProdCharacteristic")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "height" => de::one(map, cx, &mut r.height, k)?,
+                "width" => de::one(map, cx, &mut r.width, k)?,
+                "depth" => de::one(map, cx, &mut r.depth, k)?,
+                "weight" => de::one(map, cx, &mut r.weight, k)?,
+                "nominalVolume" => de::one(map, cx, &mut r.nominal_volume, k)?,
+                "externalDiameter" => de::one(map, cx, &mut r.external_diameter, k)?,
+                "shape" => de::formed(map, cx, &mut r.shape, k, de::Form::String)?,
+                "_shape" => de::prim_ext(map, cx, &mut r.shape, k)?,
+                "color" => de::formeds(map, cx, &mut r.color, k, de::Form::String)?,
+                "_color" => de::prims_ext(map, cx, &mut r.color, k)?,
+                "imprint" => de::formeds(map, cx, &mut r.imprint, k, de::Form::String)?,
+                "_imprint" => de::prims_ext(map, cx, &mut r.imprint, k)?,
+                "image" => de::many(map, cx, &mut r.image, k)?,
+                "scoring" => de::one(map, cx, &mut r.scoring, k)?,
+                _ => de::unknown(map, cx, k, "ProdCharacteristic")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ProdCharacteristic")?;
+            de::empty_object::<A::Error>(cx, "ProdCharacteristic")?;
         }
         Ok(r)
     }
@@ -2920,30 +3048,33 @@ pub struct ProductShelfLife {
 impl_de!(ProductShelfLife);
 
 impl ProductShelfLife {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
                 "specialPrecautionsForStorage" => {
-                    de::many(map, &mut r.special_precautions_for_storage, k)?
+                    de::many(map, cx, &mut r.special_precautions_for_storage, k)?
                 }
-                _ => de::unknown(map, k, "ProductShelfLife")?,
+                _ => de::unknown(map, cx, k, "ProductShelfLife")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ProductShelfLife")?;
+            de::empty_object::<A::Error>(cx, "ProductShelfLife")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "ProductShelfLife", "type")?;
-        de::required::<A::Error>(r.period.is_some(), "ProductShelfLife", "period")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ProductShelfLife", "type")?;
+        de::required::<A::Error>(cx, r.period.is_some(), "ProductShelfLife", "period")?;
         Ok(r)
     }
 }
@@ -2989,30 +3120,33 @@ pub struct Quantity {
 impl_de!(Quantity);
 
 impl Quantity {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "comparator" => de::formed(map, &mut r.comparator, k, de::Form::Code)?,
-                "_comparator" => de::prim_ext(map, &mut r.comparator, k)?,
-                "unit" => de::formed(map, &mut r.unit, k, de::Form::String)?,
-                "_unit" => de::prim_ext(map, &mut r.unit, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "Quantity")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "comparator" => de::formed(map, cx, &mut r.comparator, k, de::Form::Code)?,
+                "_comparator" => de::prim_ext(map, cx, &mut r.comparator, k)?,
+                "unit" => de::formed(map, cx, &mut r.unit, k, de::Form::String)?,
+                "_unit" => de::prim_ext(map, cx, &mut r.unit, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "Quantity")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Quantity")?;
+            de::empty_object::<A::Error>(cx, "Quantity")?;
         }
         Ok(r)
     }
@@ -3050,22 +3184,25 @@ pub struct Range {
 impl_de!(Range);
 
 impl Range {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "low" => de::one(map, &mut r.low, k)?,
-                "high" => de::one(map, &mut r.high, k)?,
-                _ => de::unknown(map, k, "Range")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "low" => de::one(map, cx, &mut r.low, k)?,
+                "high" => de::one(map, cx, &mut r.high, k)?,
+                _ => de::unknown(map, cx, k, "Range")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Range")?;
+            de::empty_object::<A::Error>(cx, "Range")?;
         }
         Ok(r)
     }
@@ -3100,22 +3237,25 @@ pub struct Ratio {
 impl_de!(Ratio);
 
 impl Ratio {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "numerator" => de::one(map, &mut r.numerator, k)?,
-                "denominator" => de::one(map, &mut r.denominator, k)?,
-                _ => de::unknown(map, k, "Ratio")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "numerator" => de::one(map, cx, &mut r.numerator, k)?,
+                "denominator" => de::one(map, cx, &mut r.denominator, k)?,
+                _ => de::unknown(map, cx, k, "Ratio")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Ratio")?;
+            de::empty_object::<A::Error>(cx, "Ratio")?;
         }
         Ok(r)
     }
@@ -3154,27 +3294,30 @@ pub struct Reference {
 impl_de!(Reference);
 
 impl Reference {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "reference" => de::formed(map, &mut r.reference, k, de::Form::String)?,
-                "_reference" => de::prim_ext(map, &mut r.reference, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Uri)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                _ => de::unknown(map, k, "Reference")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "reference" => de::formed(map, cx, &mut r.reference, k, de::Form::String)?,
+                "_reference" => de::prim_ext(map, cx, &mut r.reference, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Uri)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                _ => de::unknown(map, cx, k, "Reference")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Reference")?;
+            de::empty_object::<A::Error>(cx, "Reference")?;
         }
         Ok(r)
     }
@@ -3221,35 +3364,38 @@ pub struct RelatedArtifact {
 impl_de!(RelatedArtifact);
 
 impl RelatedArtifact {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
-                "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "citation" => de::formed(map, &mut r.citation, k, de::Form::String)?,
-                "_citation" => de::prim_ext(map, &mut r.citation, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "document" => de::one(map, &mut r.document, k)?,
-                "resource" => de::formed(map, &mut r.resource, k, de::Form::Uri)?,
-                "_resource" => de::prim_ext(map, &mut r.resource, k)?,
-                _ => de::unknown(map, k, "RelatedArtifact")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "label" => de::formed(map, cx, &mut r.label, k, de::Form::String)?,
+                "_label" => de::prim_ext(map, cx, &mut r.label, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "citation" => de::formed(map, cx, &mut r.citation, k, de::Form::String)?,
+                "_citation" => de::prim_ext(map, cx, &mut r.citation, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "document" => de::one(map, cx, &mut r.document, k)?,
+                "resource" => de::formed(map, cx, &mut r.resource, k, de::Form::Uri)?,
+                "_resource" => de::prim_ext(map, cx, &mut r.resource, k)?,
+                _ => de::unknown(map, cx, k, "RelatedArtifact")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RelatedArtifact")?;
+            de::empty_object::<A::Error>(cx, "RelatedArtifact")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "RelatedArtifact", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "RelatedArtifact", "type")?;
         Ok(r)
     }
 }
@@ -3298,37 +3444,40 @@ pub struct SampledData {
 impl_de!(SampledData);
 
 impl SampledData {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "origin" => de::one(map, &mut r.origin, k)?,
-                "period" => de::prim(map, &mut r.period, k)?,
-                "_period" => de::prim_ext(map, &mut r.period, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "lowerLimit" => de::prim(map, &mut r.lower_limit, k)?,
-                "_lowerLimit" => de::prim_ext(map, &mut r.lower_limit, k)?,
-                "upperLimit" => de::prim(map, &mut r.upper_limit, k)?,
-                "_upperLimit" => de::prim_ext(map, &mut r.upper_limit, k)?,
-                "dimensions" => de::formed(map, &mut r.dimensions, k, de::Form::PositiveInt)?,
-                "_dimensions" => de::prim_ext(map, &mut r.dimensions, k)?,
-                "data" => de::formed(map, &mut r.data, k, de::Form::String)?,
-                "_data" => de::prim_ext(map, &mut r.data, k)?,
-                _ => de::unknown(map, k, "SampledData")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "origin" => de::one(map, cx, &mut r.origin, k)?,
+                "period" => de::prim(map, cx, &mut r.period, k)?,
+                "_period" => de::prim_ext(map, cx, &mut r.period, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "lowerLimit" => de::prim(map, cx, &mut r.lower_limit, k)?,
+                "_lowerLimit" => de::prim_ext(map, cx, &mut r.lower_limit, k)?,
+                "upperLimit" => de::prim(map, cx, &mut r.upper_limit, k)?,
+                "_upperLimit" => de::prim_ext(map, cx, &mut r.upper_limit, k)?,
+                "dimensions" => de::formed(map, cx, &mut r.dimensions, k, de::Form::PositiveInt)?,
+                "_dimensions" => de::prim_ext(map, cx, &mut r.dimensions, k)?,
+                "data" => de::formed(map, cx, &mut r.data, k, de::Form::String)?,
+                "_data" => de::prim_ext(map, cx, &mut r.data, k)?,
+                _ => de::unknown(map, cx, k, "SampledData")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SampledData")?;
+            de::empty_object::<A::Error>(cx, "SampledData")?;
         }
-        de::required::<A::Error>(r.origin.is_some(), "SampledData", "origin")?;
-        de::required::<A::Error>(r.period.is_some(), "SampledData", "period")?;
-        de::required::<A::Error>(r.dimensions.is_some(), "SampledData", "dimensions")?;
+        de::required::<A::Error>(cx, r.origin.is_some(), "SampledData", "origin")?;
+        de::required::<A::Error>(cx, r.period.is_some(), "SampledData", "period")?;
+        de::required::<A::Error>(cx, r.dimensions.is_some(), "SampledData", "dimensions")?;
         Ok(r)
     }
 }
@@ -3377,35 +3526,38 @@ pub struct Signature {
 impl_de!(Signature);
 
 impl Signature {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "when" => de::prim(map, &mut r.when, k)?,
-                "_when" => de::prim_ext(map, &mut r.when, k)?,
-                "who" => de::one(map, &mut r.who, k)?,
-                "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                "targetFormat" => de::formed(map, &mut r.target_format, k, de::Form::Code)?,
-                "_targetFormat" => de::prim_ext(map, &mut r.target_format, k)?,
-                "sigFormat" => de::formed(map, &mut r.sig_format, k, de::Form::Code)?,
-                "_sigFormat" => de::prim_ext(map, &mut r.sig_format, k)?,
-                "data" => de::prim(map, &mut r.data, k)?,
-                "_data" => de::prim_ext(map, &mut r.data, k)?,
-                _ => de::unknown(map, k, "Signature")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "when" => de::prim(map, cx, &mut r.when, k)?,
+                "_when" => de::prim_ext(map, cx, &mut r.when, k)?,
+                "who" => de::one(map, cx, &mut r.who, k)?,
+                "onBehalfOf" => de::one(map, cx, &mut r.on_behalf_of, k)?,
+                "targetFormat" => de::formed(map, cx, &mut r.target_format, k, de::Form::Code)?,
+                "_targetFormat" => de::prim_ext(map, cx, &mut r.target_format, k)?,
+                "sigFormat" => de::formed(map, cx, &mut r.sig_format, k, de::Form::Code)?,
+                "_sigFormat" => de::prim_ext(map, cx, &mut r.sig_format, k)?,
+                "data" => de::prim(map, cx, &mut r.data, k)?,
+                "_data" => de::prim_ext(map, cx, &mut r.data, k)?,
+                _ => de::unknown(map, cx, k, "Signature")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Signature")?;
+            de::empty_object::<A::Error>(cx, "Signature")?;
         }
-        de::required::<A::Error>(!r.type_.is_empty(), "Signature", "type")?;
-        de::required::<A::Error>(r.when.is_some(), "Signature", "when")?;
-        de::required::<A::Error>(r.who.is_some(), "Signature", "who")?;
+        de::required::<A::Error>(cx, !r.type_.is_empty(), "Signature", "type")?;
+        de::required::<A::Error>(cx, r.when.is_some(), "Signature", "when")?;
+        de::required::<A::Error>(cx, r.who.is_some(), "Signature", "who")?;
         Ok(r)
     }
 }
@@ -3450,28 +3602,31 @@ pub struct SubstanceAmount {
 impl_de!(SubstanceAmount);
 
 impl SubstanceAmount {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "amountQuantity" | "amountRange" | "amountString" | "_amountString" => {
-                    SubstanceAmountAmount::de(map, &mut r.amount, k, "amount")?
+                    SubstanceAmountAmount::de(map, cx, &mut r.amount, k, "amount")?
                 }
-                "amountType" => de::one(map, &mut r.amount_type, k)?,
-                "amountText" => de::formed(map, &mut r.amount_text, k, de::Form::String)?,
-                "_amountText" => de::prim_ext(map, &mut r.amount_text, k)?,
-                "referenceRange" => de::one(map, &mut r.reference_range, k)?,
-                _ => de::unknown(map, k, "SubstanceAmount")?,
+                "amountType" => de::one(map, cx, &mut r.amount_type, k)?,
+                "amountText" => de::formed(map, cx, &mut r.amount_text, k, de::Form::String)?,
+                "_amountText" => de::prim_ext(map, cx, &mut r.amount_text, k)?,
+                "referenceRange" => de::one(map, cx, &mut r.reference_range, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceAmount")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceAmount")?;
+            de::empty_object::<A::Error>(cx, "SubstanceAmount")?;
         }
         Ok(r)
     }
@@ -3509,22 +3664,25 @@ pub struct SubstanceAmountReferenceRange {
 impl_de!(SubstanceAmountReferenceRange);
 
 impl SubstanceAmountReferenceRange {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "lowLimit" => de::one(map, &mut r.low_limit, k)?,
-                "highLimit" => de::one(map, &mut r.high_limit, k)?,
-                _ => de::unknown(map, k, "SubstanceAmount.referenceRange")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "lowLimit" => de::one(map, cx, &mut r.low_limit, k)?,
+                "highLimit" => de::one(map, cx, &mut r.high_limit, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceAmount.referenceRange")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceAmount.referenceRange")?;
+            de::empty_object::<A::Error>(cx, "SubstanceAmount.referenceRange")?;
         }
         Ok(r)
     }
@@ -3563,25 +3721,28 @@ pub struct Timing {
 impl_de!(Timing);
 
 impl Timing {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "event" => de::prims(map, &mut r.event, k)?,
-                "_event" => de::prims_ext(map, &mut r.event, k)?,
-                "repeat" => de::one(map, &mut r.repeat, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "Timing")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "event" => de::prims(map, cx, &mut r.event, k)?,
+                "_event" => de::prims_ext(map, cx, &mut r.event, k)?,
+                "repeat" => de::one(map, cx, &mut r.repeat, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "Timing")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Timing")?;
+            de::empty_object::<A::Error>(cx, "Timing")?;
         }
         Ok(r)
     }
@@ -3644,51 +3805,56 @@ pub struct TimingRepeat {
 impl_de!(TimingRepeat);
 
 impl TimingRepeat {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
                 "boundsDuration" | "boundsRange" | "boundsPeriod" => {
-                    TimingRepeatBounds::de(map, &mut r.bounds, k, "bounds")?
+                    TimingRepeatBounds::de(map, cx, &mut r.bounds, k, "bounds")?
                 }
-                "count" => de::formed(map, &mut r.count, k, de::Form::PositiveInt)?,
-                "_count" => de::prim_ext(map, &mut r.count, k)?,
-                "countMax" => de::formed(map, &mut r.count_max, k, de::Form::PositiveInt)?,
-                "_countMax" => de::prim_ext(map, &mut r.count_max, k)?,
-                "duration" => de::prim(map, &mut r.duration, k)?,
-                "_duration" => de::prim_ext(map, &mut r.duration, k)?,
-                "durationMax" => de::prim(map, &mut r.duration_max, k)?,
-                "_durationMax" => de::prim_ext(map, &mut r.duration_max, k)?,
-                "durationUnit" => de::formed(map, &mut r.duration_unit, k, de::Form::Code)?,
-                "_durationUnit" => de::prim_ext(map, &mut r.duration_unit, k)?,
-                "frequency" => de::formed(map, &mut r.frequency, k, de::Form::PositiveInt)?,
-                "_frequency" => de::prim_ext(map, &mut r.frequency, k)?,
-                "frequencyMax" => de::formed(map, &mut r.frequency_max, k, de::Form::PositiveInt)?,
-                "_frequencyMax" => de::prim_ext(map, &mut r.frequency_max, k)?,
-                "period" => de::prim(map, &mut r.period, k)?,
-                "_period" => de::prim_ext(map, &mut r.period, k)?,
-                "periodMax" => de::prim(map, &mut r.period_max, k)?,
-                "_periodMax" => de::prim_ext(map, &mut r.period_max, k)?,
-                "periodUnit" => de::formed(map, &mut r.period_unit, k, de::Form::Code)?,
-                "_periodUnit" => de::prim_ext(map, &mut r.period_unit, k)?,
-                "dayOfWeek" => de::formeds(map, &mut r.day_of_week, k, de::Form::Code)?,
-                "_dayOfWeek" => de::prims_ext(map, &mut r.day_of_week, k)?,
-                "timeOfDay" => de::prims(map, &mut r.time_of_day, k)?,
-                "_timeOfDay" => de::prims_ext(map, &mut r.time_of_day, k)?,
-                "when" => de::formeds(map, &mut r.when, k, de::Form::Code)?,
-                "_when" => de::prims_ext(map, &mut r.when, k)?,
-                "offset" => de::formed(map, &mut r.offset, k, de::Form::UnsignedInt)?,
-                "_offset" => de::prim_ext(map, &mut r.offset, k)?,
-                _ => de::unknown(map, k, "Timing.repeat")?,
+                "count" => de::formed(map, cx, &mut r.count, k, de::Form::PositiveInt)?,
+                "_count" => de::prim_ext(map, cx, &mut r.count, k)?,
+                "countMax" => de::formed(map, cx, &mut r.count_max, k, de::Form::PositiveInt)?,
+                "_countMax" => de::prim_ext(map, cx, &mut r.count_max, k)?,
+                "duration" => de::prim(map, cx, &mut r.duration, k)?,
+                "_duration" => de::prim_ext(map, cx, &mut r.duration, k)?,
+                "durationMax" => de::prim(map, cx, &mut r.duration_max, k)?,
+                "_durationMax" => de::prim_ext(map, cx, &mut r.duration_max, k)?,
+                "durationUnit" => de::formed(map, cx, &mut r.duration_unit, k, de::Form::Code)?,
+                "_durationUnit" => de::prim_ext(map, cx, &mut r.duration_unit, k)?,
+                "frequency" => de::formed(map, cx, &mut r.frequency, k, de::Form::PositiveInt)?,
+                "_frequency" => de::prim_ext(map, cx, &mut r.frequency, k)?,
+                "frequencyMax" => {
+                    de::formed(map, cx, &mut r.frequency_max, k, de::Form::PositiveInt)?
+                }
+                "_frequencyMax" => de::prim_ext(map, cx, &mut r.frequency_max, k)?,
+                "period" => de::prim(map, cx, &mut r.period, k)?,
+                "_period" => de::prim_ext(map, cx, &mut r.period, k)?,
+                "periodMax" => de::prim(map, cx, &mut r.period_max, k)?,
+                "_periodMax" => de::prim_ext(map, cx, &mut r.period_max, k)?,
+                "periodUnit" => de::formed(map, cx, &mut r.period_unit, k, de::Form::Code)?,
+                "_periodUnit" => de::prim_ext(map, cx, &mut r.period_unit, k)?,
+                "dayOfWeek" => de::formeds(map, cx, &mut r.day_of_week, k, de::Form::Code)?,
+                "_dayOfWeek" => de::prims_ext(map, cx, &mut r.day_of_week, k)?,
+                "timeOfDay" => de::prims(map, cx, &mut r.time_of_day, k)?,
+                "_timeOfDay" => de::prims_ext(map, cx, &mut r.time_of_day, k)?,
+                "when" => de::formeds(map, cx, &mut r.when, k, de::Form::Code)?,
+                "_when" => de::prims_ext(map, cx, &mut r.when, k)?,
+                "offset" => de::formed(map, cx, &mut r.offset, k, de::Form::UnsignedInt)?,
+                "_offset" => de::prim_ext(map, cx, &mut r.offset, k)?,
+                _ => de::unknown(map, cx, k, "Timing.repeat")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Timing.repeat")?;
+            de::empty_object::<A::Error>(cx, "Timing.repeat")?;
         }
         Ok(r)
     }
@@ -3742,32 +3908,35 @@ pub struct TriggerDefinition {
 impl_de!(TriggerDefinition);
 
 impl TriggerDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
                 "timingTiming" | "timingReference" | "timingDate" | "_timingDate"
                 | "timingDateTime" | "_timingDateTime" => {
-                    TriggerDefinitionTiming::de(map, &mut r.timing, k, "timing")?
+                    TriggerDefinitionTiming::de(map, cx, &mut r.timing, k, "timing")?
                 }
-                "data" => de::many(map, &mut r.data, k)?,
-                "condition" => de::one(map, &mut r.condition, k)?,
-                _ => de::unknown(map, k, "TriggerDefinition")?,
+                "data" => de::many(map, cx, &mut r.data, k)?,
+                "condition" => de::one(map, cx, &mut r.condition, k)?,
+                _ => de::unknown(map, cx, k, "TriggerDefinition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TriggerDefinition")?;
+            de::empty_object::<A::Error>(cx, "TriggerDefinition")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "TriggerDefinition", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "TriggerDefinition", "type")?;
         Ok(r)
     }
 }
@@ -3804,27 +3973,30 @@ pub struct UsageContext {
 impl_de!(UsageContext);
 
 impl UsageContext {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
                 "valueCodeableConcept" | "valueQuantity" | "valueRange" | "valueReference" => {
-                    UsageContextValue::de(map, &mut r.value, k, "value")?
+                    UsageContextValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "UsageContext")?,
+                _ => de::unknown(map, cx, k, "UsageContext")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("UsageContext")?;
+            de::empty_object::<A::Error>(cx, "UsageContext")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "UsageContext", "code")?;
-        de::required::<A::Error>(r.value.is_some(), "UsageContext", "value")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "UsageContext", "code")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "UsageContext", "value")?;
         Ok(r)
     }
 }
@@ -3867,32 +4039,33 @@ impl AnnotationAuthor {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4078,440 +4251,451 @@ impl AnyValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Base64Binary") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
-                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Base64Binary") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::from_ext(e))),
-                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Code") => {
-                let v: String = de::formed_value(map, k, de::Form::Code)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Code)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
-                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Code") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::from_ext(e))),
-                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Id") => {
-                let v: String = de::formed_value(map, k, de::Form::Id)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
-                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Id") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::from_ext(e))),
-                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Instant") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
-                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Instant") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::from_ext(e))),
-                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Markdown") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::Markdown(Primitive::new(v))),
-                    Some(Self::Markdown(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Markdown(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Markdown") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Markdown(Primitive::from_ext(e))),
-                    Some(Self::Markdown(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Markdown(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Oid") => {
-                let v: String = de::formed_value(map, k, de::Form::Oid)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Oid)?;
                 match slot {
                     None => *slot = Some(Self::Oid(Primitive::new(v))),
-                    Some(Self::Oid(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Oid(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Oid") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Oid(Primitive::from_ext(e))),
-                    Some(Self::Oid(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Oid(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Url") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
-                    Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Url(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Url") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::from_ext(e))),
-                    Some(Self::Url(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Url(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uuid") => {
-                let v: String = de::formed_value(map, k, de::Form::Uuid)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uuid)?;
                 match slot {
                     None => *slot = Some(Self::Uuid(Primitive::new(v))),
-                    Some(Self::Uuid(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uuid(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uuid") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uuid(Primitive::from_ext(e))),
-                    Some(Self::Uuid(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uuid(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Age") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Age(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Age(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Annotation") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Annotation(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Annotation(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "ContactPoint") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::ContactPoint(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::ContactPoint(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Count") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Count(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Count(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Distance") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Distance(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Distance(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "HumanName") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::HumanName(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::HumanName(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Identifier") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Identifier(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Identifier(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "SampledData") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::SampledData(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::SampledData(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Signature") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Signature(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Signature(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "ContactDetail") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::ContactDetail(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::ContactDetail(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Contributor") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Contributor(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Contributor(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DataRequirement") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::DataRequirement(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::DataRequirement(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Expression") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Expression(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Expression(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "ParameterDefinition") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::ParameterDefinition(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::ParameterDefinition(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "RelatedArtifact") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::RelatedArtifact(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::RelatedArtifact(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "TriggerDefinition") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::TriggerDefinition(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::TriggerDefinition(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "UsageContext") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::UsageContext(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::UsageContext(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Dosage") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Dosage(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Dosage(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Meta") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Meta(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Meta(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4604,36 +4788,37 @@ impl DataRequirementDateFilterValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4676,20 +4861,23 @@ impl DataRequirementSubject {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4731,32 +4919,35 @@ impl DosageAsNeeded {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4798,20 +4989,21 @@ impl DosageDoseAndRateDose {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4856,24 +5048,25 @@ impl DosageDoseAndRateRate {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -4937,144 +5130,145 @@ impl ElementDefinitionMaxValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Instant") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
-                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Instant") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::from_ext(e))),
-                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5144,144 +5338,145 @@ impl ElementDefinitionMinValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Instant") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
-                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Instant") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::from_ext(e))),
-                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Instant(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5330,20 +5525,23 @@ impl PopulationAge {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5388,36 +5586,37 @@ impl SubstanceAmountAmount {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5463,24 +5662,25 @@ impl TimingRepeatBounds {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5529,52 +5729,53 @@ impl TriggerDefinitionTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -5624,28 +5825,31 @@ impl UsageContextValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

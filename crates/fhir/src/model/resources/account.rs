@@ -68,49 +68,55 @@ pub struct Account {
 impl_de!(Account);
 
 impl Account {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "servicePeriod" => de::one(map, &mut r.service_period, k)?,
-                "coverage" => de::many(map, &mut r.coverage, k)?,
-                "owner" => de::one(map, &mut r.owner, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "guarantor" => de::many(map, &mut r.guarantor, k)?,
-                "partOf" => de::one(map, &mut r.part_of, k)?,
-                "resourceType" => de::resource_type(map, "Account")?,
-                _ => de::unknown(map, k, "Account")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "servicePeriod" => de::one(map, cx, &mut r.service_period, k)?,
+                "coverage" => de::many(map, cx, &mut r.coverage, k)?,
+                "owner" => de::one(map, cx, &mut r.owner, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "guarantor" => de::many(map, cx, &mut r.guarantor, k)?,
+                "partOf" => de::one(map, cx, &mut r.part_of, k)?,
+                "resourceType" => de::resource_type(map, cx, "Account")?,
+                _ => de::unknown(map, cx, k, "Account")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Account", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Account", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -161,26 +167,29 @@ pub struct AccountCoverage {
 impl_de!(AccountCoverage);
 
 impl AccountCoverage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::PositiveInt)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                _ => de::unknown(map, k, "Account.coverage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::PositiveInt)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                _ => de::unknown(map, cx, k, "Account.coverage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Account.coverage")?;
+            de::empty_object::<A::Error>(cx, "Account.coverage")?;
         }
-        de::required::<A::Error>(r.coverage.is_some(), "Account.coverage", "coverage")?;
+        de::required::<A::Error>(cx, r.coverage.is_some(), "Account.coverage", "coverage")?;
         Ok(r)
     }
 }
@@ -219,27 +228,30 @@ pub struct AccountGuarantor {
 impl_de!(AccountGuarantor);
 
 impl AccountGuarantor {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                "onHold" => de::prim(map, &mut r.on_hold, k)?,
-                "_onHold" => de::prim_ext(map, &mut r.on_hold, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Account.guarantor")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                "onHold" => de::prim(map, cx, &mut r.on_hold, k)?,
+                "_onHold" => de::prim_ext(map, cx, &mut r.on_hold, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Account.guarantor")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Account.guarantor")?;
+            de::empty_object::<A::Error>(cx, "Account.guarantor")?;
         }
-        de::required::<A::Error>(r.party.is_some(), "Account.guarantor", "party")?;
+        de::required::<A::Error>(cx, r.party.is_some(), "Account.guarantor", "party")?;
         Ok(r)
     }
 }

@@ -86,60 +86,66 @@ pub struct AdverseEvent {
 impl_de!(AdverseEvent);
 
 impl AdverseEvent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "actuality" => de::formed(map, &mut r.actuality, k, de::Form::Code)?,
-                "_actuality" => de::prim_ext(map, &mut r.actuality, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "event" => de::one(map, &mut r.event, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "detected" => de::prim(map, &mut r.detected, k)?,
-                "_detected" => de::prim_ext(map, &mut r.detected, k)?,
-                "recordedDate" => de::prim(map, &mut r.recorded_date, k)?,
-                "_recordedDate" => de::prim_ext(map, &mut r.recorded_date, k)?,
-                "resultingCondition" => de::many(map, &mut r.resulting_condition, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "seriousness" => de::one(map, &mut r.seriousness, k)?,
-                "severity" => de::one(map, &mut r.severity, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
-                "recorder" => de::one(map, &mut r.recorder, k)?,
-                "contributor" => de::many(map, &mut r.contributor, k)?,
-                "suspectEntity" => de::many(map, &mut r.suspect_entity, k)?,
-                "subjectMedicalHistory" => de::many(map, &mut r.subject_medical_history, k)?,
-                "referenceDocument" => de::many(map, &mut r.reference_document, k)?,
-                "study" => de::many(map, &mut r.study, k)?,
-                "resourceType" => de::resource_type(map, "AdverseEvent")?,
-                _ => de::unknown(map, k, "AdverseEvent")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "actuality" => de::formed(map, cx, &mut r.actuality, k, de::Form::Code)?,
+                "_actuality" => de::prim_ext(map, cx, &mut r.actuality, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "event" => de::one(map, cx, &mut r.event, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "detected" => de::prim(map, cx, &mut r.detected, k)?,
+                "_detected" => de::prim_ext(map, cx, &mut r.detected, k)?,
+                "recordedDate" => de::prim(map, cx, &mut r.recorded_date, k)?,
+                "_recordedDate" => de::prim_ext(map, cx, &mut r.recorded_date, k)?,
+                "resultingCondition" => de::many(map, cx, &mut r.resulting_condition, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "seriousness" => de::one(map, cx, &mut r.seriousness, k)?,
+                "severity" => de::one(map, cx, &mut r.severity, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
+                "recorder" => de::one(map, cx, &mut r.recorder, k)?,
+                "contributor" => de::many(map, cx, &mut r.contributor, k)?,
+                "suspectEntity" => de::many(map, cx, &mut r.suspect_entity, k)?,
+                "subjectMedicalHistory" => de::many(map, cx, &mut r.subject_medical_history, k)?,
+                "referenceDocument" => de::many(map, cx, &mut r.reference_document, k)?,
+                "study" => de::many(map, cx, &mut r.study, k)?,
+                "resourceType" => de::resource_type(map, cx, "AdverseEvent")?,
+                _ => de::unknown(map, cx, k, "AdverseEvent")?,
             }
         }
-        de::required::<A::Error>(r.actuality.is_some(), "AdverseEvent", "actuality")?;
-        de::required::<A::Error>(r.subject.is_some(), "AdverseEvent", "subject")?;
+        de::required::<A::Error>(cx, r.actuality.is_some(), "AdverseEvent", "actuality")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "AdverseEvent", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -199,25 +205,29 @@ pub struct AdverseEventSuspectEntity {
 impl_de!(AdverseEventSuspectEntity);
 
 impl AdverseEventSuspectEntity {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "instance" => de::one(map, &mut r.instance, k)?,
-                "causality" => de::many(map, &mut r.causality, k)?,
-                _ => de::unknown(map, k, "AdverseEvent.suspectEntity")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "instance" => de::one(map, cx, &mut r.instance, k)?,
+                "causality" => de::many(map, cx, &mut r.causality, k)?,
+                _ => de::unknown(map, cx, k, "AdverseEvent.suspectEntity")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AdverseEvent.suspectEntity")?;
+            de::empty_object::<A::Error>(cx, "AdverseEvent.suspectEntity")?;
         }
         de::required::<A::Error>(
+            cx,
             r.instance.is_some(),
             "AdverseEvent.suspectEntity",
             "instance",
@@ -262,28 +272,31 @@ pub struct AdverseEventSuspectEntityCausality {
 impl_de!(AdverseEventSuspectEntityCausality);
 
 impl AdverseEventSuspectEntityCausality {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "assessment" => de::one(map, &mut r.assessment, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "assessment" => de::one(map, cx, &mut r.assessment, k)?,
                 "productRelatedness" => {
-                    de::formed(map, &mut r.product_relatedness, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.product_relatedness, k, de::Form::String)?
                 }
-                "_productRelatedness" => de::prim_ext(map, &mut r.product_relatedness, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                _ => de::unknown(map, k, "AdverseEvent.suspectEntity.causality")?,
+                "_productRelatedness" => de::prim_ext(map, cx, &mut r.product_relatedness, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                _ => de::unknown(map, cx, k, "AdverseEvent.suspectEntity.causality")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AdverseEvent.suspectEntity.causality")?;
+            de::empty_object::<A::Error>(cx, "AdverseEvent.suspectEntity.causality")?;
         }
         Ok(r)
     }

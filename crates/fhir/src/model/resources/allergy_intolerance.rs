@@ -78,59 +78,65 @@ pub struct AllergyIntolerance {
 impl_de!(AllergyIntolerance);
 
 impl AllergyIntolerance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "clinicalStatus" => de::one(map, &mut r.clinical_status, k)?,
-                "verificationStatus" => de::one(map, &mut r.verification_status, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "category" => de::formeds(map, &mut r.category, k, de::Form::Code)?,
-                "_category" => de::prims_ext(map, &mut r.category, k)?,
-                "criticality" => de::formed(map, &mut r.criticality, k, de::Form::Code)?,
-                "_criticality" => de::prim_ext(map, &mut r.criticality, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "clinicalStatus" => de::one(map, cx, &mut r.clinical_status, k)?,
+                "verificationStatus" => de::one(map, cx, &mut r.verification_status, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "category" => de::formeds(map, cx, &mut r.category, k, de::Form::Code)?,
+                "_category" => de::prims_ext(map, cx, &mut r.category, k)?,
+                "criticality" => de::formed(map, cx, &mut r.criticality, k, de::Form::Code)?,
+                "_criticality" => de::prim_ext(map, cx, &mut r.criticality, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "onsetDateTime" | "_onsetDateTime" | "onsetAge" | "onsetPeriod" | "onsetRange"
                 | "onsetString" | "_onsetString" => {
-                    AllergyIntoleranceOnset::de(map, &mut r.onset, k, "onset")?
+                    AllergyIntoleranceOnset::de(map, cx, &mut r.onset, k, "onset")?
                 }
-                "recordedDate" => de::prim(map, &mut r.recorded_date, k)?,
-                "_recordedDate" => de::prim_ext(map, &mut r.recorded_date, k)?,
-                "recorder" => de::one(map, &mut r.recorder, k)?,
-                "asserter" => de::one(map, &mut r.asserter, k)?,
-                "lastOccurrence" => de::prim(map, &mut r.last_occurrence, k)?,
-                "_lastOccurrence" => de::prim_ext(map, &mut r.last_occurrence, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "reaction" => de::many(map, &mut r.reaction, k)?,
-                "resourceType" => de::resource_type(map, "AllergyIntolerance")?,
-                _ => de::unknown(map, k, "AllergyIntolerance")?,
+                "recordedDate" => de::prim(map, cx, &mut r.recorded_date, k)?,
+                "_recordedDate" => de::prim_ext(map, cx, &mut r.recorded_date, k)?,
+                "recorder" => de::one(map, cx, &mut r.recorder, k)?,
+                "asserter" => de::one(map, cx, &mut r.asserter, k)?,
+                "lastOccurrence" => de::prim(map, cx, &mut r.last_occurrence, k)?,
+                "_lastOccurrence" => de::prim_ext(map, cx, &mut r.last_occurrence, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "reaction" => de::many(map, cx, &mut r.reaction, k)?,
+                "resourceType" => de::resource_type(map, cx, "AllergyIntolerance")?,
+                _ => de::unknown(map, cx, k, "AllergyIntolerance")?,
             }
         }
-        de::required::<A::Error>(r.patient.is_some(), "AllergyIntolerance", "patient")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "AllergyIntolerance", "patient")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -196,33 +202,37 @@ pub struct AllergyIntoleranceReaction {
 impl_de!(AllergyIntoleranceReaction);
 
 impl AllergyIntoleranceReaction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "substance" => de::one(map, &mut r.substance, k)?,
-                "manifestation" => de::many(map, &mut r.manifestation, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "onset" => de::prim(map, &mut r.onset, k)?,
-                "_onset" => de::prim_ext(map, &mut r.onset, k)?,
-                "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
-                "_severity" => de::prim_ext(map, &mut r.severity, k)?,
-                "exposureRoute" => de::one(map, &mut r.exposure_route, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                _ => de::unknown(map, k, "AllergyIntolerance.reaction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "substance" => de::one(map, cx, &mut r.substance, k)?,
+                "manifestation" => de::many(map, cx, &mut r.manifestation, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "onset" => de::prim(map, cx, &mut r.onset, k)?,
+                "_onset" => de::prim_ext(map, cx, &mut r.onset, k)?,
+                "severity" => de::formed(map, cx, &mut r.severity, k, de::Form::Code)?,
+                "_severity" => de::prim_ext(map, cx, &mut r.severity, k)?,
+                "exposureRoute" => de::one(map, cx, &mut r.exposure_route, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                _ => de::unknown(map, cx, k, "AllergyIntolerance.reaction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AllergyIntolerance.reaction")?;
+            de::empty_object::<A::Error>(cx, "AllergyIntolerance.reaction")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.manifestation.is_empty(),
             "AllergyIntolerance.reaction",
             "manifestation",
@@ -284,56 +294,57 @@ impl AllergyIntoleranceOnset {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Age") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Age(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Age(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -90,71 +90,77 @@ pub struct Appointment {
 impl_de!(Appointment);
 
 impl Appointment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "cancelationReason" => de::one(map, &mut r.cancelation_reason, k)?,
-                "serviceCategory" => de::many(map, &mut r.service_category, k)?,
-                "serviceType" => de::many(map, &mut r.service_type, k)?,
-                "specialty" => de::many(map, &mut r.specialty, k)?,
-                "appointmentType" => de::one(map, &mut r.appointment_type, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::UnsignedInt)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "cancelationReason" => de::one(map, cx, &mut r.cancelation_reason, k)?,
+                "serviceCategory" => de::many(map, cx, &mut r.service_category, k)?,
+                "serviceType" => de::many(map, cx, &mut r.service_type, k)?,
+                "specialty" => de::many(map, cx, &mut r.specialty, k)?,
+                "appointmentType" => de::one(map, cx, &mut r.appointment_type, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::UnsignedInt)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "supportingInformation" => de::many(map, cx, &mut r.supporting_information, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
                 "minutesDuration" => {
-                    de::formed(map, &mut r.minutes_duration, k, de::Form::PositiveInt)?
+                    de::formed(map, cx, &mut r.minutes_duration, k, de::Form::PositiveInt)?
                 }
-                "_minutesDuration" => de::prim_ext(map, &mut r.minutes_duration, k)?,
-                "slot" => de::many(map, &mut r.slot, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
+                "_minutesDuration" => de::prim_ext(map, cx, &mut r.minutes_duration, k)?,
+                "slot" => de::many(map, cx, &mut r.slot, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
                 "patientInstruction" => {
-                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.patient_instruction, k, de::Form::String)?
                 }
-                "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "requestedPeriod" => de::many(map, &mut r.requested_period, k)?,
-                "resourceType" => de::resource_type(map, "Appointment")?,
-                _ => de::unknown(map, k, "Appointment")?,
+                "_patientInstruction" => de::prim_ext(map, cx, &mut r.patient_instruction, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "requestedPeriod" => de::many(map, cx, &mut r.requested_period, k)?,
+                "resourceType" => de::resource_type(map, cx, "Appointment")?,
+                _ => de::unknown(map, cx, k, "Appointment")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Appointment", "status")?;
-        de::required::<A::Error>(!r.participant.is_empty(), "Appointment", "participant")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Appointment", "status")?;
+        de::required::<A::Error>(cx, !r.participant.is_empty(), "Appointment", "participant")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -222,30 +228,33 @@ pub struct AppointmentParticipant {
 impl_de!(AppointmentParticipant);
 
 impl AppointmentParticipant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                "required" => de::formed(map, &mut r.required, k, de::Form::Code)?,
-                "_required" => de::prim_ext(map, &mut r.required, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Appointment.participant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                "required" => de::formed(map, cx, &mut r.required, k, de::Form::Code)?,
+                "_required" => de::prim_ext(map, cx, &mut r.required, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Appointment.participant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Appointment.participant")?;
+            de::empty_object::<A::Error>(cx, "Appointment.participant")?;
         }
-        de::required::<A::Error>(r.status.is_some(), "Appointment.participant", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Appointment.participant", "status")?;
         Ok(r)
     }
 }

@@ -62,46 +62,51 @@ pub struct AppointmentResponse {
 impl_de!(AppointmentResponse);
 
 impl AppointmentResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "appointment" => de::one(map, &mut r.appointment, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "participantType" => de::many(map, &mut r.participant_type, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "appointment" => de::one(map, cx, &mut r.appointment, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                "participantType" => de::many(map, cx, &mut r.participant_type, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
                 "participantStatus" => {
-                    de::formed(map, &mut r.participant_status, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.participant_status, k, de::Form::Code)?
                 }
-                "_participantStatus" => de::prim_ext(map, &mut r.participant_status, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "resourceType" => de::resource_type(map, "AppointmentResponse")?,
-                _ => de::unknown(map, k, "AppointmentResponse")?,
+                "_participantStatus" => de::prim_ext(map, cx, &mut r.participant_status, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "resourceType" => de::resource_type(map, cx, "AppointmentResponse")?,
+                _ => de::unknown(map, cx, k, "AppointmentResponse")?,
             }
         }
         de::required::<A::Error>(
+            cx,
             r.appointment.is_some(),
             "AppointmentResponse",
             "appointment",
         )?;
         de::required::<A::Error>(
+            cx,
             r.participant_status.is_some(),
             "AppointmentResponse",
             "participantStatus",
@@ -112,8 +117,11 @@ impl AppointmentResponse {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -68,53 +68,59 @@ pub struct AuditEvent {
 impl_de!(AuditEvent);
 
 impl AuditEvent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subtype" => de::many(map, &mut r.subtype, k)?,
-                "action" => de::formed(map, &mut r.action, k, de::Form::Code)?,
-                "_action" => de::prim_ext(map, &mut r.action, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "recorded" => de::prim(map, &mut r.recorded, k)?,
-                "_recorded" => de::prim_ext(map, &mut r.recorded, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "outcomeDesc" => de::formed(map, &mut r.outcome_desc, k, de::Form::String)?,
-                "_outcomeDesc" => de::prim_ext(map, &mut r.outcome_desc, k)?,
-                "purposeOfEvent" => de::many(map, &mut r.purpose_of_event, k)?,
-                "agent" => de::many(map, &mut r.agent, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                "entity" => de::many(map, &mut r.entity, k)?,
-                "resourceType" => de::resource_type(map, "AuditEvent")?,
-                _ => de::unknown(map, k, "AuditEvent")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subtype" => de::many(map, cx, &mut r.subtype, k)?,
+                "action" => de::formed(map, cx, &mut r.action, k, de::Form::Code)?,
+                "_action" => de::prim_ext(map, cx, &mut r.action, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "recorded" => de::prim(map, cx, &mut r.recorded, k)?,
+                "_recorded" => de::prim_ext(map, cx, &mut r.recorded, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "outcomeDesc" => de::formed(map, cx, &mut r.outcome_desc, k, de::Form::String)?,
+                "_outcomeDesc" => de::prim_ext(map, cx, &mut r.outcome_desc, k)?,
+                "purposeOfEvent" => de::many(map, cx, &mut r.purpose_of_event, k)?,
+                "agent" => de::many(map, cx, &mut r.agent, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                "entity" => de::many(map, cx, &mut r.entity, k)?,
+                "resourceType" => de::resource_type(map, cx, "AuditEvent")?,
+                _ => de::unknown(map, cx, k, "AuditEvent")?,
             }
         }
-        de::required::<A::Error>(r.type_.is_some(), "AuditEvent", "type")?;
-        de::required::<A::Error>(r.recorded.is_some(), "AuditEvent", "recorded")?;
-        de::required::<A::Error>(!r.agent.is_empty(), "AuditEvent", "agent")?;
-        de::required::<A::Error>(r.source.is_some(), "AuditEvent", "source")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "AuditEvent", "type")?;
+        de::required::<A::Error>(cx, r.recorded.is_some(), "AuditEvent", "recorded")?;
+        de::required::<A::Error>(cx, !r.agent.is_empty(), "AuditEvent", "agent")?;
+        de::required::<A::Error>(cx, r.source.is_some(), "AuditEvent", "source")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -183,38 +189,41 @@ pub struct AuditEventAgent {
 impl_de!(AuditEventAgent);
 
 impl AuditEventAgent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "role" => de::many(map, &mut r.role, k)?,
-                "who" => de::one(map, &mut r.who, k)?,
-                "altId" => de::formed(map, &mut r.alt_id, k, de::Form::String)?,
-                "_altId" => de::prim_ext(map, &mut r.alt_id, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "requestor" => de::prim(map, &mut r.requestor, k)?,
-                "_requestor" => de::prim_ext(map, &mut r.requestor, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "policy" => de::formeds(map, &mut r.policy, k, de::Form::Uri)?,
-                "_policy" => de::prims_ext(map, &mut r.policy, k)?,
-                "media" => de::one(map, &mut r.media, k)?,
-                "network" => de::one(map, &mut r.network, k)?,
-                "purposeOfUse" => de::many(map, &mut r.purpose_of_use, k)?,
-                _ => de::unknown(map, k, "AuditEvent.agent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "role" => de::many(map, cx, &mut r.role, k)?,
+                "who" => de::one(map, cx, &mut r.who, k)?,
+                "altId" => de::formed(map, cx, &mut r.alt_id, k, de::Form::String)?,
+                "_altId" => de::prim_ext(map, cx, &mut r.alt_id, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "requestor" => de::prim(map, cx, &mut r.requestor, k)?,
+                "_requestor" => de::prim_ext(map, cx, &mut r.requestor, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "policy" => de::formeds(map, cx, &mut r.policy, k, de::Form::Uri)?,
+                "_policy" => de::prims_ext(map, cx, &mut r.policy, k)?,
+                "media" => de::one(map, cx, &mut r.media, k)?,
+                "network" => de::one(map, cx, &mut r.network, k)?,
+                "purposeOfUse" => de::many(map, cx, &mut r.purpose_of_use, k)?,
+                _ => de::unknown(map, cx, k, "AuditEvent.agent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AuditEvent.agent")?;
+            de::empty_object::<A::Error>(cx, "AuditEvent.agent")?;
         }
-        de::required::<A::Error>(r.requestor.is_some(), "AuditEvent.agent", "requestor")?;
+        de::required::<A::Error>(cx, r.requestor.is_some(), "AuditEvent.agent", "requestor")?;
         Ok(r)
     }
 }
@@ -260,25 +269,28 @@ pub struct AuditEventAgentNetwork {
 impl_de!(AuditEventAgentNetwork);
 
 impl AuditEventAgentNetwork {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "address" => de::formed(map, &mut r.address, k, de::Form::String)?,
-                "_address" => de::prim_ext(map, &mut r.address, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "AuditEvent.agent.network")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "address" => de::formed(map, cx, &mut r.address, k, de::Form::String)?,
+                "_address" => de::prim_ext(map, cx, &mut r.address, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "AuditEvent.agent.network")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AuditEvent.agent.network")?;
+            de::empty_object::<A::Error>(cx, "AuditEvent.agent.network")?;
         }
         Ok(r)
     }
@@ -318,27 +330,30 @@ pub struct AuditEventSource {
 impl_de!(AuditEventSource);
 
 impl AuditEventSource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "site" => de::formed(map, &mut r.site, k, de::Form::String)?,
-                "_site" => de::prim_ext(map, &mut r.site, k)?,
-                "observer" => de::one(map, &mut r.observer, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "AuditEvent.source")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "site" => de::formed(map, cx, &mut r.site, k, de::Form::String)?,
+                "_site" => de::prim_ext(map, cx, &mut r.site, k)?,
+                "observer" => de::one(map, cx, &mut r.observer, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "AuditEvent.source")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AuditEvent.source")?;
+            de::empty_object::<A::Error>(cx, "AuditEvent.source")?;
         }
-        de::required::<A::Error>(r.observer.is_some(), "AuditEvent.source", "observer")?;
+        de::required::<A::Error>(cx, r.observer.is_some(), "AuditEvent.source", "observer")?;
         Ok(r)
     }
 }
@@ -390,33 +405,36 @@ pub struct AuditEventEntity {
 impl_de!(AuditEventEntity);
 
 impl AuditEventEntity {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "what" => de::one(map, &mut r.what, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "lifecycle" => de::one(map, &mut r.lifecycle, k)?,
-                "securityLabel" => de::many(map, &mut r.security_label, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "query" => de::prim(map, &mut r.query, k)?,
-                "_query" => de::prim_ext(map, &mut r.query, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "AuditEvent.entity")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "what" => de::one(map, cx, &mut r.what, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "lifecycle" => de::one(map, cx, &mut r.lifecycle, k)?,
+                "securityLabel" => de::many(map, cx, &mut r.security_label, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "query" => de::prim(map, cx, &mut r.query, k)?,
+                "_query" => de::prim_ext(map, cx, &mut r.query, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "AuditEvent.entity")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AuditEvent.entity")?;
+            de::empty_object::<A::Error>(cx, "AuditEvent.entity")?;
         }
         Ok(r)
     }
@@ -461,29 +479,32 @@ pub struct AuditEventEntityDetail {
 impl_de!(AuditEventEntityDetail);
 
 impl AuditEventEntityDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::String)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
                 "valueString" | "_valueString" | "valueBase64Binary" | "_valueBase64Binary" => {
-                    AuditEventEntityDetailValue::de(map, &mut r.value, k, "value")?
+                    AuditEventEntityDetailValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "AuditEvent.entity.detail")?,
+                _ => de::unknown(map, cx, k, "AuditEvent.entity.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("AuditEvent.entity.detail")?;
+            de::empty_object::<A::Error>(cx, "AuditEvent.entity.detail")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "AuditEvent.entity.detail", "type")?;
-        de::required::<A::Error>(r.value.is_some(), "AuditEvent.entity.detail", "value")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "AuditEvent.entity.detail", "type")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "AuditEvent.entity.detail", "value")?;
         Ok(r)
     }
 }
@@ -527,44 +548,45 @@ impl AuditEventEntityDetailValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Base64Binary") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
-                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Base64Binary") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::from_ext(e))),
-                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

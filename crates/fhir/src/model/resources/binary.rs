@@ -46,38 +46,44 @@ pub struct Binary {
 impl_de!(Binary);
 
 impl Binary {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
-                "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "securityContext" => de::one(map, &mut r.security_context, k)?,
-                "data" => de::prim(map, &mut r.data, k)?,
-                "_data" => de::prim_ext(map, &mut r.data, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "resourceType" => de::resource_type(map, "Binary")?,
-                _ => de::unknown(map, k, "Binary")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "contentType" => de::formed(map, cx, &mut r.content_type, k, de::Form::Code)?,
+                "_contentType" => de::prim_ext(map, cx, &mut r.content_type, k)?,
+                "securityContext" => de::one(map, cx, &mut r.security_context, k)?,
+                "data" => de::prim(map, cx, &mut r.data, k)?,
+                "_data" => de::prim_ext(map, cx, &mut r.data, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "resourceType" => de::resource_type(map, cx, "Binary")?,
+                _ => de::unknown(map, cx, k, "Binary")?,
             }
         }
-        de::required::<A::Error>(r.content_type.is_some(), "Binary", "contentType")?;
+        de::required::<A::Error>(cx, r.content_type.is_some(), "Binary", "contentType")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

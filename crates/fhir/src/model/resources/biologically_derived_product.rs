@@ -68,38 +68,43 @@ pub struct BiologicallyDerivedProduct {
 impl_de!(BiologicallyDerivedProduct);
 
 impl BiologicallyDerivedProduct {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "productCategory" => de::formed(map, &mut r.product_category, k, de::Form::Code)?,
-                "_productCategory" => de::prim_ext(map, &mut r.product_category, k)?,
-                "productCode" => de::one(map, &mut r.product_code, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "request" => de::many(map, &mut r.request, k)?,
-                "quantity" => de::prim(map, &mut r.quantity, k)?,
-                "_quantity" => de::prim_ext(map, &mut r.quantity, k)?,
-                "parent" => de::many(map, &mut r.parent, k)?,
-                "collection" => de::one(map, &mut r.collection, k)?,
-                "processing" => de::many(map, &mut r.processing, k)?,
-                "manipulation" => de::one(map, &mut r.manipulation, k)?,
-                "storage" => de::many(map, &mut r.storage, k)?,
-                "resourceType" => de::resource_type(map, "BiologicallyDerivedProduct")?,
-                _ => de::unknown(map, k, "BiologicallyDerivedProduct")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "productCategory" => {
+                    de::formed(map, cx, &mut r.product_category, k, de::Form::Code)?
+                }
+                "_productCategory" => de::prim_ext(map, cx, &mut r.product_category, k)?,
+                "productCode" => de::one(map, cx, &mut r.product_code, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "request" => de::many(map, cx, &mut r.request, k)?,
+                "quantity" => de::prim(map, cx, &mut r.quantity, k)?,
+                "_quantity" => de::prim_ext(map, cx, &mut r.quantity, k)?,
+                "parent" => de::many(map, cx, &mut r.parent, k)?,
+                "collection" => de::one(map, cx, &mut r.collection, k)?,
+                "processing" => de::many(map, cx, &mut r.processing, k)?,
+                "manipulation" => de::one(map, cx, &mut r.manipulation, k)?,
+                "storage" => de::many(map, cx, &mut r.storage, k)?,
+                "resourceType" => de::resource_type(map, cx, "BiologicallyDerivedProduct")?,
+                _ => de::unknown(map, cx, k, "BiologicallyDerivedProduct")?,
             }
         }
         Ok(r)
@@ -108,8 +113,11 @@ impl BiologicallyDerivedProduct {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -162,31 +170,35 @@ pub struct BiologicallyDerivedProductCollection {
 impl_de!(BiologicallyDerivedProductCollection);
 
 impl BiologicallyDerivedProductCollection {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "collector" => de::one(map, &mut r.collector, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "collector" => de::one(map, cx, &mut r.collector, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
                 "collectedDateTime" | "_collectedDateTime" | "collectedPeriod" => {
                     BiologicallyDerivedProductCollectionCollected::de(
                         map,
+                        cx,
                         &mut r.collected,
                         k,
                         "collected",
                     )?
                 }
-                _ => de::unknown(map, k, "BiologicallyDerivedProduct.collection")?,
+                _ => de::unknown(map, cx, k, "BiologicallyDerivedProduct.collection")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("BiologicallyDerivedProduct.collection")?;
+            de::empty_object::<A::Error>(cx, "BiologicallyDerivedProduct.collection")?;
         }
         Ok(r)
     }
@@ -229,28 +241,31 @@ pub struct BiologicallyDerivedProductProcessing {
 impl_de!(BiologicallyDerivedProductProcessing);
 
 impl BiologicallyDerivedProductProcessing {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "procedure" => de::one(map, &mut r.procedure, k)?,
-                "additive" => de::one(map, &mut r.additive, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "procedure" => de::one(map, cx, &mut r.procedure, k)?,
+                "additive" => de::one(map, cx, &mut r.additive, k)?,
                 "timeDateTime" | "_timeDateTime" | "timePeriod" => {
-                    BiologicallyDerivedProductProcessingTime::de(map, &mut r.time, k, "time")?
+                    BiologicallyDerivedProductProcessingTime::de(map, cx, &mut r.time, k, "time")?
                 }
-                _ => de::unknown(map, k, "BiologicallyDerivedProduct.processing")?,
+                _ => de::unknown(map, cx, k, "BiologicallyDerivedProduct.processing")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("BiologicallyDerivedProduct.processing")?;
+            de::empty_object::<A::Error>(cx, "BiologicallyDerivedProduct.processing")?;
         }
         Ok(r)
     }
@@ -290,26 +305,29 @@ pub struct BiologicallyDerivedProductManipulation {
 impl_de!(BiologicallyDerivedProductManipulation);
 
 impl BiologicallyDerivedProductManipulation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
                 "timeDateTime" | "_timeDateTime" | "timePeriod" => {
-                    BiologicallyDerivedProductManipulationTime::de(map, &mut r.time, k, "time")?
+                    BiologicallyDerivedProductManipulationTime::de(map, cx, &mut r.time, k, "time")?
                 }
-                _ => de::unknown(map, k, "BiologicallyDerivedProduct.manipulation")?,
+                _ => de::unknown(map, cx, k, "BiologicallyDerivedProduct.manipulation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("BiologicallyDerivedProduct.manipulation")?;
+            de::empty_object::<A::Error>(cx, "BiologicallyDerivedProduct.manipulation")?;
         }
         Ok(r)
     }
@@ -351,28 +369,31 @@ pub struct BiologicallyDerivedProductStorage {
 impl_de!(BiologicallyDerivedProductStorage);
 
 impl BiologicallyDerivedProductStorage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "temperature" => de::prim(map, &mut r.temperature, k)?,
-                "_temperature" => de::prim_ext(map, &mut r.temperature, k)?,
-                "scale" => de::formed(map, &mut r.scale, k, de::Form::Code)?,
-                "_scale" => de::prim_ext(map, &mut r.scale, k)?,
-                "duration" => de::one(map, &mut r.duration, k)?,
-                _ => de::unknown(map, k, "BiologicallyDerivedProduct.storage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "temperature" => de::prim(map, cx, &mut r.temperature, k)?,
+                "_temperature" => de::prim_ext(map, cx, &mut r.temperature, k)?,
+                "scale" => de::formed(map, cx, &mut r.scale, k, de::Form::Code)?,
+                "_scale" => de::prim_ext(map, cx, &mut r.scale, k)?,
+                "duration" => de::one(map, cx, &mut r.duration, k)?,
+                _ => de::unknown(map, cx, k, "BiologicallyDerivedProduct.storage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("BiologicallyDerivedProduct.storage")?;
+            de::empty_object::<A::Error>(cx, "BiologicallyDerivedProduct.storage")?;
         }
         Ok(r)
     }
@@ -419,32 +440,33 @@ impl BiologicallyDerivedProductCollectionCollected {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -486,32 +508,33 @@ impl BiologicallyDerivedProductManipulationTime {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -553,32 +576,33 @@ impl BiologicallyDerivedProductProcessingTime {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -52,41 +52,47 @@ pub struct Bundle {
 impl_de!(Bundle);
 
 impl Bundle {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "timestamp" => de::prim(map, &mut r.timestamp, k)?,
-                "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
-                "total" => de::formed(map, &mut r.total, k, de::Form::UnsignedInt)?,
-                "_total" => de::prim_ext(map, &mut r.total, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "entry" => de::many(map, &mut r.entry, k)?,
-                "signature" => de::one(map, &mut r.signature, k)?,
-                "resourceType" => de::resource_type(map, "Bundle")?,
-                _ => de::unknown(map, k, "Bundle")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "timestamp" => de::prim(map, cx, &mut r.timestamp, k)?,
+                "_timestamp" => de::prim_ext(map, cx, &mut r.timestamp, k)?,
+                "total" => de::formed(map, cx, &mut r.total, k, de::Form::UnsignedInt)?,
+                "_total" => de::prim_ext(map, cx, &mut r.total, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "entry" => de::many(map, cx, &mut r.entry, k)?,
+                "signature" => de::one(map, cx, &mut r.signature, k)?,
+                "resourceType" => de::resource_type(map, cx, "Bundle")?,
+                _ => de::unknown(map, cx, k, "Bundle")?,
             }
         }
-        de::required::<A::Error>(r.type_.is_some(), "Bundle", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Bundle", "type")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -129,28 +135,31 @@ pub struct BundleLink {
 impl_de!(BundleLink);
 
 impl BundleLink {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "relation" => de::formed(map, &mut r.relation, k, de::Form::String)?,
-                "_relation" => de::prim_ext(map, &mut r.relation, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                _ => de::unknown(map, k, "Bundle.link")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "relation" => de::formed(map, cx, &mut r.relation, k, de::Form::String)?,
+                "_relation" => de::prim_ext(map, cx, &mut r.relation, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                _ => de::unknown(map, cx, k, "Bundle.link")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Bundle.link")?;
+            de::empty_object::<A::Error>(cx, "Bundle.link")?;
         }
-        de::required::<A::Error>(r.relation.is_some(), "Bundle.link", "relation")?;
-        de::required::<A::Error>(r.url.is_some(), "Bundle.link", "url")?;
+        de::required::<A::Error>(cx, r.relation.is_some(), "Bundle.link", "relation")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "Bundle.link", "url")?;
         Ok(r)
     }
 }
@@ -195,28 +204,31 @@ pub struct BundleEntry {
 impl_de!(BundleEntry);
 
 impl BundleEntry {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "fullUrl" => de::formed(map, &mut r.full_url, k, de::Form::Uri)?,
-                "_fullUrl" => de::prim_ext(map, &mut r.full_url, k)?,
-                "resource" => de::one(map, &mut r.resource, k)?,
-                "search" => de::one(map, &mut r.search, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "response" => de::one(map, &mut r.response, k)?,
-                _ => de::unknown(map, k, "Bundle.entry")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "fullUrl" => de::formed(map, cx, &mut r.full_url, k, de::Form::Uri)?,
+                "_fullUrl" => de::prim_ext(map, cx, &mut r.full_url, k)?,
+                "resource" => de::one(map, cx, &mut r.resource, k)?,
+                "search" => de::one(map, cx, &mut r.search, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "response" => de::one(map, cx, &mut r.response, k)?,
+                _ => de::unknown(map, cx, k, "Bundle.entry")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Bundle.entry")?;
+            de::empty_object::<A::Error>(cx, "Bundle.entry")?;
         }
         Ok(r)
     }
@@ -258,25 +270,28 @@ pub struct BundleEntrySearch {
 impl_de!(BundleEntrySearch);
 
 impl BundleEntrySearch {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "score" => de::prim(map, &mut r.score, k)?,
-                "_score" => de::prim_ext(map, &mut r.score, k)?,
-                _ => de::unknown(map, k, "Bundle.entry.search")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "score" => de::prim(map, cx, &mut r.score, k)?,
+                "_score" => de::prim_ext(map, cx, &mut r.score, k)?,
+                _ => de::unknown(map, cx, k, "Bundle.entry.search")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Bundle.entry.search")?;
+            de::empty_object::<A::Error>(cx, "Bundle.entry.search")?;
         }
         Ok(r)
     }
@@ -322,36 +337,39 @@ pub struct BundleEntryRequest {
 impl_de!(BundleEntryRequest);
 
 impl BundleEntryRequest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "method" => de::formed(map, &mut r.method, k, de::Form::Code)?,
-                "_method" => de::prim_ext(map, &mut r.method, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "ifNoneMatch" => de::formed(map, &mut r.if_none_match, k, de::Form::String)?,
-                "_ifNoneMatch" => de::prim_ext(map, &mut r.if_none_match, k)?,
-                "ifModifiedSince" => de::prim(map, &mut r.if_modified_since, k)?,
-                "_ifModifiedSince" => de::prim_ext(map, &mut r.if_modified_since, k)?,
-                "ifMatch" => de::formed(map, &mut r.if_match, k, de::Form::String)?,
-                "_ifMatch" => de::prim_ext(map, &mut r.if_match, k)?,
-                "ifNoneExist" => de::formed(map, &mut r.if_none_exist, k, de::Form::String)?,
-                "_ifNoneExist" => de::prim_ext(map, &mut r.if_none_exist, k)?,
-                _ => de::unknown(map, k, "Bundle.entry.request")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "method" => de::formed(map, cx, &mut r.method, k, de::Form::Code)?,
+                "_method" => de::prim_ext(map, cx, &mut r.method, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "ifNoneMatch" => de::formed(map, cx, &mut r.if_none_match, k, de::Form::String)?,
+                "_ifNoneMatch" => de::prim_ext(map, cx, &mut r.if_none_match, k)?,
+                "ifModifiedSince" => de::prim(map, cx, &mut r.if_modified_since, k)?,
+                "_ifModifiedSince" => de::prim_ext(map, cx, &mut r.if_modified_since, k)?,
+                "ifMatch" => de::formed(map, cx, &mut r.if_match, k, de::Form::String)?,
+                "_ifMatch" => de::prim_ext(map, cx, &mut r.if_match, k)?,
+                "ifNoneExist" => de::formed(map, cx, &mut r.if_none_exist, k, de::Form::String)?,
+                "_ifNoneExist" => de::prim_ext(map, cx, &mut r.if_none_exist, k)?,
+                _ => de::unknown(map, cx, k, "Bundle.entry.request")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Bundle.entry.request")?;
+            de::empty_object::<A::Error>(cx, "Bundle.entry.request")?;
         }
-        de::required::<A::Error>(r.method.is_some(), "Bundle.entry.request", "method")?;
-        de::required::<A::Error>(r.url.is_some(), "Bundle.entry.request", "url")?;
+        de::required::<A::Error>(cx, r.method.is_some(), "Bundle.entry.request", "method")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "Bundle.entry.request", "url")?;
         Ok(r)
     }
 }
@@ -398,32 +416,35 @@ pub struct BundleEntryResponse {
 impl_de!(BundleEntryResponse);
 
 impl BundleEntryResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::String)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "location" => de::formed(map, &mut r.location, k, de::Form::Uri)?,
-                "_location" => de::prim_ext(map, &mut r.location, k)?,
-                "etag" => de::formed(map, &mut r.etag, k, de::Form::String)?,
-                "_etag" => de::prim_ext(map, &mut r.etag, k)?,
-                "lastModified" => de::prim(map, &mut r.last_modified, k)?,
-                "_lastModified" => de::prim_ext(map, &mut r.last_modified, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
-                _ => de::unknown(map, k, "Bundle.entry.response")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::String)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "location" => de::formed(map, cx, &mut r.location, k, de::Form::Uri)?,
+                "_location" => de::prim_ext(map, cx, &mut r.location, k)?,
+                "etag" => de::formed(map, cx, &mut r.etag, k, de::Form::String)?,
+                "_etag" => de::prim_ext(map, cx, &mut r.etag, k)?,
+                "lastModified" => de::prim(map, cx, &mut r.last_modified, k)?,
+                "_lastModified" => de::prim_ext(map, cx, &mut r.last_modified, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
+                _ => de::unknown(map, cx, k, "Bundle.entry.response")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Bundle.entry.response")?;
+            de::empty_object::<A::Error>(cx, "Bundle.entry.response")?;
         }
-        de::required::<A::Error>(r.status.is_some(), "Bundle.entry.response", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Bundle.entry.response", "status")?;
         Ok(r)
     }
 }

@@ -98,89 +98,96 @@ pub struct CapabilityStatement {
 impl_de!(CapabilityStatement);
 
 impl CapabilityStatement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "instantiates" => de::formeds(map, &mut r.instantiates, k, de::Form::Uri)?,
-                "_instantiates" => de::prims_ext(map, &mut r.instantiates, k)?,
-                "imports" => de::formeds(map, &mut r.imports, k, de::Form::Uri)?,
-                "_imports" => de::prims_ext(map, &mut r.imports, k)?,
-                "software" => de::one(map, &mut r.software, k)?,
-                "implementation" => de::one(map, &mut r.implementation, k)?,
-                "fhirVersion" => de::formed(map, &mut r.fhir_version, k, de::Form::Code)?,
-                "_fhirVersion" => de::prim_ext(map, &mut r.fhir_version, k)?,
-                "format" => de::formeds(map, &mut r.format, k, de::Form::Code)?,
-                "_format" => de::prims_ext(map, &mut r.format, k)?,
-                "patchFormat" => de::formeds(map, &mut r.patch_format, k, de::Form::Code)?,
-                "_patchFormat" => de::prims_ext(map, &mut r.patch_format, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "instantiates" => de::formeds(map, cx, &mut r.instantiates, k, de::Form::Uri)?,
+                "_instantiates" => de::prims_ext(map, cx, &mut r.instantiates, k)?,
+                "imports" => de::formeds(map, cx, &mut r.imports, k, de::Form::Uri)?,
+                "_imports" => de::prims_ext(map, cx, &mut r.imports, k)?,
+                "software" => de::one(map, cx, &mut r.software, k)?,
+                "implementation" => de::one(map, cx, &mut r.implementation, k)?,
+                "fhirVersion" => de::formed(map, cx, &mut r.fhir_version, k, de::Form::Code)?,
+                "_fhirVersion" => de::prim_ext(map, cx, &mut r.fhir_version, k)?,
+                "format" => de::formeds(map, cx, &mut r.format, k, de::Form::Code)?,
+                "_format" => de::prims_ext(map, cx, &mut r.format, k)?,
+                "patchFormat" => de::formeds(map, cx, &mut r.patch_format, k, de::Form::Code)?,
+                "_patchFormat" => de::prims_ext(map, cx, &mut r.patch_format, k)?,
                 "implementationGuide" => {
-                    de::formeds(map, &mut r.implementation_guide, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.implementation_guide, k, de::Form::Uri)?
                 }
-                "_implementationGuide" => de::prims_ext(map, &mut r.implementation_guide, k)?,
-                "rest" => de::many(map, &mut r.rest, k)?,
-                "messaging" => de::many(map, &mut r.messaging, k)?,
-                "document" => de::many(map, &mut r.document, k)?,
-                "resourceType" => de::resource_type(map, "CapabilityStatement")?,
-                _ => de::unknown(map, k, "CapabilityStatement")?,
+                "_implementationGuide" => de::prims_ext(map, cx, &mut r.implementation_guide, k)?,
+                "rest" => de::many(map, cx, &mut r.rest, k)?,
+                "messaging" => de::many(map, cx, &mut r.messaging, k)?,
+                "document" => de::many(map, cx, &mut r.document, k)?,
+                "resourceType" => de::resource_type(map, cx, "CapabilityStatement")?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "CapabilityStatement", "status")?;
-        de::required::<A::Error>(r.date.is_some(), "CapabilityStatement", "date")?;
-        de::required::<A::Error>(r.kind.is_some(), "CapabilityStatement", "kind")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "CapabilityStatement", "status")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "CapabilityStatement", "date")?;
+        de::required::<A::Error>(cx, r.kind.is_some(), "CapabilityStatement", "kind")?;
         de::required::<A::Error>(
+            cx,
             r.fhir_version.is_some(),
             "CapabilityStatement",
             "fhirVersion",
         )?;
-        de::required::<A::Error>(!r.format.is_empty(), "CapabilityStatement", "format")?;
+        de::required::<A::Error>(cx, !r.format.is_empty(), "CapabilityStatement", "format")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -248,29 +255,32 @@ pub struct CapabilityStatementSoftware {
 impl_de!(CapabilityStatementSoftware);
 
 impl CapabilityStatementSoftware {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "releaseDate" => de::prim(map, &mut r.release_date, k)?,
-                "_releaseDate" => de::prim_ext(map, &mut r.release_date, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.software")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "releaseDate" => de::prim(map, cx, &mut r.release_date, k)?,
+                "_releaseDate" => de::prim_ext(map, cx, &mut r.release_date, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.software")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.software")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.software")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "CapabilityStatement.software", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "CapabilityStatement.software", "name")?;
         Ok(r)
     }
 }
@@ -310,28 +320,32 @@ pub struct CapabilityStatementImplementation {
 impl_de!(CapabilityStatementImplementation);
 
 impl CapabilityStatementImplementation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "custodian" => de::one(map, &mut r.custodian, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.implementation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "custodian" => de::one(map, cx, &mut r.custodian, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.implementation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.implementation")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.implementation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "CapabilityStatement.implementation",
             "description",
@@ -385,34 +399,37 @@ pub struct CapabilityStatementRest {
 impl_de!(CapabilityStatementRest);
 
 impl CapabilityStatementRest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "security" => de::one(map, &mut r.security, k)?,
-                "resource" => de::many(map, &mut r.resource, k)?,
-                "interaction" => de::many(map, &mut r.interaction, k)?,
-                "searchParam" => de::many(map, &mut r.search_param, k)?,
-                "operation" => de::many(map, &mut r.operation, k)?,
-                "compartment" => de::formeds(map, &mut r.compartment, k, de::Form::Uri)?,
-                "_compartment" => de::prims_ext(map, &mut r.compartment, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "security" => de::one(map, cx, &mut r.security, k)?,
+                "resource" => de::many(map, cx, &mut r.resource, k)?,
+                "interaction" => de::many(map, cx, &mut r.interaction, k)?,
+                "searchParam" => de::many(map, cx, &mut r.search_param, k)?,
+                "operation" => de::many(map, cx, &mut r.operation, k)?,
+                "compartment" => de::formeds(map, cx, &mut r.compartment, k, de::Form::Uri)?,
+                "_compartment" => de::prims_ext(map, cx, &mut r.compartment, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest")?;
         }
-        de::required::<A::Error>(r.mode.is_some(), "CapabilityStatement.rest", "mode")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "CapabilityStatement.rest", "mode")?;
         Ok(r)
     }
 }
@@ -457,26 +474,29 @@ pub struct CapabilityStatementRestSecurity {
 impl_de!(CapabilityStatementRestSecurity);
 
 impl CapabilityStatementRestSecurity {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "cors" => de::prim(map, &mut r.cors, k)?,
-                "_cors" => de::prim_ext(map, &mut r.cors, k)?,
-                "service" => de::many(map, &mut r.service, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.security")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "cors" => de::prim(map, cx, &mut r.cors, k)?,
+                "_cors" => de::prim_ext(map, cx, &mut r.cors, k)?,
+                "service" => de::many(map, cx, &mut r.service, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.security")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.security")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.security")?;
         }
         Ok(r)
     }
@@ -545,58 +565,70 @@ pub struct CapabilityStatementRestResource {
 impl_de!(CapabilityStatementRestResource);
 
 impl CapabilityStatementRestResource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                "supportedProfile" => de::formeds(map, &mut r.supported_profile, k, de::Form::Uri)?,
-                "_supportedProfile" => de::prims_ext(map, &mut r.supported_profile, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "interaction" => de::many(map, &mut r.interaction, k)?,
-                "versioning" => de::formed(map, &mut r.versioning, k, de::Form::Code)?,
-                "_versioning" => de::prim_ext(map, &mut r.versioning, k)?,
-                "readHistory" => de::prim(map, &mut r.read_history, k)?,
-                "_readHistory" => de::prim_ext(map, &mut r.read_history, k)?,
-                "updateCreate" => de::prim(map, &mut r.update_create, k)?,
-                "_updateCreate" => de::prim_ext(map, &mut r.update_create, k)?,
-                "conditionalCreate" => de::prim(map, &mut r.conditional_create, k)?,
-                "_conditionalCreate" => de::prim_ext(map, &mut r.conditional_create, k)?,
-                "conditionalRead" => de::formed(map, &mut r.conditional_read, k, de::Form::Code)?,
-                "_conditionalRead" => de::prim_ext(map, &mut r.conditional_read, k)?,
-                "conditionalUpdate" => de::prim(map, &mut r.conditional_update, k)?,
-                "_conditionalUpdate" => de::prim_ext(map, &mut r.conditional_update, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                "supportedProfile" => {
+                    de::formeds(map, cx, &mut r.supported_profile, k, de::Form::Uri)?
+                }
+                "_supportedProfile" => de::prims_ext(map, cx, &mut r.supported_profile, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "interaction" => de::many(map, cx, &mut r.interaction, k)?,
+                "versioning" => de::formed(map, cx, &mut r.versioning, k, de::Form::Code)?,
+                "_versioning" => de::prim_ext(map, cx, &mut r.versioning, k)?,
+                "readHistory" => de::prim(map, cx, &mut r.read_history, k)?,
+                "_readHistory" => de::prim_ext(map, cx, &mut r.read_history, k)?,
+                "updateCreate" => de::prim(map, cx, &mut r.update_create, k)?,
+                "_updateCreate" => de::prim_ext(map, cx, &mut r.update_create, k)?,
+                "conditionalCreate" => de::prim(map, cx, &mut r.conditional_create, k)?,
+                "_conditionalCreate" => de::prim_ext(map, cx, &mut r.conditional_create, k)?,
+                "conditionalRead" => {
+                    de::formed(map, cx, &mut r.conditional_read, k, de::Form::Code)?
+                }
+                "_conditionalRead" => de::prim_ext(map, cx, &mut r.conditional_read, k)?,
+                "conditionalUpdate" => de::prim(map, cx, &mut r.conditional_update, k)?,
+                "_conditionalUpdate" => de::prim_ext(map, cx, &mut r.conditional_update, k)?,
                 "conditionalDelete" => {
-                    de::formed(map, &mut r.conditional_delete, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.conditional_delete, k, de::Form::Code)?
                 }
-                "_conditionalDelete" => de::prim_ext(map, &mut r.conditional_delete, k)?,
-                "referencePolicy" => de::formeds(map, &mut r.reference_policy, k, de::Form::Code)?,
-                "_referencePolicy" => de::prims_ext(map, &mut r.reference_policy, k)?,
-                "searchInclude" => de::formeds(map, &mut r.search_include, k, de::Form::String)?,
-                "_searchInclude" => de::prims_ext(map, &mut r.search_include, k)?,
+                "_conditionalDelete" => de::prim_ext(map, cx, &mut r.conditional_delete, k)?,
+                "referencePolicy" => {
+                    de::formeds(map, cx, &mut r.reference_policy, k, de::Form::Code)?
+                }
+                "_referencePolicy" => de::prims_ext(map, cx, &mut r.reference_policy, k)?,
+                "searchInclude" => {
+                    de::formeds(map, cx, &mut r.search_include, k, de::Form::String)?
+                }
+                "_searchInclude" => de::prims_ext(map, cx, &mut r.search_include, k)?,
                 "searchRevInclude" => {
-                    de::formeds(map, &mut r.search_rev_include, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.search_rev_include, k, de::Form::String)?
                 }
-                "_searchRevInclude" => de::prims_ext(map, &mut r.search_rev_include, k)?,
-                "searchParam" => de::many(map, &mut r.search_param, k)?,
-                "operation" => de::many(map, &mut r.operation, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.resource")?,
+                "_searchRevInclude" => de::prims_ext(map, cx, &mut r.search_rev_include, k)?,
+                "searchParam" => de::many(map, cx, &mut r.search_param, k)?,
+                "operation" => de::many(map, cx, &mut r.operation, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.resource")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.resource")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.resource")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "CapabilityStatement.rest.resource",
             "type",
@@ -652,27 +684,31 @@ pub struct CapabilityStatementRestResourceInteraction {
 impl_de!(CapabilityStatementRestResourceInteraction);
 
 impl CapabilityStatementRestResourceInteraction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.resource.interaction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.resource.interaction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.interaction")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.resource.interaction")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "CapabilityStatement.rest.resource.interaction",
             "code",
@@ -717,36 +753,41 @@ pub struct CapabilityStatementRestResourceSearchParam {
 impl_de!(CapabilityStatementRestResourceSearchParam);
 
 impl CapabilityStatementRestResourceSearchParam {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.resource.searchParam")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.resource.searchParam")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.searchParam")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.resource.searchParam")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "CapabilityStatement.rest.resource.searchParam",
             "name",
         )?;
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "CapabilityStatement.rest.resource.searchParam",
             "type",
@@ -791,34 +832,39 @@ pub struct CapabilityStatementRestResourceOperation {
 impl_de!(CapabilityStatementRestResourceOperation);
 
 impl CapabilityStatementRestResourceOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.resource.operation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.resource.operation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.operation")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.resource.operation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "CapabilityStatement.rest.resource.operation",
             "name",
         )?;
         de::required::<A::Error>(
+            cx,
             r.definition.is_some(),
             "CapabilityStatement.rest.resource.operation",
             "definition",
@@ -860,27 +906,31 @@ pub struct CapabilityStatementRestInteraction {
 impl_de!(CapabilityStatementRestInteraction);
 
 impl CapabilityStatementRestInteraction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.rest.interaction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.rest.interaction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.rest.interaction")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.rest.interaction")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "CapabilityStatement.rest.interaction",
             "code",
@@ -925,29 +975,32 @@ pub struct CapabilityStatementMessaging {
 impl_de!(CapabilityStatementMessaging);
 
 impl CapabilityStatementMessaging {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
                 "reliableCache" => {
-                    de::formed(map, &mut r.reliable_cache, k, de::Form::UnsignedInt)?
+                    de::formed(map, cx, &mut r.reliable_cache, k, de::Form::UnsignedInt)?
                 }
-                "_reliableCache" => de::prim_ext(map, &mut r.reliable_cache, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "supportedMessage" => de::many(map, &mut r.supported_message, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.messaging")?,
+                "_reliableCache" => de::prim_ext(map, cx, &mut r.reliable_cache, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "supportedMessage" => de::many(map, cx, &mut r.supported_message, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.messaging")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.messaging")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.messaging")?;
         }
         Ok(r)
     }
@@ -987,31 +1040,36 @@ pub struct CapabilityStatementMessagingEndpoint {
 impl_de!(CapabilityStatementMessagingEndpoint);
 
 impl CapabilityStatementMessagingEndpoint {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "protocol" => de::one(map, &mut r.protocol, k)?,
-                "address" => de::formed(map, &mut r.address, k, de::Form::Uri)?,
-                "_address" => de::prim_ext(map, &mut r.address, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.messaging.endpoint")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "protocol" => de::one(map, cx, &mut r.protocol, k)?,
+                "address" => de::formed(map, cx, &mut r.address, k, de::Form::Uri)?,
+                "_address" => de::prim_ext(map, cx, &mut r.address, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.messaging.endpoint")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.messaging.endpoint")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.messaging.endpoint")?;
         }
         de::required::<A::Error>(
+            cx,
             r.protocol.is_some(),
             "CapabilityStatement.messaging.endpoint",
             "protocol",
         )?;
         de::required::<A::Error>(
+            cx,
             r.address.is_some(),
             "CapabilityStatement.messaging.endpoint",
             "address",
@@ -1052,32 +1110,37 @@ pub struct CapabilityStatementMessagingSupportedMessage {
 impl_de!(CapabilityStatementMessagingSupportedMessage);
 
 impl CapabilityStatementMessagingSupportedMessage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.messaging.supportedMessage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.messaging.supportedMessage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.messaging.supportedMessage")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.messaging.supportedMessage")?;
         }
         de::required::<A::Error>(
+            cx,
             r.mode.is_some(),
             "CapabilityStatement.messaging.supportedMessage",
             "mode",
         )?;
         de::required::<A::Error>(
+            cx,
             r.definition.is_some(),
             "CapabilityStatement.messaging.supportedMessage",
             "definition",
@@ -1120,30 +1183,34 @@ pub struct CapabilityStatementDocument {
 impl_de!(CapabilityStatementDocument);
 
 impl CapabilityStatementDocument {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                _ => de::unknown(map, k, "CapabilityStatement.document")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                _ => de::unknown(map, cx, k, "CapabilityStatement.document")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CapabilityStatement.document")?;
+            de::empty_object::<A::Error>(cx, "CapabilityStatement.document")?;
         }
-        de::required::<A::Error>(r.mode.is_some(), "CapabilityStatement.document", "mode")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "CapabilityStatement.document", "mode")?;
         de::required::<A::Error>(
+            cx,
             r.profile.is_some(),
             "CapabilityStatement.document",
             "profile",

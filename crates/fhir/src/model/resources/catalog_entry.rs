@@ -72,45 +72,53 @@ pub struct CatalogEntry {
 impl_de!(CatalogEntry);
 
 impl CatalogEntry {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "orderable" => de::prim(map, &mut r.orderable, k)?,
-                "_orderable" => de::prim_ext(map, &mut r.orderable, k)?,
-                "referencedItem" => de::one(map, &mut r.referenced_item, k)?,
-                "additionalIdentifier" => de::many(map, &mut r.additional_identifier, k)?,
-                "classification" => de::many(map, &mut r.classification, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
-                "validTo" => de::prim(map, &mut r.valid_to, k)?,
-                "_validTo" => de::prim_ext(map, &mut r.valid_to, k)?,
-                "lastUpdated" => de::prim(map, &mut r.last_updated, k)?,
-                "_lastUpdated" => de::prim_ext(map, &mut r.last_updated, k)?,
-                "additionalCharacteristic" => de::many(map, &mut r.additional_characteristic, k)?,
-                "additionalClassification" => de::many(map, &mut r.additional_classification, k)?,
-                "relatedEntry" => de::many(map, &mut r.related_entry, k)?,
-                "resourceType" => de::resource_type(map, "CatalogEntry")?,
-                _ => de::unknown(map, k, "CatalogEntry")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "orderable" => de::prim(map, cx, &mut r.orderable, k)?,
+                "_orderable" => de::prim_ext(map, cx, &mut r.orderable, k)?,
+                "referencedItem" => de::one(map, cx, &mut r.referenced_item, k)?,
+                "additionalIdentifier" => de::many(map, cx, &mut r.additional_identifier, k)?,
+                "classification" => de::many(map, cx, &mut r.classification, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "validityPeriod" => de::one(map, cx, &mut r.validity_period, k)?,
+                "validTo" => de::prim(map, cx, &mut r.valid_to, k)?,
+                "_validTo" => de::prim_ext(map, cx, &mut r.valid_to, k)?,
+                "lastUpdated" => de::prim(map, cx, &mut r.last_updated, k)?,
+                "_lastUpdated" => de::prim_ext(map, cx, &mut r.last_updated, k)?,
+                "additionalCharacteristic" => {
+                    de::many(map, cx, &mut r.additional_characteristic, k)?
+                }
+                "additionalClassification" => {
+                    de::many(map, cx, &mut r.additional_classification, k)?
+                }
+                "relatedEntry" => de::many(map, cx, &mut r.related_entry, k)?,
+                "resourceType" => de::resource_type(map, cx, "CatalogEntry")?,
+                _ => de::unknown(map, cx, k, "CatalogEntry")?,
             }
         }
-        de::required::<A::Error>(r.orderable.is_some(), "CatalogEntry", "orderable")?;
+        de::required::<A::Error>(cx, r.orderable.is_some(), "CatalogEntry", "orderable")?;
         de::required::<A::Error>(
+            cx,
             r.referenced_item.is_some(),
             "CatalogEntry",
             "referencedItem",
@@ -121,8 +129,11 @@ impl CatalogEntry {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -175,31 +186,35 @@ pub struct CatalogEntryRelatedEntry {
 impl_de!(CatalogEntryRelatedEntry);
 
 impl CatalogEntryRelatedEntry {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "relationtype" => de::formed(map, &mut r.relationtype, k, de::Form::Code)?,
-                "_relationtype" => de::prim_ext(map, &mut r.relationtype, k)?,
-                "item" => de::one(map, &mut r.item, k)?,
-                _ => de::unknown(map, k, "CatalogEntry.relatedEntry")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "relationtype" => de::formed(map, cx, &mut r.relationtype, k, de::Form::Code)?,
+                "_relationtype" => de::prim_ext(map, cx, &mut r.relationtype, k)?,
+                "item" => de::one(map, cx, &mut r.item, k)?,
+                _ => de::unknown(map, cx, k, "CatalogEntry.relatedEntry")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CatalogEntry.relatedEntry")?;
+            de::empty_object::<A::Error>(cx, "CatalogEntry.relatedEntry")?;
         }
         de::required::<A::Error>(
+            cx,
             r.relationtype.is_some(),
             "CatalogEntry.relatedEntry",
             "relationtype",
         )?;
-        de::required::<A::Error>(r.item.is_some(), "CatalogEntry.relatedEntry", "item")?;
+        de::required::<A::Error>(cx, r.item.is_some(), "CatalogEntry.relatedEntry", "item")?;
         Ok(r)
     }
 }

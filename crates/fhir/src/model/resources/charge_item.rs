@@ -98,78 +98,86 @@ pub struct ChargeItem {
 impl_de!(ChargeItem);
 
 impl ChargeItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "definitionUri" => de::formeds(map, &mut r.definition_uri, k, de::Form::Uri)?,
-                "_definitionUri" => de::prims_ext(map, &mut r.definition_uri, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "definitionUri" => de::formeds(map, cx, &mut r.definition_uri, k, de::Form::Uri)?,
+                "_definitionUri" => de::prims_ext(map, cx, &mut r.definition_uri, k)?,
                 "definitionCanonical" => {
-                    de::formeds(map, &mut r.definition_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.definition_canonical, k, de::Form::Uri)?
                 }
-                "_definitionCanonical" => de::prims_ext(map, &mut r.definition_canonical, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
+                "_definitionCanonical" => de::prims_ext(map, cx, &mut r.definition_canonical, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
                 "occurrenceDateTime"
                 | "_occurrenceDateTime"
                 | "occurrencePeriod"
                 | "occurrenceTiming" => {
-                    ChargeItemOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
+                    ChargeItemOccurrence::de(map, cx, &mut r.occurrence, k, "occurrence")?
                 }
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "performingOrganization" => de::one(map, &mut r.performing_organization, k)?,
-                "requestingOrganization" => de::one(map, &mut r.requesting_organization, k)?,
-                "costCenter" => de::one(map, &mut r.cost_center, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "bodysite" => de::many(map, &mut r.bodysite, k)?,
-                "factorOverride" => de::prim(map, &mut r.factor_override, k)?,
-                "_factorOverride" => de::prim_ext(map, &mut r.factor_override, k)?,
-                "priceOverride" => de::one(map, &mut r.price_override, k)?,
-                "overrideReason" => de::formed(map, &mut r.override_reason, k, de::Form::String)?,
-                "_overrideReason" => de::prim_ext(map, &mut r.override_reason, k)?,
-                "enterer" => de::one(map, &mut r.enterer, k)?,
-                "enteredDate" => de::prim(map, &mut r.entered_date, k)?,
-                "_enteredDate" => de::prim_ext(map, &mut r.entered_date, k)?,
-                "reason" => de::many(map, &mut r.reason, k)?,
-                "service" => de::many(map, &mut r.service, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "performingOrganization" => de::one(map, cx, &mut r.performing_organization, k)?,
+                "requestingOrganization" => de::one(map, cx, &mut r.requesting_organization, k)?,
+                "costCenter" => de::one(map, cx, &mut r.cost_center, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "bodysite" => de::many(map, cx, &mut r.bodysite, k)?,
+                "factorOverride" => de::prim(map, cx, &mut r.factor_override, k)?,
+                "_factorOverride" => de::prim_ext(map, cx, &mut r.factor_override, k)?,
+                "priceOverride" => de::one(map, cx, &mut r.price_override, k)?,
+                "overrideReason" => {
+                    de::formed(map, cx, &mut r.override_reason, k, de::Form::String)?
+                }
+                "_overrideReason" => de::prim_ext(map, cx, &mut r.override_reason, k)?,
+                "enterer" => de::one(map, cx, &mut r.enterer, k)?,
+                "enteredDate" => de::prim(map, cx, &mut r.entered_date, k)?,
+                "_enteredDate" => de::prim_ext(map, cx, &mut r.entered_date, k)?,
+                "reason" => de::many(map, cx, &mut r.reason, k)?,
+                "service" => de::many(map, cx, &mut r.service, k)?,
                 "productReference" | "productCodeableConcept" => {
-                    ChargeItemProduct::de(map, &mut r.product, k, "product")?
+                    ChargeItemProduct::de(map, cx, &mut r.product, k, "product")?
                 }
-                "account" => de::many(map, &mut r.account, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
-                "resourceType" => de::resource_type(map, "ChargeItem")?,
-                _ => de::unknown(map, k, "ChargeItem")?,
+                "account" => de::many(map, cx, &mut r.account, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "supportingInformation" => de::many(map, cx, &mut r.supporting_information, k)?,
+                "resourceType" => de::resource_type(map, cx, "ChargeItem")?,
+                _ => de::unknown(map, cx, k, "ChargeItem")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ChargeItem", "status")?;
-        de::required::<A::Error>(r.code.is_some(), "ChargeItem", "code")?;
-        de::required::<A::Error>(r.subject.is_some(), "ChargeItem", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ChargeItem", "status")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "ChargeItem", "code")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "ChargeItem", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -235,25 +243,28 @@ pub struct ChargeItemPerformer {
 impl_de!(ChargeItemPerformer);
 
 impl ChargeItemPerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "ChargeItem.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "ChargeItem.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ChargeItem.performer")?;
+            de::empty_object::<A::Error>(cx, "ChargeItem.performer")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "ChargeItem.performer", "actor")?;
+        de::required::<A::Error>(cx, r.actor.is_some(), "ChargeItem.performer", "actor")?;
         Ok(r)
     }
 }
@@ -300,36 +311,37 @@ impl ChargeItemOccurrence {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -372,20 +384,23 @@ impl ChargeItemProduct {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

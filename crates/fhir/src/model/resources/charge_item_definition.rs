@@ -92,73 +92,81 @@ pub struct ChargeItemDefinition {
 impl_de!(ChargeItemDefinition);
 
 impl ChargeItemDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "derivedFromUri" => de::formeds(map, &mut r.derived_from_uri, k, de::Form::Uri)?,
-                "_derivedFromUri" => de::prims_ext(map, &mut r.derived_from_uri, k)?,
-                "partOf" => de::formeds(map, &mut r.part_of, k, de::Form::Uri)?,
-                "_partOf" => de::prims_ext(map, &mut r.part_of, k)?,
-                "replaces" => de::formeds(map, &mut r.replaces, k, de::Form::Uri)?,
-                "_replaces" => de::prims_ext(map, &mut r.replaces, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "instance" => de::many(map, &mut r.instance, k)?,
-                "applicability" => de::many(map, &mut r.applicability, k)?,
-                "propertyGroup" => de::many(map, &mut r.property_group, k)?,
-                "resourceType" => de::resource_type(map, "ChargeItemDefinition")?,
-                _ => de::unknown(map, k, "ChargeItemDefinition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "derivedFromUri" => {
+                    de::formeds(map, cx, &mut r.derived_from_uri, k, de::Form::Uri)?
+                }
+                "_derivedFromUri" => de::prims_ext(map, cx, &mut r.derived_from_uri, k)?,
+                "partOf" => de::formeds(map, cx, &mut r.part_of, k, de::Form::Uri)?,
+                "_partOf" => de::prims_ext(map, cx, &mut r.part_of, k)?,
+                "replaces" => de::formeds(map, cx, &mut r.replaces, k, de::Form::Uri)?,
+                "_replaces" => de::prims_ext(map, cx, &mut r.replaces, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "instance" => de::many(map, cx, &mut r.instance, k)?,
+                "applicability" => de::many(map, cx, &mut r.applicability, k)?,
+                "propertyGroup" => de::many(map, cx, &mut r.property_group, k)?,
+                "resourceType" => de::resource_type(map, cx, "ChargeItemDefinition")?,
+                _ => de::unknown(map, cx, k, "ChargeItemDefinition")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "ChargeItemDefinition", "url")?;
-        de::required::<A::Error>(r.status.is_some(), "ChargeItemDefinition", "status")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "ChargeItemDefinition", "url")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ChargeItemDefinition", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -223,27 +231,30 @@ pub struct ChargeItemDefinitionApplicability {
 impl_de!(ChargeItemDefinitionApplicability);
 
 impl ChargeItemDefinitionApplicability {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::String)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "ChargeItemDefinition.applicability")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::String)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "ChargeItemDefinition.applicability")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ChargeItemDefinition.applicability")?;
+            de::empty_object::<A::Error>(cx, "ChargeItemDefinition.applicability")?;
         }
         Ok(r)
     }
@@ -282,23 +293,26 @@ pub struct ChargeItemDefinitionPropertyGroup {
 impl_de!(ChargeItemDefinitionPropertyGroup);
 
 impl ChargeItemDefinitionPropertyGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "applicability" => de::many(map, &mut r.applicability, k)?,
-                "priceComponent" => de::many(map, &mut r.price_component, k)?,
-                _ => de::unknown(map, k, "ChargeItemDefinition.propertyGroup")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "applicability" => de::many(map, cx, &mut r.applicability, k)?,
+                "priceComponent" => de::many(map, cx, &mut r.price_component, k)?,
+                _ => de::unknown(map, cx, k, "ChargeItemDefinition.propertyGroup")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ChargeItemDefinition.propertyGroup")?;
+            de::empty_object::<A::Error>(cx, "ChargeItemDefinition.propertyGroup")?;
         }
         Ok(r)
     }
@@ -340,29 +354,38 @@ pub struct ChargeItemDefinitionPropertyGroupPriceComponent {
 impl_de!(ChargeItemDefinitionPropertyGroupPriceComponent);
 
 impl ChargeItemDefinitionPropertyGroupPriceComponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "ChargeItemDefinition.propertyGroup.priceComponent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "ChargeItemDefinition.propertyGroup.priceComponent",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ChargeItemDefinition.propertyGroup.priceComponent")?;
+            de::empty_object::<A::Error>(cx, "ChargeItemDefinition.propertyGroup.priceComponent")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "ChargeItemDefinition.propertyGroup.priceComponent",
             "type",

@@ -100,72 +100,78 @@ pub struct Claim {
 impl_de!(Claim);
 
 impl Claim {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::one(map, &mut r.sub_type, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "billablePeriod" => de::one(map, &mut r.billable_period, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "enterer" => de::one(map, &mut r.enterer, k)?,
-                "insurer" => de::one(map, &mut r.insurer, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "priority" => de::one(map, &mut r.priority, k)?,
-                "fundsReserve" => de::one(map, &mut r.funds_reserve, k)?,
-                "related" => de::many(map, &mut r.related, k)?,
-                "prescription" => de::one(map, &mut r.prescription, k)?,
-                "originalPrescription" => de::one(map, &mut r.original_prescription, k)?,
-                "payee" => de::one(map, &mut r.payee, k)?,
-                "referral" => de::one(map, &mut r.referral, k)?,
-                "facility" => de::one(map, &mut r.facility, k)?,
-                "careTeam" => de::many(map, &mut r.care_team, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
-                "procedure" => de::many(map, &mut r.procedure, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "accident" => de::one(map, &mut r.accident, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "total" => de::one(map, &mut r.total, k)?,
-                "resourceType" => de::resource_type(map, "Claim")?,
-                _ => de::unknown(map, k, "Claim")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::one(map, cx, &mut r.sub_type, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "billablePeriod" => de::one(map, cx, &mut r.billable_period, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "enterer" => de::one(map, cx, &mut r.enterer, k)?,
+                "insurer" => de::one(map, cx, &mut r.insurer, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "priority" => de::one(map, cx, &mut r.priority, k)?,
+                "fundsReserve" => de::one(map, cx, &mut r.funds_reserve, k)?,
+                "related" => de::many(map, cx, &mut r.related, k)?,
+                "prescription" => de::one(map, cx, &mut r.prescription, k)?,
+                "originalPrescription" => de::one(map, cx, &mut r.original_prescription, k)?,
+                "payee" => de::one(map, cx, &mut r.payee, k)?,
+                "referral" => de::one(map, cx, &mut r.referral, k)?,
+                "facility" => de::one(map, cx, &mut r.facility, k)?,
+                "careTeam" => de::many(map, cx, &mut r.care_team, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "diagnosis" => de::many(map, cx, &mut r.diagnosis, k)?,
+                "procedure" => de::many(map, cx, &mut r.procedure, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "accident" => de::one(map, cx, &mut r.accident, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "total" => de::one(map, cx, &mut r.total, k)?,
+                "resourceType" => de::resource_type(map, cx, "Claim")?,
+                _ => de::unknown(map, cx, k, "Claim")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Claim", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "Claim", "type")?;
-        de::required::<A::Error>(r.use_.is_some(), "Claim", "use")?;
-        de::required::<A::Error>(r.patient.is_some(), "Claim", "patient")?;
-        de::required::<A::Error>(r.created.is_some(), "Claim", "created")?;
-        de::required::<A::Error>(r.provider.is_some(), "Claim", "provider")?;
-        de::required::<A::Error>(r.priority.is_some(), "Claim", "priority")?;
-        de::required::<A::Error>(!r.insurance.is_empty(), "Claim", "insurance")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Claim", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Claim", "type")?;
+        de::required::<A::Error>(cx, r.use_.is_some(), "Claim", "use")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "Claim", "patient")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "Claim", "created")?;
+        de::required::<A::Error>(cx, r.provider.is_some(), "Claim", "provider")?;
+        de::required::<A::Error>(cx, r.priority.is_some(), "Claim", "priority")?;
+        de::required::<A::Error>(cx, !r.insurance.is_empty(), "Claim", "insurance")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -234,24 +240,27 @@ pub struct ClaimRelated {
 impl_de!(ClaimRelated);
 
 impl ClaimRelated {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "claim" => de::one(map, &mut r.claim, k)?,
-                "relationship" => de::one(map, &mut r.relationship, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "Claim.related")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "claim" => de::one(map, cx, &mut r.claim, k)?,
+                "relationship" => de::one(map, cx, &mut r.relationship, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "Claim.related")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.related")?;
+            de::empty_object::<A::Error>(cx, "Claim.related")?;
         }
         Ok(r)
     }
@@ -290,25 +299,28 @@ pub struct ClaimPayee {
 impl_de!(ClaimPayee);
 
 impl ClaimPayee {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                _ => de::unknown(map, k, "Claim.payee")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                _ => de::unknown(map, cx, k, "Claim.payee")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.payee")?;
+            de::empty_object::<A::Error>(cx, "Claim.payee")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Claim.payee", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Claim.payee", "type")?;
         Ok(r)
     }
 }
@@ -351,31 +363,34 @@ pub struct ClaimCareTeam {
 impl_de!(ClaimCareTeam);
 
 impl ClaimCareTeam {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "responsible" => de::prim(map, &mut r.responsible, k)?,
-                "_responsible" => de::prim_ext(map, &mut r.responsible, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "qualification" => de::one(map, &mut r.qualification, k)?,
-                _ => de::unknown(map, k, "Claim.careTeam")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "responsible" => de::prim(map, cx, &mut r.responsible, k)?,
+                "_responsible" => de::prim_ext(map, cx, &mut r.responsible, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "qualification" => de::one(map, cx, &mut r.qualification, k)?,
+                _ => de::unknown(map, cx, k, "Claim.careTeam")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.careTeam")?;
+            de::empty_object::<A::Error>(cx, "Claim.careTeam")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.careTeam", "sequence")?;
-        de::required::<A::Error>(r.provider.is_some(), "Claim.careTeam", "provider")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.careTeam", "sequence")?;
+        de::required::<A::Error>(cx, r.provider.is_some(), "Claim.careTeam", "provider")?;
         Ok(r)
     }
 }
@@ -423,36 +438,39 @@ pub struct ClaimSupportingInfo {
 impl_de!(ClaimSupportingInfo);
 
 impl ClaimSupportingInfo {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
                 "timingDate" | "_timingDate" | "timingPeriod" => {
-                    ClaimSupportingInfoTiming::de(map, &mut r.timing, k, "timing")?
+                    ClaimSupportingInfoTiming::de(map, cx, &mut r.timing, k, "timing")?
                 }
                 "valueBoolean" | "_valueBoolean" | "valueString" | "_valueString"
                 | "valueQuantity" | "valueAttachment" | "valueReference" => {
-                    ClaimSupportingInfoValue::de(map, &mut r.value, k, "value")?
+                    ClaimSupportingInfoValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                "reason" => de::one(map, &mut r.reason, k)?,
-                _ => de::unknown(map, k, "Claim.supportingInfo")?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                _ => de::unknown(map, cx, k, "Claim.supportingInfo")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.supportingInfo")?;
+            de::empty_object::<A::Error>(cx, "Claim.supportingInfo")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.supportingInfo", "sequence")?;
-        de::required::<A::Error>(r.category.is_some(), "Claim.supportingInfo", "category")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.supportingInfo", "sequence")?;
+        de::required::<A::Error>(cx, r.category.is_some(), "Claim.supportingInfo", "category")?;
         Ok(r)
     }
 }
@@ -499,32 +517,35 @@ pub struct ClaimDiagnosis {
 impl_de!(ClaimDiagnosis);
 
 impl ClaimDiagnosis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
                 "diagnosisCodeableConcept" | "diagnosisReference" => {
-                    ClaimDiagnosisDiagnosis::de(map, &mut r.diagnosis, k, "diagnosis")?
+                    ClaimDiagnosisDiagnosis::de(map, cx, &mut r.diagnosis, k, "diagnosis")?
                 }
-                "type" => de::many(map, &mut r.type_, k)?,
-                "onAdmission" => de::one(map, &mut r.on_admission, k)?,
-                "packageCode" => de::one(map, &mut r.package_code, k)?,
-                _ => de::unknown(map, k, "Claim.diagnosis")?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "onAdmission" => de::one(map, cx, &mut r.on_admission, k)?,
+                "packageCode" => de::one(map, cx, &mut r.package_code, k)?,
+                _ => de::unknown(map, cx, k, "Claim.diagnosis")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.diagnosis")?;
+            de::empty_object::<A::Error>(cx, "Claim.diagnosis")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.diagnosis", "sequence")?;
-        de::required::<A::Error>(r.diagnosis.is_some(), "Claim.diagnosis", "diagnosis")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.diagnosis", "sequence")?;
+        de::required::<A::Error>(cx, r.diagnosis.is_some(), "Claim.diagnosis", "diagnosis")?;
         Ok(r)
     }
 }
@@ -570,33 +591,36 @@ pub struct ClaimProcedure {
 impl_de!(ClaimProcedure);
 
 impl ClaimProcedure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
                 "procedureCodeableConcept" | "procedureReference" => {
-                    ClaimProcedureProcedure::de(map, &mut r.procedure, k, "procedure")?
+                    ClaimProcedureProcedure::de(map, cx, &mut r.procedure, k, "procedure")?
                 }
-                "udi" => de::many(map, &mut r.udi, k)?,
-                _ => de::unknown(map, k, "Claim.procedure")?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                _ => de::unknown(map, cx, k, "Claim.procedure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.procedure")?;
+            de::empty_object::<A::Error>(cx, "Claim.procedure")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.procedure", "sequence")?;
-        de::required::<A::Error>(r.procedure.is_some(), "Claim.procedure", "procedure")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.procedure", "sequence")?;
+        de::required::<A::Error>(cx, r.procedure.is_some(), "Claim.procedure", "procedure")?;
         Ok(r)
     }
 }
@@ -646,38 +670,41 @@ pub struct ClaimInsurance {
 impl_de!(ClaimInsurance);
 
 impl ClaimInsurance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "focal" => de::prim(map, &mut r.focal, k)?,
-                "_focal" => de::prim_ext(map, &mut r.focal, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "focal" => de::prim(map, cx, &mut r.focal, k)?,
+                "_focal" => de::prim_ext(map, cx, &mut r.focal, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
                 "businessArrangement" => {
-                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.business_arrangement, k, de::Form::String)?
                 }
-                "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
-                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
-                "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
-                "claimResponse" => de::one(map, &mut r.claim_response, k)?,
-                _ => de::unknown(map, k, "Claim.insurance")?,
+                "_businessArrangement" => de::prim_ext(map, cx, &mut r.business_arrangement, k)?,
+                "preAuthRef" => de::formeds(map, cx, &mut r.pre_auth_ref, k, de::Form::String)?,
+                "_preAuthRef" => de::prims_ext(map, cx, &mut r.pre_auth_ref, k)?,
+                "claimResponse" => de::one(map, cx, &mut r.claim_response, k)?,
+                _ => de::unknown(map, cx, k, "Claim.insurance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.insurance")?;
+            de::empty_object::<A::Error>(cx, "Claim.insurance")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.insurance", "sequence")?;
-        de::required::<A::Error>(r.focal.is_some(), "Claim.insurance", "focal")?;
-        de::required::<A::Error>(r.coverage.is_some(), "Claim.insurance", "coverage")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.insurance", "sequence")?;
+        de::required::<A::Error>(cx, r.focal.is_some(), "Claim.insurance", "focal")?;
+        de::required::<A::Error>(cx, r.coverage.is_some(), "Claim.insurance", "coverage")?;
         Ok(r)
     }
 }
@@ -721,29 +748,32 @@ pub struct ClaimAccident {
 impl_de!(ClaimAccident);
 
 impl ClaimAccident {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "locationAddress" | "locationReference" => {
-                    ClaimAccidentLocation::de(map, &mut r.location, k, "location")?
+                    ClaimAccidentLocation::de(map, cx, &mut r.location, k, "location")?
                 }
-                _ => de::unknown(map, k, "Claim.accident")?,
+                _ => de::unknown(map, cx, k, "Claim.accident")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.accident")?;
+            de::empty_object::<A::Error>(cx, "Claim.accident")?;
         }
-        de::required::<A::Error>(r.date.is_some(), "Claim.accident", "date")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "Claim.accident", "date")?;
         Ok(r)
     }
 }
@@ -819,63 +849,71 @@ pub struct ClaimItem {
 impl_de!(ClaimItem);
 
 impl ClaimItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
                 "careTeamSequence" => {
-                    de::formeds(map, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
                 }
-                "_careTeamSequence" => de::prims_ext(map, &mut r.care_team_sequence, k)?,
+                "_careTeamSequence" => de::prims_ext(map, cx, &mut r.care_team_sequence, k)?,
                 "diagnosisSequence" => {
-                    de::formeds(map, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
                 }
-                "_diagnosisSequence" => de::prims_ext(map, &mut r.diagnosis_sequence, k)?,
+                "_diagnosisSequence" => de::prims_ext(map, cx, &mut r.diagnosis_sequence, k)?,
                 "procedureSequence" => {
-                    de::formeds(map, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
                 }
-                "_procedureSequence" => de::prims_ext(map, &mut r.procedure_sequence, k)?,
-                "informationSequence" => {
-                    de::formeds(map, &mut r.information_sequence, k, de::Form::PositiveInt)?
-                }
-                "_informationSequence" => de::prims_ext(map, &mut r.information_sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
+                "_procedureSequence" => de::prims_ext(map, cx, &mut r.procedure_sequence, k)?,
+                "informationSequence" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.information_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
+                "_informationSequence" => de::prims_ext(map, cx, &mut r.information_sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    ClaimItemServiced::de(map, &mut r.serviced, k, "serviced")?
+                    ClaimItemServiced::de(map, cx, &mut r.serviced, k, "serviced")?
                 }
                 "locationCodeableConcept" | "locationAddress" | "locationReference" => {
-                    ClaimItemLocation::de(map, &mut r.location, k, "location")?
+                    ClaimItemLocation::de(map, cx, &mut r.location, k, "location")?
                 }
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "encounter" => de::many(map, &mut r.encounter, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "Claim.item")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "subSite" => de::many(map, cx, &mut r.sub_site, k)?,
+                "encounter" => de::many(map, cx, &mut r.encounter, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "Claim.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.item")?;
+            de::empty_object::<A::Error>(cx, "Claim.item")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.item", "sequence")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.item", "sequence")?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "Claim.item",
             "productOrService",
@@ -955,38 +993,42 @@ pub struct ClaimItemDetail {
 impl_de!(ClaimItemDetail);
 
 impl ClaimItemDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                "subDetail" => de::many(map, &mut r.sub_detail, k)?,
-                _ => de::unknown(map, k, "Claim.item.detail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                "subDetail" => de::many(map, cx, &mut r.sub_detail, k)?,
+                _ => de::unknown(map, cx, k, "Claim.item.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.item.detail")?;
+            de::empty_object::<A::Error>(cx, "Claim.item.detail")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "Claim.item.detail", "sequence")?;
+        de::required::<A::Error>(cx, r.sequence.is_some(), "Claim.item.detail", "sequence")?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "Claim.item.detail",
             "productOrService",
@@ -1055,41 +1097,46 @@ pub struct ClaimItemDetailSubDetail {
 impl_de!(ClaimItemDetailSubDetail);
 
 impl ClaimItemDetailSubDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                _ => de::unknown(map, k, "Claim.item.detail.subDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                _ => de::unknown(map, cx, k, "Claim.item.detail.subDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Claim.item.detail.subDetail")?;
+            de::empty_object::<A::Error>(cx, "Claim.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "Claim.item.detail.subDetail",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "Claim.item.detail.subDetail",
             "productOrService",
@@ -1146,20 +1193,21 @@ impl ClaimAccidentLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1201,20 +1249,23 @@ impl ClaimDiagnosisDiagnosis {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1259,24 +1310,27 @@ impl ClaimItemLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1319,32 +1373,33 @@ impl ClaimItemServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1386,20 +1441,23 @@ impl ClaimProcedureProcedure {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1441,32 +1499,33 @@ impl ClaimSupportingInfoTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1517,56 +1576,57 @@ impl ClaimSupportingInfoValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

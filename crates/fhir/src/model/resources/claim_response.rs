@@ -100,74 +100,80 @@ pub struct ClaimResponse {
 impl_de!(ClaimResponse);
 
 impl ClaimResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::one(map, &mut r.sub_type, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "insurer" => de::one(map, &mut r.insurer, k)?,
-                "requestor" => de::one(map, &mut r.requestor, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
-                "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "preAuthRef" => de::formed(map, &mut r.pre_auth_ref, k, de::Form::String)?,
-                "_preAuthRef" => de::prim_ext(map, &mut r.pre_auth_ref, k)?,
-                "preAuthPeriod" => de::one(map, &mut r.pre_auth_period, k)?,
-                "payeeType" => de::one(map, &mut r.payee_type, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "addItem" => de::many(map, &mut r.add_item, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "total" => de::many(map, &mut r.total, k)?,
-                "payment" => de::one(map, &mut r.payment, k)?,
-                "fundsReserve" => de::one(map, &mut r.funds_reserve, k)?,
-                "formCode" => de::one(map, &mut r.form_code, k)?,
-                "form" => de::one(map, &mut r.form, k)?,
-                "processNote" => de::many(map, &mut r.process_note, k)?,
-                "communicationRequest" => de::many(map, &mut r.communication_request, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "error" => de::many(map, &mut r.error, k)?,
-                "resourceType" => de::resource_type(map, "ClaimResponse")?,
-                _ => de::unknown(map, k, "ClaimResponse")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::one(map, cx, &mut r.sub_type, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "insurer" => de::one(map, cx, &mut r.insurer, k)?,
+                "requestor" => de::one(map, cx, &mut r.requestor, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "disposition" => de::formed(map, cx, &mut r.disposition, k, de::Form::String)?,
+                "_disposition" => de::prim_ext(map, cx, &mut r.disposition, k)?,
+                "preAuthRef" => de::formed(map, cx, &mut r.pre_auth_ref, k, de::Form::String)?,
+                "_preAuthRef" => de::prim_ext(map, cx, &mut r.pre_auth_ref, k)?,
+                "preAuthPeriod" => de::one(map, cx, &mut r.pre_auth_period, k)?,
+                "payeeType" => de::one(map, cx, &mut r.payee_type, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "addItem" => de::many(map, cx, &mut r.add_item, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "total" => de::many(map, cx, &mut r.total, k)?,
+                "payment" => de::one(map, cx, &mut r.payment, k)?,
+                "fundsReserve" => de::one(map, cx, &mut r.funds_reserve, k)?,
+                "formCode" => de::one(map, cx, &mut r.form_code, k)?,
+                "form" => de::one(map, cx, &mut r.form, k)?,
+                "processNote" => de::many(map, cx, &mut r.process_note, k)?,
+                "communicationRequest" => de::many(map, cx, &mut r.communication_request, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "error" => de::many(map, cx, &mut r.error, k)?,
+                "resourceType" => de::resource_type(map, cx, "ClaimResponse")?,
+                _ => de::unknown(map, cx, k, "ClaimResponse")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ClaimResponse", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "ClaimResponse", "type")?;
-        de::required::<A::Error>(r.use_.is_some(), "ClaimResponse", "use")?;
-        de::required::<A::Error>(r.patient.is_some(), "ClaimResponse", "patient")?;
-        de::required::<A::Error>(r.created.is_some(), "ClaimResponse", "created")?;
-        de::required::<A::Error>(r.insurer.is_some(), "ClaimResponse", "insurer")?;
-        de::required::<A::Error>(r.outcome.is_some(), "ClaimResponse", "outcome")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ClaimResponse", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ClaimResponse", "type")?;
+        de::required::<A::Error>(cx, r.use_.is_some(), "ClaimResponse", "use")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "ClaimResponse", "patient")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "ClaimResponse", "created")?;
+        de::required::<A::Error>(cx, r.insurer.is_some(), "ClaimResponse", "insurer")?;
+        de::required::<A::Error>(cx, r.outcome.is_some(), "ClaimResponse", "outcome")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -238,34 +244,41 @@ pub struct ClaimResponseItem {
 impl_de!(ClaimResponseItem);
 
 impl ClaimResponseItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::formed(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
-                "_itemSequence" => de::prim_ext(map, &mut r.item_sequence, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.item")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "itemSequence" => {
+                    de::formed(map, cx, &mut r.item_sequence, k, de::Form::PositiveInt)?
+                }
+                "_itemSequence" => de::prim_ext(map, cx, &mut r.item_sequence, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.item")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.item")?;
         }
         de::required::<A::Error>(
+            cx,
             r.item_sequence.is_some(),
             "ClaimResponse.item",
             "itemSequence",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.adjudication.is_empty(),
             "ClaimResponse.item",
             "adjudication",
@@ -312,28 +325,32 @@ pub struct ClaimResponseItemAdjudication {
 impl_de!(ClaimResponseItemAdjudication);
 
 impl ClaimResponseItemAdjudication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "reason" => de::one(map, &mut r.reason, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.item.adjudication")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.item.adjudication")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.item.adjudication")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.item.adjudication")?;
         }
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "ClaimResponse.item.adjudication",
             "category",
@@ -380,36 +397,41 @@ pub struct ClaimResponseItemDetail {
 impl_de!(ClaimResponseItemDetail);
 
 impl ClaimResponseItemDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "detailSequence" => {
-                    de::formed(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                    de::formed(map, cx, &mut r.detail_sequence, k, de::Form::PositiveInt)?
                 }
-                "_detailSequence" => de::prim_ext(map, &mut r.detail_sequence, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "subDetail" => de::many(map, &mut r.sub_detail, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.item.detail")?,
+                "_detailSequence" => de::prim_ext(map, cx, &mut r.detail_sequence, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "subDetail" => de::many(map, cx, &mut r.sub_detail, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.item.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.item.detail")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.item.detail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.detail_sequence.is_some(),
             "ClaimResponse.item.detail",
             "detailSequence",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.adjudication.is_empty(),
             "ClaimResponse.item.detail",
             "adjudication",
@@ -454,30 +476,38 @@ pub struct ClaimResponseItemDetailSubDetail {
 impl_de!(ClaimResponseItemDetailSubDetail);
 
 impl ClaimResponseItemDetailSubDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subDetailSequence" => {
-                    de::formed(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
-                }
-                "_subDetailSequence" => de::prim_ext(map, &mut r.sub_detail_sequence, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.item.detail.subDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subDetailSequence" => de::formed(
+                    map,
+                    cx,
+                    &mut r.sub_detail_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
+                "_subDetailSequence" => de::prim_ext(map, cx, &mut r.sub_detail_sequence, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.item.detail.subDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.item.detail.subDetail")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sub_detail_sequence.is_some(),
             "ClaimResponse.item.detail.subDetail",
             "subDetailSequence",
@@ -551,59 +581,66 @@ pub struct ClaimResponseAddItem {
 impl_de!(ClaimResponseAddItem);
 
 impl ClaimResponseAddItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::formeds(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
-                "_itemSequence" => de::prims_ext(map, &mut r.item_sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "itemSequence" => {
+                    de::formeds(map, cx, &mut r.item_sequence, k, de::Form::PositiveInt)?
+                }
+                "_itemSequence" => de::prims_ext(map, cx, &mut r.item_sequence, k)?,
                 "detailSequence" => {
-                    de::formeds(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.detail_sequence, k, de::Form::PositiveInt)?
                 }
-                "_detailSequence" => de::prims_ext(map, &mut r.detail_sequence, k)?,
+                "_detailSequence" => de::prims_ext(map, cx, &mut r.detail_sequence, k)?,
                 "subdetailSequence" => {
-                    de::formeds(map, &mut r.subdetail_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.subdetail_sequence, k, de::Form::PositiveInt)?
                 }
-                "_subdetailSequence" => de::prims_ext(map, &mut r.subdetail_sequence, k)?,
-                "provider" => de::many(map, &mut r.provider, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
+                "_subdetailSequence" => de::prims_ext(map, cx, &mut r.subdetail_sequence, k)?,
+                "provider" => de::many(map, cx, &mut r.provider, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    ClaimResponseAddItemServiced::de(map, &mut r.serviced, k, "serviced")?
+                    ClaimResponseAddItemServiced::de(map, cx, &mut r.serviced, k, "serviced")?
                 }
                 "locationCodeableConcept" | "locationAddress" | "locationReference" => {
-                    ClaimResponseAddItemLocation::de(map, &mut r.location, k, "location")?
+                    ClaimResponseAddItemLocation::de(map, cx, &mut r.location, k, "location")?
                 }
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.addItem")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "subSite" => de::many(map, cx, &mut r.sub_site, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.addItem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.addItem")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.addItem")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ClaimResponse.addItem",
             "productOrService",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.adjudication.is_empty(),
             "ClaimResponse.addItem",
             "adjudication",
@@ -674,39 +711,44 @@ pub struct ClaimResponseAddItemDetail {
 impl_de!(ClaimResponseAddItemDetail);
 
 impl ClaimResponseAddItemDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "subDetail" => de::many(map, &mut r.sub_detail, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.addItem.detail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "subDetail" => de::many(map, cx, &mut r.sub_detail, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.addItem.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.addItem.detail")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.addItem.detail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ClaimResponse.addItem.detail",
             "productOrService",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.adjudication.is_empty(),
             "ClaimResponse.addItem.detail",
             "adjudication",
@@ -766,38 +808,43 @@ pub struct ClaimResponseAddItemDetailSubDetail {
 impl_de!(ClaimResponseAddItemDetailSubDetail);
 
 impl ClaimResponseAddItemDetailSubDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.addItem.detail.subDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.addItem.detail.subDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.addItem.detail.subDetail")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.addItem.detail.subDetail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ClaimResponse.addItem.detail.subDetail",
             "productOrService",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.adjudication.is_empty(),
             "ClaimResponse.addItem.detail.subDetail",
             "adjudication",
@@ -844,26 +891,29 @@ pub struct ClaimResponseTotal {
 impl_de!(ClaimResponseTotal);
 
 impl ClaimResponseTotal {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.total")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.total")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.total")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.total")?;
         }
-        de::required::<A::Error>(r.category.is_some(), "ClaimResponse.total", "category")?;
-        de::required::<A::Error>(r.amount.is_some(), "ClaimResponse.total", "amount")?;
+        de::required::<A::Error>(cx, r.category.is_some(), "ClaimResponse.total", "category")?;
+        de::required::<A::Error>(cx, r.amount.is_some(), "ClaimResponse.total", "amount")?;
         Ok(r)
     }
 }
@@ -908,31 +958,34 @@ pub struct ClaimResponsePayment {
 impl_de!(ClaimResponsePayment);
 
 impl ClaimResponsePayment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "adjustment" => de::one(map, &mut r.adjustment, k)?,
-                "adjustmentReason" => de::one(map, &mut r.adjustment_reason, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.payment")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "adjustment" => de::one(map, cx, &mut r.adjustment, k)?,
+                "adjustmentReason" => de::one(map, cx, &mut r.adjustment_reason, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.payment")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.payment")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.payment")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "ClaimResponse.payment", "type")?;
-        de::required::<A::Error>(r.amount.is_some(), "ClaimResponse.payment", "amount")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ClaimResponse.payment", "type")?;
+        de::required::<A::Error>(cx, r.amount.is_some(), "ClaimResponse.payment", "amount")?;
         Ok(r)
     }
 }
@@ -977,30 +1030,33 @@ pub struct ClaimResponseProcessNote {
 impl_de!(ClaimResponseProcessNote);
 
 impl ClaimResponseProcessNote {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::formed(map, &mut r.number, k, de::Form::PositiveInt)?,
-                "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "language" => de::one(map, &mut r.language, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.processNote")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "number" => de::formed(map, cx, &mut r.number, k, de::Form::PositiveInt)?,
+                "_number" => de::prim_ext(map, cx, &mut r.number, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "language" => de::one(map, cx, &mut r.language, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.processNote")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.processNote")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.processNote")?;
         }
-        de::required::<A::Error>(r.text.is_some(), "ClaimResponse.processNote", "text")?;
+        de::required::<A::Error>(cx, r.text.is_some(), "ClaimResponse.processNote", "text")?;
         Ok(r)
     }
 }
@@ -1045,35 +1101,48 @@ pub struct ClaimResponseInsurance {
 impl_de!(ClaimResponseInsurance);
 
 impl ClaimResponseInsurance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "focal" => de::prim(map, &mut r.focal, k)?,
-                "_focal" => de::prim_ext(map, &mut r.focal, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "focal" => de::prim(map, cx, &mut r.focal, k)?,
+                "_focal" => de::prim_ext(map, cx, &mut r.focal, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
                 "businessArrangement" => {
-                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.business_arrangement, k, de::Form::String)?
                 }
-                "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
-                "claimResponse" => de::one(map, &mut r.claim_response, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.insurance")?,
+                "_businessArrangement" => de::prim_ext(map, cx, &mut r.business_arrangement, k)?,
+                "claimResponse" => de::one(map, cx, &mut r.claim_response, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.insurance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.insurance")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.insurance")?;
         }
-        de::required::<A::Error>(r.sequence.is_some(), "ClaimResponse.insurance", "sequence")?;
-        de::required::<A::Error>(r.focal.is_some(), "ClaimResponse.insurance", "focal")?;
-        de::required::<A::Error>(r.coverage.is_some(), "ClaimResponse.insurance", "coverage")?;
+        de::required::<A::Error>(
+            cx,
+            r.sequence.is_some(),
+            "ClaimResponse.insurance",
+            "sequence",
+        )?;
+        de::required::<A::Error>(cx, r.focal.is_some(), "ClaimResponse.insurance", "focal")?;
+        de::required::<A::Error>(
+            cx,
+            r.coverage.is_some(),
+            "ClaimResponse.insurance",
+            "coverage",
+        )?;
         Ok(r)
     }
 }
@@ -1117,34 +1186,43 @@ pub struct ClaimResponseError {
 impl_de!(ClaimResponseError);
 
 impl ClaimResponseError {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::formed(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
-                "_itemSequence" => de::prim_ext(map, &mut r.item_sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "itemSequence" => {
+                    de::formed(map, cx, &mut r.item_sequence, k, de::Form::PositiveInt)?
+                }
+                "_itemSequence" => de::prim_ext(map, cx, &mut r.item_sequence, k)?,
                 "detailSequence" => {
-                    de::formed(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                    de::formed(map, cx, &mut r.detail_sequence, k, de::Form::PositiveInt)?
                 }
-                "_detailSequence" => de::prim_ext(map, &mut r.detail_sequence, k)?,
-                "subDetailSequence" => {
-                    de::formed(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
-                }
-                "_subDetailSequence" => de::prim_ext(map, &mut r.sub_detail_sequence, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "ClaimResponse.error")?,
+                "_detailSequence" => de::prim_ext(map, cx, &mut r.detail_sequence, k)?,
+                "subDetailSequence" => de::formed(
+                    map,
+                    cx,
+                    &mut r.sub_detail_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
+                "_subDetailSequence" => de::prim_ext(map, cx, &mut r.sub_detail_sequence, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "ClaimResponse.error")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClaimResponse.error")?;
+            de::empty_object::<A::Error>(cx, "ClaimResponse.error")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "ClaimResponse.error", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "ClaimResponse.error", "code")?;
         Ok(r)
     }
 }
@@ -1193,24 +1271,27 @@ impl ClaimResponseAddItemLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1253,32 +1334,33 @@ impl ClaimResponseAddItemServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -86,63 +86,71 @@ pub struct ClinicalImpression {
 impl_de!(ClinicalImpression);
 
 impl ClinicalImpression {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::one(map, &mut r.status_reason, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::one(map, cx, &mut r.status_reason, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "effectiveDateTime" | "_effectiveDateTime" | "effectivePeriod" => {
-                    ClinicalImpressionEffective::de(map, &mut r.effective, k, "effective")?
+                    ClinicalImpressionEffective::de(map, cx, &mut r.effective, k, "effective")?
                 }
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "assessor" => de::one(map, &mut r.assessor, k)?,
-                "previous" => de::one(map, &mut r.previous, k)?,
-                "problem" => de::many(map, &mut r.problem, k)?,
-                "investigation" => de::many(map, &mut r.investigation, k)?,
-                "protocol" => de::formeds(map, &mut r.protocol, k, de::Form::Uri)?,
-                "_protocol" => de::prims_ext(map, &mut r.protocol, k)?,
-                "summary" => de::formed(map, &mut r.summary, k, de::Form::String)?,
-                "_summary" => de::prim_ext(map, &mut r.summary, k)?,
-                "finding" => de::many(map, &mut r.finding, k)?,
-                "prognosisCodeableConcept" => de::many(map, &mut r.prognosis_codeable_concept, k)?,
-                "prognosisReference" => de::many(map, &mut r.prognosis_reference, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "ClinicalImpression")?,
-                _ => de::unknown(map, k, "ClinicalImpression")?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "assessor" => de::one(map, cx, &mut r.assessor, k)?,
+                "previous" => de::one(map, cx, &mut r.previous, k)?,
+                "problem" => de::many(map, cx, &mut r.problem, k)?,
+                "investigation" => de::many(map, cx, &mut r.investigation, k)?,
+                "protocol" => de::formeds(map, cx, &mut r.protocol, k, de::Form::Uri)?,
+                "_protocol" => de::prims_ext(map, cx, &mut r.protocol, k)?,
+                "summary" => de::formed(map, cx, &mut r.summary, k, de::Form::String)?,
+                "_summary" => de::prim_ext(map, cx, &mut r.summary, k)?,
+                "finding" => de::many(map, cx, &mut r.finding, k)?,
+                "prognosisCodeableConcept" => {
+                    de::many(map, cx, &mut r.prognosis_codeable_concept, k)?
+                }
+                "prognosisReference" => de::many(map, cx, &mut r.prognosis_reference, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "ClinicalImpression")?,
+                _ => de::unknown(map, cx, k, "ClinicalImpression")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ClinicalImpression", "status")?;
-        de::required::<A::Error>(r.subject.is_some(), "ClinicalImpression", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ClinicalImpression", "status")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "ClinicalImpression", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -202,25 +210,33 @@ pub struct ClinicalImpressionInvestigation {
 impl_de!(ClinicalImpressionInvestigation);
 
 impl ClinicalImpressionInvestigation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                _ => de::unknown(map, k, "ClinicalImpression.investigation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                _ => de::unknown(map, cx, k, "ClinicalImpression.investigation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClinicalImpression.investigation")?;
+            de::empty_object::<A::Error>(cx, "ClinicalImpression.investigation")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "ClinicalImpression.investigation", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.code.is_some(),
+            "ClinicalImpression.investigation",
+            "code",
+        )?;
         Ok(r)
     }
 }
@@ -259,25 +275,28 @@ pub struct ClinicalImpressionFinding {
 impl_de!(ClinicalImpressionFinding);
 
 impl ClinicalImpressionFinding {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemCodeableConcept" => de::one(map, &mut r.item_codeable_concept, k)?,
-                "itemReference" => de::one(map, &mut r.item_reference, k)?,
-                "basis" => de::formed(map, &mut r.basis, k, de::Form::String)?,
-                "_basis" => de::prim_ext(map, &mut r.basis, k)?,
-                _ => de::unknown(map, k, "ClinicalImpression.finding")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "itemCodeableConcept" => de::one(map, cx, &mut r.item_codeable_concept, k)?,
+                "itemReference" => de::one(map, cx, &mut r.item_reference, k)?,
+                "basis" => de::formed(map, cx, &mut r.basis, k, de::Form::String)?,
+                "_basis" => de::prim_ext(map, cx, &mut r.basis, k)?,
+                _ => de::unknown(map, cx, k, "ClinicalImpression.finding")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ClinicalImpression.finding")?;
+            de::empty_object::<A::Error>(cx, "ClinicalImpression.finding")?;
         }
         Ok(r)
     }
@@ -323,32 +342,33 @@ impl ClinicalImpressionEffective {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -98,81 +98,89 @@ pub struct CodeSystem {
 impl_de!(CodeSystem);
 
 impl CodeSystem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "caseSensitive" => de::prim(map, &mut r.case_sensitive, k)?,
-                "_caseSensitive" => de::prim_ext(map, &mut r.case_sensitive, k)?,
-                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
-                "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
-                "hierarchyMeaning" => de::formed(map, &mut r.hierarchy_meaning, k, de::Form::Code)?,
-                "_hierarchyMeaning" => de::prim_ext(map, &mut r.hierarchy_meaning, k)?,
-                "compositional" => de::prim(map, &mut r.compositional, k)?,
-                "_compositional" => de::prim_ext(map, &mut r.compositional, k)?,
-                "versionNeeded" => de::prim(map, &mut r.version_needed, k)?,
-                "_versionNeeded" => de::prim_ext(map, &mut r.version_needed, k)?,
-                "content" => de::formed(map, &mut r.content, k, de::Form::Code)?,
-                "_content" => de::prim_ext(map, &mut r.content, k)?,
-                "supplements" => de::formed(map, &mut r.supplements, k, de::Form::Uri)?,
-                "_supplements" => de::prim_ext(map, &mut r.supplements, k)?,
-                "count" => de::formed(map, &mut r.count, k, de::Form::UnsignedInt)?,
-                "_count" => de::prim_ext(map, &mut r.count, k)?,
-                "filter" => de::many(map, &mut r.filter, k)?,
-                "property" => de::many(map, &mut r.property, k)?,
-                "concept" => de::many(map, &mut r.concept, k)?,
-                "resourceType" => de::resource_type(map, "CodeSystem")?,
-                _ => de::unknown(map, k, "CodeSystem")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "caseSensitive" => de::prim(map, cx, &mut r.case_sensitive, k)?,
+                "_caseSensitive" => de::prim_ext(map, cx, &mut r.case_sensitive, k)?,
+                "valueSet" => de::formed(map, cx, &mut r.value_set, k, de::Form::Uri)?,
+                "_valueSet" => de::prim_ext(map, cx, &mut r.value_set, k)?,
+                "hierarchyMeaning" => {
+                    de::formed(map, cx, &mut r.hierarchy_meaning, k, de::Form::Code)?
+                }
+                "_hierarchyMeaning" => de::prim_ext(map, cx, &mut r.hierarchy_meaning, k)?,
+                "compositional" => de::prim(map, cx, &mut r.compositional, k)?,
+                "_compositional" => de::prim_ext(map, cx, &mut r.compositional, k)?,
+                "versionNeeded" => de::prim(map, cx, &mut r.version_needed, k)?,
+                "_versionNeeded" => de::prim_ext(map, cx, &mut r.version_needed, k)?,
+                "content" => de::formed(map, cx, &mut r.content, k, de::Form::Code)?,
+                "_content" => de::prim_ext(map, cx, &mut r.content, k)?,
+                "supplements" => de::formed(map, cx, &mut r.supplements, k, de::Form::Uri)?,
+                "_supplements" => de::prim_ext(map, cx, &mut r.supplements, k)?,
+                "count" => de::formed(map, cx, &mut r.count, k, de::Form::UnsignedInt)?,
+                "_count" => de::prim_ext(map, cx, &mut r.count, k)?,
+                "filter" => de::many(map, cx, &mut r.filter, k)?,
+                "property" => de::many(map, cx, &mut r.property, k)?,
+                "concept" => de::many(map, cx, &mut r.concept, k)?,
+                "resourceType" => de::resource_type(map, cx, "CodeSystem")?,
+                _ => de::unknown(map, cx, k, "CodeSystem")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "CodeSystem", "status")?;
-        de::required::<A::Error>(r.content.is_some(), "CodeSystem", "content")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "CodeSystem", "status")?;
+        de::required::<A::Error>(cx, r.content.is_some(), "CodeSystem", "content")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -242,33 +250,36 @@ pub struct CodeSystemFilter {
 impl_de!(CodeSystemFilter);
 
 impl CodeSystemFilter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "operator" => de::formeds(map, &mut r.operator, k, de::Form::Code)?,
-                "_operator" => de::prims_ext(map, &mut r.operator, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "CodeSystem.filter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "operator" => de::formeds(map, cx, &mut r.operator, k, de::Form::Code)?,
+                "_operator" => de::prims_ext(map, cx, &mut r.operator, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "CodeSystem.filter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeSystem.filter")?;
+            de::empty_object::<A::Error>(cx, "CodeSystem.filter")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "CodeSystem.filter", "code")?;
-        de::required::<A::Error>(!r.operator.is_empty(), "CodeSystem.filter", "operator")?;
-        de::required::<A::Error>(r.value.is_some(), "CodeSystem.filter", "value")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "CodeSystem.filter", "code")?;
+        de::required::<A::Error>(cx, !r.operator.is_empty(), "CodeSystem.filter", "operator")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "CodeSystem.filter", "value")?;
         Ok(r)
     }
 }
@@ -311,32 +322,35 @@ pub struct CodeSystemProperty {
 impl_de!(CodeSystemProperty);
 
 impl CodeSystemProperty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "CodeSystem.property")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "CodeSystem.property")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeSystem.property")?;
+            de::empty_object::<A::Error>(cx, "CodeSystem.property")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "CodeSystem.property", "code")?;
-        de::required::<A::Error>(r.type_.is_some(), "CodeSystem.property", "type")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "CodeSystem.property", "code")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "CodeSystem.property", "type")?;
         Ok(r)
     }
 }
@@ -383,32 +397,35 @@ pub struct CodeSystemConcept {
 impl_de!(CodeSystemConcept);
 
 impl CodeSystemConcept {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::String)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "designation" => de::many(map, &mut r.designation, k)?,
-                "property" => de::many(map, &mut r.property, k)?,
-                "concept" => de::many(map, &mut r.concept, k)?,
-                _ => de::unknown(map, k, "CodeSystem.concept")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::String)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "designation" => de::many(map, cx, &mut r.designation, k)?,
+                "property" => de::many(map, cx, &mut r.property, k)?,
+                "concept" => de::many(map, cx, &mut r.concept, k)?,
+                _ => de::unknown(map, cx, k, "CodeSystem.concept")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeSystem.concept")?;
+            de::empty_object::<A::Error>(cx, "CodeSystem.concept")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "CodeSystem.concept", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "CodeSystem.concept", "code")?;
         Ok(r)
     }
 }
@@ -451,28 +468,36 @@ pub struct CodeSystemConceptDesignation {
 impl_de!(CodeSystemConceptDesignation);
 
 impl CodeSystemConceptDesignation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "use" => de::one(map, &mut r.use_, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "CodeSystem.concept.designation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "use" => de::one(map, cx, &mut r.use_, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "CodeSystem.concept.designation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeSystem.concept.designation")?;
+            de::empty_object::<A::Error>(cx, "CodeSystem.concept.designation")?;
         }
-        de::required::<A::Error>(r.value.is_some(), "CodeSystem.concept.designation", "value")?;
+        de::required::<A::Error>(
+            cx,
+            r.value.is_some(),
+            "CodeSystem.concept.designation",
+            "value",
+        )?;
         Ok(r)
     }
 }
@@ -510,31 +535,39 @@ pub struct CodeSystemConceptProperty {
 impl_de!(CodeSystemConceptProperty);
 
 impl CodeSystemConceptProperty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
                 "valueCode" | "_valueCode" | "valueCoding" | "valueString" | "_valueString"
                 | "valueInteger" | "_valueInteger" | "valueBoolean" | "_valueBoolean"
                 | "valueDateTime" | "_valueDateTime" | "valueDecimal" | "_valueDecimal" => {
-                    CodeSystemConceptPropertyValue::de(map, &mut r.value, k, "value")?
+                    CodeSystemConceptPropertyValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "CodeSystem.concept.property")?,
+                _ => de::unknown(map, cx, k, "CodeSystem.concept.property")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CodeSystem.concept.property")?;
+            de::empty_object::<A::Error>(cx, "CodeSystem.concept.property")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "CodeSystem.concept.property", "code")?;
-        de::required::<A::Error>(r.value.is_some(), "CodeSystem.concept.property", "value")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "CodeSystem.concept.property", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.value.is_some(),
+            "CodeSystem.concept.property",
+            "value",
+        )?;
         Ok(r)
     }
 }
@@ -593,112 +626,113 @@ impl CodeSystemConceptPropertyValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Code") => {
-                let v: String = de::formed_value(map, k, de::Form::Code)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Code)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
-                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Code") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::from_ext(e))),
-                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

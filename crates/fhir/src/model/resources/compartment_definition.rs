@@ -74,64 +74,70 @@ pub struct CompartmentDefinition {
 impl_de!(CompartmentDefinition);
 
 impl CompartmentDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "search" => de::prim(map, &mut r.search, k)?,
-                "_search" => de::prim_ext(map, &mut r.search, k)?,
-                "resource" => de::many(map, &mut r.resource, k)?,
-                "resourceType" => de::resource_type(map, "CompartmentDefinition")?,
-                _ => de::unknown(map, k, "CompartmentDefinition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "search" => de::prim(map, cx, &mut r.search, k)?,
+                "_search" => de::prim_ext(map, cx, &mut r.search, k)?,
+                "resource" => de::many(map, cx, &mut r.resource, k)?,
+                "resourceType" => de::resource_type(map, cx, "CompartmentDefinition")?,
+                _ => de::unknown(map, cx, k, "CompartmentDefinition")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "CompartmentDefinition", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "CompartmentDefinition", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "CompartmentDefinition", "status")?;
-        de::required::<A::Error>(r.code.is_some(), "CompartmentDefinition", "code")?;
-        de::required::<A::Error>(r.search.is_some(), "CompartmentDefinition", "search")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "CompartmentDefinition", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "CompartmentDefinition", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "CompartmentDefinition", "status")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "CompartmentDefinition", "code")?;
+        de::required::<A::Error>(cx, r.search.is_some(), "CompartmentDefinition", "search")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -187,29 +193,37 @@ pub struct CompartmentDefinitionResource {
 impl_de!(CompartmentDefinitionResource);
 
 impl CompartmentDefinitionResource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "param" => de::formeds(map, &mut r.param, k, de::Form::String)?,
-                "_param" => de::prims_ext(map, &mut r.param, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "CompartmentDefinition.resource")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "param" => de::formeds(map, cx, &mut r.param, k, de::Form::String)?,
+                "_param" => de::prims_ext(map, cx, &mut r.param, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "CompartmentDefinition.resource")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CompartmentDefinition.resource")?;
+            de::empty_object::<A::Error>(cx, "CompartmentDefinition.resource")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "CompartmentDefinition.resource", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.code.is_some(),
+            "CompartmentDefinition.resource",
+            "code",
+        )?;
         Ok(r)
     }
 }

@@ -76,58 +76,66 @@ pub struct Composition {
 impl_de!(Composition);
 
 impl Composition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "confidentiality" => de::formed(map, &mut r.confidentiality, k, de::Form::Code)?,
-                "_confidentiality" => de::prim_ext(map, &mut r.confidentiality, k)?,
-                "attester" => de::many(map, &mut r.attester, k)?,
-                "custodian" => de::one(map, &mut r.custodian, k)?,
-                "relatesTo" => de::many(map, &mut r.relates_to, k)?,
-                "event" => de::many(map, &mut r.event, k)?,
-                "section" => de::many(map, &mut r.section, k)?,
-                "resourceType" => de::resource_type(map, "Composition")?,
-                _ => de::unknown(map, k, "Composition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "confidentiality" => {
+                    de::formed(map, cx, &mut r.confidentiality, k, de::Form::Code)?
+                }
+                "_confidentiality" => de::prim_ext(map, cx, &mut r.confidentiality, k)?,
+                "attester" => de::many(map, cx, &mut r.attester, k)?,
+                "custodian" => de::one(map, cx, &mut r.custodian, k)?,
+                "relatesTo" => de::many(map, cx, &mut r.relates_to, k)?,
+                "event" => de::many(map, cx, &mut r.event, k)?,
+                "section" => de::many(map, cx, &mut r.section, k)?,
+                "resourceType" => de::resource_type(map, cx, "Composition")?,
+                _ => de::unknown(map, cx, k, "Composition")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Composition", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "Composition", "type")?;
-        de::required::<A::Error>(r.date.is_some(), "Composition", "date")?;
-        de::required::<A::Error>(!r.author.is_empty(), "Composition", "author")?;
-        de::required::<A::Error>(r.title.is_some(), "Composition", "title")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Composition", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Composition", "type")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "Composition", "date")?;
+        de::required::<A::Error>(cx, !r.author.is_empty(), "Composition", "author")?;
+        de::required::<A::Error>(cx, r.title.is_some(), "Composition", "title")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -184,28 +192,31 @@ pub struct CompositionAttester {
 impl_de!(CompositionAttester);
 
 impl CompositionAttester {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "time" => de::prim(map, &mut r.time, k)?,
-                "_time" => de::prim_ext(map, &mut r.time, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                _ => de::unknown(map, k, "Composition.attester")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "time" => de::prim(map, cx, &mut r.time, k)?,
+                "_time" => de::prim_ext(map, cx, &mut r.time, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                _ => de::unknown(map, cx, k, "Composition.attester")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Composition.attester")?;
+            de::empty_object::<A::Error>(cx, "Composition.attester")?;
         }
-        de::required::<A::Error>(r.mode.is_some(), "Composition.attester", "mode")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "Composition.attester", "mode")?;
         Ok(r)
     }
 }
@@ -243,29 +254,32 @@ pub struct CompositionRelatesTo {
 impl_de!(CompositionRelatesTo);
 
 impl CompositionRelatesTo {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
                 "targetIdentifier" | "targetReference" => {
-                    CompositionRelatesToTarget::de(map, &mut r.target, k, "target")?
+                    CompositionRelatesToTarget::de(map, cx, &mut r.target, k, "target")?
                 }
-                _ => de::unknown(map, k, "Composition.relatesTo")?,
+                _ => de::unknown(map, cx, k, "Composition.relatesTo")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Composition.relatesTo")?;
+            de::empty_object::<A::Error>(cx, "Composition.relatesTo")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "Composition.relatesTo", "code")?;
-        de::required::<A::Error>(r.target.is_some(), "Composition.relatesTo", "target")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "Composition.relatesTo", "code")?;
+        de::required::<A::Error>(cx, r.target.is_some(), "Composition.relatesTo", "target")?;
         Ok(r)
     }
 }
@@ -304,24 +318,27 @@ pub struct CompositionEvent {
 impl_de!(CompositionEvent);
 
 impl CompositionEvent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "Composition.event")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "Composition.event")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Composition.event")?;
+            de::empty_object::<A::Error>(cx, "Composition.event")?;
         }
         Ok(r)
     }
@@ -376,33 +393,36 @@ pub struct CompositionSection {
 impl_de!(CompositionSection);
 
 impl CompositionSection {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "focus" => de::one(map, &mut r.focus, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "orderedBy" => de::one(map, &mut r.ordered_by, k)?,
-                "entry" => de::many(map, &mut r.entry, k)?,
-                "emptyReason" => de::one(map, &mut r.empty_reason, k)?,
-                "section" => de::many(map, &mut r.section, k)?,
-                _ => de::unknown(map, k, "Composition.section")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "focus" => de::one(map, cx, &mut r.focus, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "orderedBy" => de::one(map, cx, &mut r.ordered_by, k)?,
+                "entry" => de::many(map, cx, &mut r.entry, k)?,
+                "emptyReason" => de::one(map, cx, &mut r.empty_reason, k)?,
+                "section" => de::many(map, cx, &mut r.section, k)?,
+                _ => de::unknown(map, cx, k, "Composition.section")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Composition.section")?;
+            de::empty_object::<A::Error>(cx, "Composition.section")?;
         }
         Ok(r)
     }
@@ -455,20 +475,21 @@ impl CompositionRelatesToTarget {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Identifier") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Identifier(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Identifier(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -82,68 +82,74 @@ pub struct ConceptMap {
 impl_de!(ConceptMap);
 
 impl ConceptMap {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
                 "sourceUri" | "_sourceUri" | "sourceCanonical" | "_sourceCanonical" => {
-                    ConceptMapSource::de(map, &mut r.source, k, "source")?
+                    ConceptMapSource::de(map, cx, &mut r.source, k, "source")?
                 }
                 "targetUri" | "_targetUri" | "targetCanonical" | "_targetCanonical" => {
-                    ConceptMapTarget::de(map, &mut r.target, k, "target")?
+                    ConceptMapTarget::de(map, cx, &mut r.target, k, "target")?
                 }
-                "group" => de::many(map, &mut r.group, k)?,
-                "resourceType" => de::resource_type(map, "ConceptMap")?,
-                _ => de::unknown(map, k, "ConceptMap")?,
+                "group" => de::many(map, cx, &mut r.group, k)?,
+                "resourceType" => de::resource_type(map, cx, "ConceptMap")?,
+                _ => de::unknown(map, cx, k, "ConceptMap")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ConceptMap", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ConceptMap", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -209,33 +215,36 @@ pub struct ConceptMapGroup {
 impl_de!(ConceptMapGroup);
 
 impl ConceptMapGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "sourceVersion" => de::formed(map, &mut r.source_version, k, de::Form::String)?,
-                "_sourceVersion" => de::prim_ext(map, &mut r.source_version, k)?,
-                "target" => de::formed(map, &mut r.target, k, de::Form::Uri)?,
-                "_target" => de::prim_ext(map, &mut r.target, k)?,
-                "targetVersion" => de::formed(map, &mut r.target_version, k, de::Form::String)?,
-                "_targetVersion" => de::prim_ext(map, &mut r.target_version, k)?,
-                "element" => de::many(map, &mut r.element, k)?,
-                "unmapped" => de::one(map, &mut r.unmapped, k)?,
-                _ => de::unknown(map, k, "ConceptMap.group")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::Uri)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "sourceVersion" => de::formed(map, cx, &mut r.source_version, k, de::Form::String)?,
+                "_sourceVersion" => de::prim_ext(map, cx, &mut r.source_version, k)?,
+                "target" => de::formed(map, cx, &mut r.target, k, de::Form::Uri)?,
+                "_target" => de::prim_ext(map, cx, &mut r.target, k)?,
+                "targetVersion" => de::formed(map, cx, &mut r.target_version, k, de::Form::String)?,
+                "_targetVersion" => de::prim_ext(map, cx, &mut r.target_version, k)?,
+                "element" => de::many(map, cx, &mut r.element, k)?,
+                "unmapped" => de::one(map, cx, &mut r.unmapped, k)?,
+                _ => de::unknown(map, cx, k, "ConceptMap.group")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ConceptMap.group")?;
+            de::empty_object::<A::Error>(cx, "ConceptMap.group")?;
         }
-        de::required::<A::Error>(!r.element.is_empty(), "ConceptMap.group", "element")?;
+        de::required::<A::Error>(cx, !r.element.is_empty(), "ConceptMap.group", "element")?;
         Ok(r)
     }
 }
@@ -278,26 +287,29 @@ pub struct ConceptMapGroupElement {
 impl_de!(ConceptMapGroupElement);
 
 impl ConceptMapGroupElement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                _ => de::unknown(map, k, "ConceptMap.group.element")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                _ => de::unknown(map, cx, k, "ConceptMap.group.element")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ConceptMap.group.element")?;
+            de::empty_object::<A::Error>(cx, "ConceptMap.group.element")?;
         }
         Ok(r)
     }
@@ -344,33 +356,37 @@ pub struct ConceptMapGroupElementTarget {
 impl_de!(ConceptMapGroupElementTarget);
 
 impl ConceptMapGroupElementTarget {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "equivalence" => de::formed(map, &mut r.equivalence, k, de::Form::Code)?,
-                "_equivalence" => de::prim_ext(map, &mut r.equivalence, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "dependsOn" => de::many(map, &mut r.depends_on, k)?,
-                "product" => de::many(map, &mut r.product, k)?,
-                _ => de::unknown(map, k, "ConceptMap.group.element.target")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "equivalence" => de::formed(map, cx, &mut r.equivalence, k, de::Form::Code)?,
+                "_equivalence" => de::prim_ext(map, cx, &mut r.equivalence, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "dependsOn" => de::many(map, cx, &mut r.depends_on, k)?,
+                "product" => de::many(map, cx, &mut r.product, k)?,
+                _ => de::unknown(map, cx, k, "ConceptMap.group.element.target")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ConceptMap.group.element.target")?;
+            de::empty_object::<A::Error>(cx, "ConceptMap.group.element.target")?;
         }
         de::required::<A::Error>(
+            cx,
             r.equivalence.is_some(),
             "ConceptMap.group.element.target",
             "equivalence",
@@ -419,36 +435,41 @@ pub struct ConceptMapGroupElementTargetDependsOn {
 impl_de!(ConceptMapGroupElementTargetDependsOn);
 
 impl ConceptMapGroupElementTargetDependsOn {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "property" => de::formed(map, &mut r.property, k, de::Form::Uri)?,
-                "_property" => de::prim_ext(map, &mut r.property, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                _ => de::unknown(map, k, "ConceptMap.group.element.target.dependsOn")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "property" => de::formed(map, cx, &mut r.property, k, de::Form::Uri)?,
+                "_property" => de::prim_ext(map, cx, &mut r.property, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                _ => de::unknown(map, cx, k, "ConceptMap.group.element.target.dependsOn")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ConceptMap.group.element.target.dependsOn")?;
+            de::empty_object::<A::Error>(cx, "ConceptMap.group.element.target.dependsOn")?;
         }
         de::required::<A::Error>(
+            cx,
             r.property.is_some(),
             "ConceptMap.group.element.target.dependsOn",
             "property",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "ConceptMap.group.element.target.dependsOn",
             "value",
@@ -495,31 +516,34 @@ pub struct ConceptMapGroupUnmapped {
 impl_de!(ConceptMapGroupUnmapped);
 
 impl ConceptMapGroupUnmapped {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                _ => de::unknown(map, k, "ConceptMap.group.unmapped")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                _ => de::unknown(map, cx, k, "ConceptMap.group.unmapped")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ConceptMap.group.unmapped")?;
+            de::empty_object::<A::Error>(cx, "ConceptMap.group.unmapped")?;
         }
-        de::required::<A::Error>(r.mode.is_some(), "ConceptMap.group.unmapped", "mode")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "ConceptMap.group.unmapped", "mode")?;
         Ok(r)
     }
 }
@@ -565,44 +589,45 @@ impl ConceptMapSource {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -644,44 +669,45 @@ impl ConceptMapTarget {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

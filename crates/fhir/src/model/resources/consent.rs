@@ -72,54 +72,60 @@ pub struct Consent {
 impl_de!(Consent);
 
 impl Consent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "scope" => de::one(map, &mut r.scope, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "dateTime" => de::prim(map, &mut r.date_time, k)?,
-                "_dateTime" => de::prim_ext(map, &mut r.date_time, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "organization" => de::many(map, &mut r.organization, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "scope" => de::one(map, cx, &mut r.scope, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "dateTime" => de::prim(map, cx, &mut r.date_time, k)?,
+                "_dateTime" => de::prim_ext(map, cx, &mut r.date_time, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "organization" => de::many(map, cx, &mut r.organization, k)?,
                 "sourceAttachment" | "sourceReference" => {
-                    ConsentSource::de(map, &mut r.source, k, "source")?
+                    ConsentSource::de(map, cx, &mut r.source, k, "source")?
                 }
-                "policy" => de::many(map, &mut r.policy, k)?,
-                "policyRule" => de::one(map, &mut r.policy_rule, k)?,
-                "verification" => de::many(map, &mut r.verification, k)?,
-                "provision" => de::one(map, &mut r.provision, k)?,
-                "resourceType" => de::resource_type(map, "Consent")?,
-                _ => de::unknown(map, k, "Consent")?,
+                "policy" => de::many(map, cx, &mut r.policy, k)?,
+                "policyRule" => de::one(map, cx, &mut r.policy_rule, k)?,
+                "verification" => de::many(map, cx, &mut r.verification, k)?,
+                "provision" => de::one(map, cx, &mut r.provision, k)?,
+                "resourceType" => de::resource_type(map, cx, "Consent")?,
+                _ => de::unknown(map, cx, k, "Consent")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Consent", "status")?;
-        de::required::<A::Error>(r.scope.is_some(), "Consent", "scope")?;
-        de::required::<A::Error>(!r.category.is_empty(), "Consent", "category")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Consent", "status")?;
+        de::required::<A::Error>(cx, r.scope.is_some(), "Consent", "scope")?;
+        de::required::<A::Error>(cx, !r.category.is_empty(), "Consent", "category")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -172,25 +178,28 @@ pub struct ConsentPolicy {
 impl_de!(ConsentPolicy);
 
 impl ConsentPolicy {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "authority" => de::formed(map, &mut r.authority, k, de::Form::Uri)?,
-                "_authority" => de::prim_ext(map, &mut r.authority, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                _ => de::unknown(map, k, "Consent.policy")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "authority" => de::formed(map, cx, &mut r.authority, k, de::Form::Uri)?,
+                "_authority" => de::prim_ext(map, cx, &mut r.authority, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                _ => de::unknown(map, cx, k, "Consent.policy")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Consent.policy")?;
+            de::empty_object::<A::Error>(cx, "Consent.policy")?;
         }
         Ok(r)
     }
@@ -230,28 +239,31 @@ pub struct ConsentVerification {
 impl_de!(ConsentVerification);
 
 impl ConsentVerification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "verified" => de::prim(map, &mut r.verified, k)?,
-                "_verified" => de::prim_ext(map, &mut r.verified, k)?,
-                "verifiedWith" => de::one(map, &mut r.verified_with, k)?,
-                "verificationDate" => de::prim(map, &mut r.verification_date, k)?,
-                "_verificationDate" => de::prim_ext(map, &mut r.verification_date, k)?,
-                _ => de::unknown(map, k, "Consent.verification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "verified" => de::prim(map, cx, &mut r.verified, k)?,
+                "_verified" => de::prim_ext(map, cx, &mut r.verified, k)?,
+                "verifiedWith" => de::one(map, cx, &mut r.verified_with, k)?,
+                "verificationDate" => de::prim(map, cx, &mut r.verification_date, k)?,
+                "_verificationDate" => de::prim_ext(map, cx, &mut r.verification_date, k)?,
+                _ => de::unknown(map, cx, k, "Consent.verification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Consent.verification")?;
+            de::empty_object::<A::Error>(cx, "Consent.verification")?;
         }
-        de::required::<A::Error>(r.verified.is_some(), "Consent.verification", "verified")?;
+        de::required::<A::Error>(cx, r.verified.is_some(), "Consent.verification", "verified")?;
         Ok(r)
     }
 }
@@ -307,33 +319,36 @@ pub struct ConsentProvision {
 impl_de!(ConsentProvision);
 
 impl ConsentProvision {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "actor" => de::many(map, &mut r.actor, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                "securityLabel" => de::many(map, &mut r.security_label, k)?,
-                "purpose" => de::many(map, &mut r.purpose, k)?,
-                "class" => de::many(map, &mut r.class, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "dataPeriod" => de::one(map, &mut r.data_period, k)?,
-                "data" => de::many(map, &mut r.data, k)?,
-                "provision" => de::many(map, &mut r.provision, k)?,
-                _ => de::unknown(map, k, "Consent.provision")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "actor" => de::many(map, cx, &mut r.actor, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                "securityLabel" => de::many(map, cx, &mut r.security_label, k)?,
+                "purpose" => de::many(map, cx, &mut r.purpose, k)?,
+                "class" => de::many(map, cx, &mut r.class, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "dataPeriod" => de::one(map, cx, &mut r.data_period, k)?,
+                "data" => de::many(map, cx, &mut r.data, k)?,
+                "provision" => de::many(map, cx, &mut r.provision, k)?,
+                _ => de::unknown(map, cx, k, "Consent.provision")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Consent.provision")?;
+            de::empty_object::<A::Error>(cx, "Consent.provision")?;
         }
         Ok(r)
     }
@@ -380,26 +395,30 @@ pub struct ConsentProvisionActor {
 impl_de!(ConsentProvisionActor);
 
 impl ConsentProvisionActor {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "Consent.provision.actor")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "Consent.provision.actor")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Consent.provision.actor")?;
+            de::empty_object::<A::Error>(cx, "Consent.provision.actor")?;
         }
-        de::required::<A::Error>(r.role.is_some(), "Consent.provision.actor", "role")?;
+        de::required::<A::Error>(cx, r.role.is_some(), "Consent.provision.actor", "role")?;
         de::required::<A::Error>(
+            cx,
             r.reference.is_some(),
             "Consent.provision.actor",
             "reference",
@@ -440,27 +459,35 @@ pub struct ConsentProvisionData {
 impl_de!(ConsentProvisionData);
 
 impl ConsentProvisionData {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "meaning" => de::formed(map, &mut r.meaning, k, de::Form::Code)?,
-                "_meaning" => de::prim_ext(map, &mut r.meaning, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "Consent.provision.data")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "meaning" => de::formed(map, cx, &mut r.meaning, k, de::Form::Code)?,
+                "_meaning" => de::prim_ext(map, cx, &mut r.meaning, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "Consent.provision.data")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Consent.provision.data")?;
+            de::empty_object::<A::Error>(cx, "Consent.provision.data")?;
         }
-        de::required::<A::Error>(r.meaning.is_some(), "Consent.provision.data", "meaning")?;
-        de::required::<A::Error>(r.reference.is_some(), "Consent.provision.data", "reference")?;
+        de::required::<A::Error>(cx, r.meaning.is_some(), "Consent.provision.data", "meaning")?;
+        de::required::<A::Error>(
+            cx,
+            r.reference.is_some(),
+            "Consent.provision.data",
+            "reference",
+        )?;
         Ok(r)
     }
 }
@@ -504,20 +531,21 @@ impl ConsentSource {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

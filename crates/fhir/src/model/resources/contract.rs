@@ -112,70 +112,81 @@ pub struct Contract {
 impl_de!(Contract);
 
 impl Contract {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "legalState" => de::one(map, &mut r.legal_state, k)?,
-                "instantiatesCanonical" => de::one(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formed(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prim_ext(map, &mut r.instantiates_uri, k)?,
-                "contentDerivative" => de::one(map, &mut r.content_derivative, k)?,
-                "issued" => de::prim(map, &mut r.issued, k)?,
-                "_issued" => de::prim_ext(map, &mut r.issued, k)?,
-                "applies" => de::one(map, &mut r.applies, k)?,
-                "expirationType" => de::one(map, &mut r.expiration_type, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "authority" => de::many(map, &mut r.authority, k)?,
-                "domain" => de::many(map, &mut r.domain, k)?,
-                "site" => de::many(map, &mut r.site, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
-                "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "scope" => de::one(map, &mut r.scope, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "legalState" => de::one(map, cx, &mut r.legal_state, k)?,
+                "instantiatesCanonical" => de::one(map, cx, &mut r.instantiates_canonical, k)?,
+                "instantiatesUri" => {
+                    de::formed(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prim_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "contentDerivative" => de::one(map, cx, &mut r.content_derivative, k)?,
+                "issued" => de::prim(map, cx, &mut r.issued, k)?,
+                "_issued" => de::prim_ext(map, cx, &mut r.issued, k)?,
+                "applies" => de::one(map, cx, &mut r.applies, k)?,
+                "expirationType" => de::one(map, cx, &mut r.expiration_type, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "authority" => de::many(map, cx, &mut r.authority, k)?,
+                "domain" => de::many(map, cx, &mut r.domain, k)?,
+                "site" => de::many(map, cx, &mut r.site, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "subtitle" => de::formed(map, cx, &mut r.subtitle, k, de::Form::String)?,
+                "_subtitle" => de::prim_ext(map, cx, &mut r.subtitle, k)?,
+                "alias" => de::formeds(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prims_ext(map, cx, &mut r.alias, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "scope" => de::one(map, cx, &mut r.scope, k)?,
                 "topicCodeableConcept" | "topicReference" => {
-                    ContractTopic::de(map, &mut r.topic, k, "topic")?
+                    ContractTopic::de(map, cx, &mut r.topic, k, "topic")?
                 }
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::many(map, &mut r.sub_type, k)?,
-                "contentDefinition" => de::one(map, &mut r.content_definition, k)?,
-                "term" => de::many(map, &mut r.term, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "relevantHistory" => de::many(map, &mut r.relevant_history, k)?,
-                "signer" => de::many(map, &mut r.signer, k)?,
-                "friendly" => de::many(map, &mut r.friendly, k)?,
-                "legal" => de::many(map, &mut r.legal, k)?,
-                "rule" => de::many(map, &mut r.rule, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::many(map, cx, &mut r.sub_type, k)?,
+                "contentDefinition" => de::one(map, cx, &mut r.content_definition, k)?,
+                "term" => de::many(map, cx, &mut r.term, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "relevantHistory" => de::many(map, cx, &mut r.relevant_history, k)?,
+                "signer" => de::many(map, cx, &mut r.signer, k)?,
+                "friendly" => de::many(map, cx, &mut r.friendly, k)?,
+                "legal" => de::many(map, cx, &mut r.legal, k)?,
+                "rule" => de::many(map, cx, &mut r.rule, k)?,
                 "legallyBindingAttachment" | "legallyBindingReference" => {
-                    ContractLegallyBinding::de(map, &mut r.legally_binding, k, "legallyBinding")?
+                    ContractLegallyBinding::de(
+                        map,
+                        cx,
+                        &mut r.legally_binding,
+                        k,
+                        "legallyBinding",
+                    )?
                 }
-                "resourceType" => de::resource_type(map, "Contract")?,
-                _ => de::unknown(map, k, "Contract")?,
+                "resourceType" => de::resource_type(map, cx, "Contract")?,
+                _ => de::unknown(map, cx, k, "Contract")?,
             }
         }
         Ok(r)
@@ -184,8 +195,11 @@ impl Contract {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -266,35 +280,39 @@ pub struct ContractContentDefinition {
 impl_de!(ContractContentDefinition);
 
 impl ContractContentDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::one(map, &mut r.sub_type, k)?,
-                "publisher" => de::one(map, &mut r.publisher, k)?,
-                "publicationDate" => de::prim(map, &mut r.publication_date, k)?,
-                "_publicationDate" => de::prim_ext(map, &mut r.publication_date, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::one(map, cx, &mut r.sub_type, k)?,
+                "publisher" => de::one(map, cx, &mut r.publisher, k)?,
+                "publicationDate" => de::prim(map, cx, &mut r.publication_date, k)?,
+                "_publicationDate" => de::prim_ext(map, cx, &mut r.publication_date, k)?,
                 "publicationStatus" => {
-                    de::formed(map, &mut r.publication_status, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.publication_status, k, de::Form::Code)?
                 }
-                "_publicationStatus" => de::prim_ext(map, &mut r.publication_status, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                _ => de::unknown(map, k, "Contract.contentDefinition")?,
+                "_publicationStatus" => de::prim_ext(map, cx, &mut r.publication_status, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                _ => de::unknown(map, cx, k, "Contract.contentDefinition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.contentDefinition")?;
+            de::empty_object::<A::Error>(cx, "Contract.contentDefinition")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Contract.contentDefinition", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Contract.contentDefinition", "type")?;
         de::required::<A::Error>(
+            cx,
             r.publication_status.is_some(),
             "Contract.contentDefinition",
             "publicationStatus",
@@ -359,39 +377,42 @@ pub struct ContractTerm {
 impl_de!(ContractTerm);
 
 impl ContractTerm {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "issued" => de::prim(map, &mut r.issued, k)?,
-                "_issued" => de::prim_ext(map, &mut r.issued, k)?,
-                "applies" => de::one(map, &mut r.applies, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "issued" => de::prim(map, cx, &mut r.issued, k)?,
+                "_issued" => de::prim_ext(map, cx, &mut r.issued, k)?,
+                "applies" => de::one(map, cx, &mut r.applies, k)?,
                 "topicCodeableConcept" | "topicReference" => {
-                    ContractTermTopic::de(map, &mut r.topic, k, "topic")?
+                    ContractTermTopic::de(map, cx, &mut r.topic, k, "topic")?
                 }
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::one(map, &mut r.sub_type, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "securityLabel" => de::many(map, &mut r.security_label, k)?,
-                "offer" => de::one(map, &mut r.offer, k)?,
-                "asset" => de::many(map, &mut r.asset, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                "group" => de::many(map, &mut r.group, k)?,
-                _ => de::unknown(map, k, "Contract.term")?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::one(map, cx, &mut r.sub_type, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "securityLabel" => de::many(map, cx, &mut r.security_label, k)?,
+                "offer" => de::one(map, cx, &mut r.offer, k)?,
+                "asset" => de::many(map, cx, &mut r.asset, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                "group" => de::many(map, cx, &mut r.group, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term")?;
+            de::empty_object::<A::Error>(cx, "Contract.term")?;
         }
-        de::required::<A::Error>(r.offer.is_some(), "Contract.term", "offer")?;
+        de::required::<A::Error>(cx, r.offer.is_some(), "Contract.term", "offer")?;
         Ok(r)
     }
 }
@@ -442,28 +463,32 @@ pub struct ContractTermSecurityLabel {
 impl_de!(ContractTermSecurityLabel);
 
 impl ContractTermSecurityLabel {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::formeds(map, &mut r.number, k, de::Form::UnsignedInt)?,
-                "_number" => de::prims_ext(map, &mut r.number, k)?,
-                "classification" => de::one(map, &mut r.classification, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "control" => de::many(map, &mut r.control, k)?,
-                _ => de::unknown(map, k, "Contract.term.securityLabel")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "number" => de::formeds(map, cx, &mut r.number, k, de::Form::UnsignedInt)?,
+                "_number" => de::prims_ext(map, cx, &mut r.number, k)?,
+                "classification" => de::one(map, cx, &mut r.classification, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "control" => de::many(map, cx, &mut r.control, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.securityLabel")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.securityLabel")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.securityLabel")?;
         }
         de::required::<A::Error>(
+            cx,
             r.classification.is_some(),
             "Contract.term.securityLabel",
             "classification",
@@ -522,36 +547,43 @@ pub struct ContractTermOffer {
 impl_de!(ContractTermOffer);
 
 impl ContractTermOffer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "party" => de::many(map, &mut r.party, k)?,
-                "topic" => de::one(map, &mut r.topic, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "decision" => de::one(map, &mut r.decision, k)?,
-                "decisionMode" => de::many(map, &mut r.decision_mode, k)?,
-                "answer" => de::many(map, &mut r.answer, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
-                "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "securityLabelNumber" => {
-                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
-                }
-                "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
-                _ => de::unknown(map, k, "Contract.term.offer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "party" => de::many(map, cx, &mut r.party, k)?,
+                "topic" => de::one(map, cx, &mut r.topic, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "decision" => de::one(map, cx, &mut r.decision, k)?,
+                "decisionMode" => de::many(map, cx, &mut r.decision_mode, k)?,
+                "answer" => de::many(map, cx, &mut r.answer, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "linkId" => de::formeds(map, cx, &mut r.link_id, k, de::Form::String)?,
+                "_linkId" => de::prims_ext(map, cx, &mut r.link_id, k)?,
+                "securityLabelNumber" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.security_label_number,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_securityLabelNumber" => de::prims_ext(map, cx, &mut r.security_label_number, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.offer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.offer")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.offer")?;
         }
         Ok(r)
     }
@@ -597,30 +629,34 @@ pub struct ContractTermOfferParty {
 impl_de!(ContractTermOfferParty);
 
 impl ContractTermOfferParty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "reference" => de::many(map, &mut r.reference, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                _ => de::unknown(map, k, "Contract.term.offer.party")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "reference" => de::many(map, cx, &mut r.reference, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.offer.party")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.offer.party")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.offer.party")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.reference.is_empty(),
             "Contract.term.offer.party",
             "reference",
         )?;
-        de::required::<A::Error>(r.role.is_some(), "Contract.term.offer.party", "role")?;
+        de::required::<A::Error>(cx, r.role.is_some(), "Contract.term.offer.party", "role")?;
         Ok(r)
     }
 }
@@ -655,30 +691,33 @@ pub struct ContractTermOfferAnswer {
 impl_de!(ContractTermOfferAnswer);
 
 impl ContractTermOfferAnswer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "valueBoolean" | "_valueBoolean" | "valueDecimal" | "_valueDecimal"
                 | "valueInteger" | "_valueInteger" | "valueDate" | "_valueDate"
                 | "valueDateTime" | "_valueDateTime" | "valueTime" | "_valueTime"
                 | "valueString" | "_valueString" | "valueUri" | "_valueUri" | "valueAttachment"
                 | "valueCoding" | "valueQuantity" | "valueReference" => {
-                    ContractTermOfferAnswerValue::de(map, &mut r.value, k, "value")?
+                    ContractTermOfferAnswerValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "Contract.term.offer.answer")?,
+                _ => de::unknown(map, cx, k, "Contract.term.offer.answer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.offer.answer")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.offer.answer")?;
         }
-        de::required::<A::Error>(r.value.is_some(), "Contract.term.offer.answer", "value")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Contract.term.offer.answer", "value")?;
         Ok(r)
     }
 }
@@ -740,42 +779,49 @@ pub struct ContractTermAsset {
 impl_de!(ContractTermAsset);
 
 impl ContractTermAsset {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "scope" => de::one(map, &mut r.scope, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "typeReference" => de::many(map, &mut r.type_reference, k)?,
-                "subtype" => de::many(map, &mut r.subtype, k)?,
-                "relationship" => de::one(map, &mut r.relationship, k)?,
-                "context" => de::many(map, &mut r.context, k)?,
-                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
-                "_condition" => de::prim_ext(map, &mut r.condition, k)?,
-                "periodType" => de::many(map, &mut r.period_type, k)?,
-                "period" => de::many(map, &mut r.period, k)?,
-                "usePeriod" => de::many(map, &mut r.use_period, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
-                "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "answer" => de::many(map, &mut r.answer, k)?,
-                "securityLabelNumber" => {
-                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
-                }
-                "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
-                "valuedItem" => de::many(map, &mut r.valued_item, k)?,
-                _ => de::unknown(map, k, "Contract.term.asset")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "scope" => de::one(map, cx, &mut r.scope, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "typeReference" => de::many(map, cx, &mut r.type_reference, k)?,
+                "subtype" => de::many(map, cx, &mut r.subtype, k)?,
+                "relationship" => de::one(map, cx, &mut r.relationship, k)?,
+                "context" => de::many(map, cx, &mut r.context, k)?,
+                "condition" => de::formed(map, cx, &mut r.condition, k, de::Form::String)?,
+                "_condition" => de::prim_ext(map, cx, &mut r.condition, k)?,
+                "periodType" => de::many(map, cx, &mut r.period_type, k)?,
+                "period" => de::many(map, cx, &mut r.period, k)?,
+                "usePeriod" => de::many(map, cx, &mut r.use_period, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "linkId" => de::formeds(map, cx, &mut r.link_id, k, de::Form::String)?,
+                "_linkId" => de::prims_ext(map, cx, &mut r.link_id, k)?,
+                "answer" => de::many(map, cx, &mut r.answer, k)?,
+                "securityLabelNumber" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.security_label_number,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_securityLabelNumber" => de::prims_ext(map, cx, &mut r.security_label_number, k)?,
+                "valuedItem" => de::many(map, cx, &mut r.valued_item, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.asset")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.asset")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.asset")?;
         }
         Ok(r)
     }
@@ -828,25 +874,28 @@ pub struct ContractTermAssetContext {
 impl_de!(ContractTermAssetContext);
 
 impl ContractTermAssetContext {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                _ => de::unknown(map, k, "Contract.term.asset.context")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.asset.context")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.asset.context")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.asset.context")?;
         }
         Ok(r)
     }
@@ -909,46 +958,53 @@ pub struct ContractTermAssetValuedItem {
 impl_de!(ContractTermAssetValuedItem);
 
 impl ContractTermAssetValuedItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "entityCodeableConcept" | "entityReference" => {
-                    ContractTermAssetValuedItemEntity::de(map, &mut r.entity, k, "entity")?
+                    ContractTermAssetValuedItemEntity::de(map, cx, &mut r.entity, k, "entity")?
                 }
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "effectiveTime" => de::prim(map, &mut r.effective_time, k)?,
-                "_effectiveTime" => de::prim_ext(map, &mut r.effective_time, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "points" => de::prim(map, &mut r.points, k)?,
-                "_points" => de::prim_ext(map, &mut r.points, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "payment" => de::formed(map, &mut r.payment, k, de::Form::String)?,
-                "_payment" => de::prim_ext(map, &mut r.payment, k)?,
-                "paymentDate" => de::prim(map, &mut r.payment_date, k)?,
-                "_paymentDate" => de::prim_ext(map, &mut r.payment_date, k)?,
-                "responsible" => de::one(map, &mut r.responsible, k)?,
-                "recipient" => de::one(map, &mut r.recipient, k)?,
-                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
-                "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "securityLabelNumber" => {
-                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
-                }
-                "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
-                _ => de::unknown(map, k, "Contract.term.asset.valuedItem")?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "effectiveTime" => de::prim(map, cx, &mut r.effective_time, k)?,
+                "_effectiveTime" => de::prim_ext(map, cx, &mut r.effective_time, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "points" => de::prim(map, cx, &mut r.points, k)?,
+                "_points" => de::prim_ext(map, cx, &mut r.points, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "payment" => de::formed(map, cx, &mut r.payment, k, de::Form::String)?,
+                "_payment" => de::prim_ext(map, cx, &mut r.payment, k)?,
+                "paymentDate" => de::prim(map, cx, &mut r.payment_date, k)?,
+                "_paymentDate" => de::prim_ext(map, cx, &mut r.payment_date, k)?,
+                "responsible" => de::one(map, cx, &mut r.responsible, k)?,
+                "recipient" => de::one(map, cx, &mut r.recipient, k)?,
+                "linkId" => de::formeds(map, cx, &mut r.link_id, k, de::Form::String)?,
+                "_linkId" => de::prims_ext(map, cx, &mut r.link_id, k)?,
+                "securityLabelNumber" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.security_label_number,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_securityLabelNumber" => de::prims_ext(map, cx, &mut r.security_label_number, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.asset.valuedItem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.asset.valuedItem")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.asset.valuedItem")?;
         }
         Ok(r)
     }
@@ -1036,65 +1092,74 @@ pub struct ContractTermAction {
 impl_de!(ContractTermAction);
 
 impl ContractTermAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "doNotPerform" => de::prim(map, &mut r.do_not_perform, k)?,
-                "_doNotPerform" => de::prim_ext(map, &mut r.do_not_perform, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "intent" => de::one(map, &mut r.intent, k)?,
-                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
-                "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
-                "contextLinkId" => de::formeds(map, &mut r.context_link_id, k, de::Form::String)?,
-                "_contextLinkId" => de::prims_ext(map, &mut r.context_link_id, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "doNotPerform" => de::prim(map, cx, &mut r.do_not_perform, k)?,
+                "_doNotPerform" => de::prim_ext(map, cx, &mut r.do_not_perform, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "intent" => de::one(map, cx, &mut r.intent, k)?,
+                "linkId" => de::formeds(map, cx, &mut r.link_id, k, de::Form::String)?,
+                "_linkId" => de::prims_ext(map, cx, &mut r.link_id, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
+                "contextLinkId" => {
+                    de::formeds(map, cx, &mut r.context_link_id, k, de::Form::String)?
+                }
+                "_contextLinkId" => de::prims_ext(map, cx, &mut r.context_link_id, k)?,
                 "occurrenceDateTime"
                 | "_occurrenceDateTime"
                 | "occurrencePeriod"
                 | "occurrenceTiming" => {
-                    ContractTermActionOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
+                    ContractTermActionOccurrence::de(map, cx, &mut r.occurrence, k, "occurrence")?
                 }
-                "requester" => de::many(map, &mut r.requester, k)?,
+                "requester" => de::many(map, cx, &mut r.requester, k)?,
                 "requesterLinkId" => {
-                    de::formeds(map, &mut r.requester_link_id, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.requester_link_id, k, de::Form::String)?
                 }
-                "_requesterLinkId" => de::prims_ext(map, &mut r.requester_link_id, k)?,
-                "performerType" => de::many(map, &mut r.performer_type, k)?,
-                "performerRole" => de::one(map, &mut r.performer_role, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
+                "_requesterLinkId" => de::prims_ext(map, cx, &mut r.requester_link_id, k)?,
+                "performerType" => de::many(map, cx, &mut r.performer_type, k)?,
+                "performerRole" => de::one(map, cx, &mut r.performer_role, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
                 "performerLinkId" => {
-                    de::formeds(map, &mut r.performer_link_id, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.performer_link_id, k, de::Form::String)?
                 }
-                "_performerLinkId" => de::prims_ext(map, &mut r.performer_link_id, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "reason" => de::formeds(map, &mut r.reason, k, de::Form::String)?,
-                "_reason" => de::prims_ext(map, &mut r.reason, k)?,
-                "reasonLinkId" => de::formeds(map, &mut r.reason_link_id, k, de::Form::String)?,
-                "_reasonLinkId" => de::prims_ext(map, &mut r.reason_link_id, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "securityLabelNumber" => {
-                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
-                }
-                "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
-                _ => de::unknown(map, k, "Contract.term.action")?,
+                "_performerLinkId" => de::prims_ext(map, cx, &mut r.performer_link_id, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "reason" => de::formeds(map, cx, &mut r.reason, k, de::Form::String)?,
+                "_reason" => de::prims_ext(map, cx, &mut r.reason, k)?,
+                "reasonLinkId" => de::formeds(map, cx, &mut r.reason_link_id, k, de::Form::String)?,
+                "_reasonLinkId" => de::prims_ext(map, cx, &mut r.reason_link_id, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "securityLabelNumber" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.security_label_number,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_securityLabelNumber" => de::prims_ext(map, cx, &mut r.security_label_number, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.action")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.action")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Contract.term.action", "type")?;
-        de::required::<A::Error>(r.intent.is_some(), "Contract.term.action", "intent")?;
-        de::required::<A::Error>(r.status.is_some(), "Contract.term.action", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Contract.term.action", "type")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "Contract.term.action", "intent")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Contract.term.action", "status")?;
         Ok(r)
     }
 }
@@ -1150,25 +1215,29 @@ pub struct ContractTermActionSubject {
 impl_de!(ContractTermActionSubject);
 
 impl ContractTermActionSubject {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "reference" => de::many(map, &mut r.reference, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                _ => de::unknown(map, k, "Contract.term.action.subject")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "reference" => de::many(map, cx, &mut r.reference, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                _ => de::unknown(map, cx, k, "Contract.term.action.subject")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.term.action.subject")?;
+            de::empty_object::<A::Error>(cx, "Contract.term.action.subject")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.reference.is_empty(),
             "Contract.term.action.subject",
             "reference",
@@ -1211,28 +1280,31 @@ pub struct ContractSigner {
 impl_de!(ContractSigner);
 
 impl ContractSigner {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                "signature" => de::many(map, &mut r.signature, k)?,
-                _ => de::unknown(map, k, "Contract.signer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                "signature" => de::many(map, cx, &mut r.signature, k)?,
+                _ => de::unknown(map, cx, k, "Contract.signer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.signer")?;
+            de::empty_object::<A::Error>(cx, "Contract.signer")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Contract.signer", "type")?;
-        de::required::<A::Error>(r.party.is_some(), "Contract.signer", "party")?;
-        de::required::<A::Error>(!r.signature.is_empty(), "Contract.signer", "signature")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Contract.signer", "type")?;
+        de::required::<A::Error>(cx, r.party.is_some(), "Contract.signer", "party")?;
+        de::required::<A::Error>(cx, !r.signature.is_empty(), "Contract.signer", "signature")?;
         Ok(r)
     }
 }
@@ -1268,26 +1340,29 @@ pub struct ContractFriendly {
 impl_de!(ContractFriendly);
 
 impl ContractFriendly {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "contentAttachment" | "contentReference" => {
-                    ContractFriendlyContent::de(map, &mut r.content, k, "content")?
+                    ContractFriendlyContent::de(map, cx, &mut r.content, k, "content")?
                 }
-                _ => de::unknown(map, k, "Contract.friendly")?,
+                _ => de::unknown(map, cx, k, "Contract.friendly")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.friendly")?;
+            de::empty_object::<A::Error>(cx, "Contract.friendly")?;
         }
-        de::required::<A::Error>(r.content.is_some(), "Contract.friendly", "content")?;
+        de::required::<A::Error>(cx, r.content.is_some(), "Contract.friendly", "content")?;
         Ok(r)
     }
 }
@@ -1321,26 +1396,29 @@ pub struct ContractLegal {
 impl_de!(ContractLegal);
 
 impl ContractLegal {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "contentAttachment" | "contentReference" => {
-                    ContractLegalContent::de(map, &mut r.content, k, "content")?
+                    ContractLegalContent::de(map, cx, &mut r.content, k, "content")?
                 }
-                _ => de::unknown(map, k, "Contract.legal")?,
+                _ => de::unknown(map, cx, k, "Contract.legal")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.legal")?;
+            de::empty_object::<A::Error>(cx, "Contract.legal")?;
         }
-        de::required::<A::Error>(r.content.is_some(), "Contract.legal", "content")?;
+        de::required::<A::Error>(cx, r.content.is_some(), "Contract.legal", "content")?;
         Ok(r)
     }
 }
@@ -1374,26 +1452,29 @@ pub struct ContractRule {
 impl_de!(ContractRule);
 
 impl ContractRule {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "contentAttachment" | "contentReference" => {
-                    ContractRuleContent::de(map, &mut r.content, k, "content")?
+                    ContractRuleContent::de(map, cx, &mut r.content, k, "content")?
                 }
-                _ => de::unknown(map, k, "Contract.rule")?,
+                _ => de::unknown(map, cx, k, "Contract.rule")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Contract.rule")?;
+            de::empty_object::<A::Error>(cx, "Contract.rule")?;
         }
-        de::required::<A::Error>(r.content.is_some(), "Contract.rule", "content")?;
+        de::required::<A::Error>(cx, r.content.is_some(), "Contract.rule", "content")?;
         Ok(r)
     }
 }
@@ -1436,20 +1517,21 @@ impl ContractFriendlyContent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1491,20 +1573,21 @@ impl ContractLegalContent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1546,20 +1629,21 @@ impl ContractLegallyBinding {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1601,20 +1685,21 @@ impl ContractRuleContent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1659,36 +1744,37 @@ impl ContractTermActionOccurrence {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1731,20 +1817,23 @@ impl ContractTermAssetValuedItemEntity {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1816,156 +1905,157 @@ impl ContractTermOfferAnswerValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2017,20 +2107,23 @@ impl ContractTermTopic {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2072,20 +2165,23 @@ impl ContractTopic {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

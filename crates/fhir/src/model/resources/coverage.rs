@@ -80,60 +80,66 @@ pub struct Coverage {
 impl_de!(Coverage);
 
 impl Coverage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "policyHolder" => de::one(map, &mut r.policy_holder, k)?,
-                "subscriber" => de::one(map, &mut r.subscriber, k)?,
-                "subscriberId" => de::formed(map, &mut r.subscriber_id, k, de::Form::String)?,
-                "_subscriberId" => de::prim_ext(map, &mut r.subscriber_id, k)?,
-                "beneficiary" => de::one(map, &mut r.beneficiary, k)?,
-                "dependent" => de::formed(map, &mut r.dependent, k, de::Form::String)?,
-                "_dependent" => de::prim_ext(map, &mut r.dependent, k)?,
-                "relationship" => de::one(map, &mut r.relationship, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "payor" => de::many(map, &mut r.payor, k)?,
-                "class" => de::many(map, &mut r.class, k)?,
-                "order" => de::formed(map, &mut r.order, k, de::Form::PositiveInt)?,
-                "_order" => de::prim_ext(map, &mut r.order, k)?,
-                "network" => de::formed(map, &mut r.network, k, de::Form::String)?,
-                "_network" => de::prim_ext(map, &mut r.network, k)?,
-                "costToBeneficiary" => de::many(map, &mut r.cost_to_beneficiary, k)?,
-                "subrogation" => de::prim(map, &mut r.subrogation, k)?,
-                "_subrogation" => de::prim_ext(map, &mut r.subrogation, k)?,
-                "contract" => de::many(map, &mut r.contract, k)?,
-                "resourceType" => de::resource_type(map, "Coverage")?,
-                _ => de::unknown(map, k, "Coverage")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "policyHolder" => de::one(map, cx, &mut r.policy_holder, k)?,
+                "subscriber" => de::one(map, cx, &mut r.subscriber, k)?,
+                "subscriberId" => de::formed(map, cx, &mut r.subscriber_id, k, de::Form::String)?,
+                "_subscriberId" => de::prim_ext(map, cx, &mut r.subscriber_id, k)?,
+                "beneficiary" => de::one(map, cx, &mut r.beneficiary, k)?,
+                "dependent" => de::formed(map, cx, &mut r.dependent, k, de::Form::String)?,
+                "_dependent" => de::prim_ext(map, cx, &mut r.dependent, k)?,
+                "relationship" => de::one(map, cx, &mut r.relationship, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "payor" => de::many(map, cx, &mut r.payor, k)?,
+                "class" => de::many(map, cx, &mut r.class, k)?,
+                "order" => de::formed(map, cx, &mut r.order, k, de::Form::PositiveInt)?,
+                "_order" => de::prim_ext(map, cx, &mut r.order, k)?,
+                "network" => de::formed(map, cx, &mut r.network, k, de::Form::String)?,
+                "_network" => de::prim_ext(map, cx, &mut r.network, k)?,
+                "costToBeneficiary" => de::many(map, cx, &mut r.cost_to_beneficiary, k)?,
+                "subrogation" => de::prim(map, cx, &mut r.subrogation, k)?,
+                "_subrogation" => de::prim_ext(map, cx, &mut r.subrogation, k)?,
+                "contract" => de::many(map, cx, &mut r.contract, k)?,
+                "resourceType" => de::resource_type(map, cx, "Coverage")?,
+                _ => de::unknown(map, cx, k, "Coverage")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Coverage", "status")?;
-        de::required::<A::Error>(r.beneficiary.is_some(), "Coverage", "beneficiary")?;
-        de::required::<A::Error>(!r.payor.is_empty(), "Coverage", "payor")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Coverage", "status")?;
+        de::required::<A::Error>(cx, r.beneficiary.is_some(), "Coverage", "beneficiary")?;
+        de::required::<A::Error>(cx, !r.payor.is_empty(), "Coverage", "payor")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -192,29 +198,32 @@ pub struct CoverageClass {
 impl_de!(CoverageClass);
 
 impl CoverageClass {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                _ => de::unknown(map, k, "Coverage.class")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                _ => de::unknown(map, cx, k, "Coverage.class")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Coverage.class")?;
+            de::empty_object::<A::Error>(cx, "Coverage.class")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Coverage.class", "type")?;
-        de::required::<A::Error>(r.value.is_some(), "Coverage.class", "value")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Coverage.class", "type")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Coverage.class", "value")?;
         Ok(r)
     }
 }
@@ -254,28 +263,31 @@ pub struct CoverageCostToBeneficiary {
 impl_de!(CoverageCostToBeneficiary);
 
 impl CoverageCostToBeneficiary {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "valueQuantity" | "valueMoney" => {
-                    CoverageCostToBeneficiaryValue::de(map, &mut r.value, k, "value")?
+                    CoverageCostToBeneficiaryValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                "exception" => de::many(map, &mut r.exception, k)?,
-                _ => de::unknown(map, k, "Coverage.costToBeneficiary")?,
+                "exception" => de::many(map, cx, &mut r.exception, k)?,
+                _ => de::unknown(map, cx, k, "Coverage.costToBeneficiary")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Coverage.costToBeneficiary")?;
+            de::empty_object::<A::Error>(cx, "Coverage.costToBeneficiary")?;
         }
-        de::required::<A::Error>(r.value.is_some(), "Coverage.costToBeneficiary", "value")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Coverage.costToBeneficiary", "value")?;
         Ok(r)
     }
 }
@@ -313,25 +325,29 @@ pub struct CoverageCostToBeneficiaryException {
 impl_de!(CoverageCostToBeneficiaryException);
 
 impl CoverageCostToBeneficiaryException {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Coverage.costToBeneficiary.exception")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Coverage.costToBeneficiary.exception")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Coverage.costToBeneficiary.exception")?;
+            de::empty_object::<A::Error>(cx, "Coverage.costToBeneficiary.exception")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "Coverage.costToBeneficiary.exception",
             "type",
@@ -379,20 +395,21 @@ impl CoverageCostToBeneficiaryValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

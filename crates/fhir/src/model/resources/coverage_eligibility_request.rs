@@ -74,62 +74,89 @@ pub struct CoverageEligibilityRequest {
 impl_de!(CoverageEligibilityRequest);
 
 impl CoverageEligibilityRequest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "priority" => de::one(map, &mut r.priority, k)?,
-                "purpose" => de::formeds(map, &mut r.purpose, k, de::Form::Code)?,
-                "_purpose" => de::prims_ext(map, &mut r.purpose, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "priority" => de::one(map, cx, &mut r.priority, k)?,
+                "purpose" => de::formeds(map, cx, &mut r.purpose, k, de::Form::Code)?,
+                "_purpose" => de::prims_ext(map, cx, &mut r.purpose, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    CoverageEligibilityRequestServiced::de(map, &mut r.serviced, k, "serviced")?
+                    CoverageEligibilityRequestServiced::de(map, cx, &mut r.serviced, k, "serviced")?
                 }
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "enterer" => de::one(map, &mut r.enterer, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "insurer" => de::one(map, &mut r.insurer, k)?,
-                "facility" => de::one(map, &mut r.facility, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "resourceType" => de::resource_type(map, "CoverageEligibilityRequest")?,
-                _ => de::unknown(map, k, "CoverageEligibilityRequest")?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "enterer" => de::one(map, cx, &mut r.enterer, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "insurer" => de::one(map, cx, &mut r.insurer, k)?,
+                "facility" => de::one(map, cx, &mut r.facility, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "resourceType" => de::resource_type(map, cx, "CoverageEligibilityRequest")?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityRequest")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "CoverageEligibilityRequest", "status")?;
         de::required::<A::Error>(
+            cx,
+            r.status.is_some(),
+            "CoverageEligibilityRequest",
+            "status",
+        )?;
+        de::required::<A::Error>(
+            cx,
             !r.purpose.is_empty(),
             "CoverageEligibilityRequest",
             "purpose",
         )?;
-        de::required::<A::Error>(r.patient.is_some(), "CoverageEligibilityRequest", "patient")?;
-        de::required::<A::Error>(r.created.is_some(), "CoverageEligibilityRequest", "created")?;
-        de::required::<A::Error>(r.insurer.is_some(), "CoverageEligibilityRequest", "insurer")?;
+        de::required::<A::Error>(
+            cx,
+            r.patient.is_some(),
+            "CoverageEligibilityRequest",
+            "patient",
+        )?;
+        de::required::<A::Error>(
+            cx,
+            r.created.is_some(),
+            "CoverageEligibilityRequest",
+            "created",
+        )?;
+        de::required::<A::Error>(
+            cx,
+            r.insurer.is_some(),
+            "CoverageEligibilityRequest",
+            "insurer",
+        )?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -185,33 +212,38 @@ pub struct CoverageEligibilityRequestSupportingInfo {
 impl_de!(CoverageEligibilityRequestSupportingInfo);
 
 impl CoverageEligibilityRequestSupportingInfo {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "information" => de::one(map, &mut r.information, k)?,
-                "appliesToAll" => de::prim(map, &mut r.applies_to_all, k)?,
-                "_appliesToAll" => de::prim_ext(map, &mut r.applies_to_all, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityRequest.supportingInfo")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "information" => de::one(map, cx, &mut r.information, k)?,
+                "appliesToAll" => de::prim(map, cx, &mut r.applies_to_all, k)?,
+                "_appliesToAll" => de::prim_ext(map, cx, &mut r.applies_to_all, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityRequest.supportingInfo")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityRequest.supportingInfo")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityRequest.supportingInfo")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "CoverageEligibilityRequest.supportingInfo",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.information.is_some(),
             "CoverageEligibilityRequest.supportingInfo",
             "information",
@@ -255,30 +287,34 @@ pub struct CoverageEligibilityRequestInsurance {
 impl_de!(CoverageEligibilityRequestInsurance);
 
 impl CoverageEligibilityRequestInsurance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "focal" => de::prim(map, &mut r.focal, k)?,
-                "_focal" => de::prim_ext(map, &mut r.focal, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "focal" => de::prim(map, cx, &mut r.focal, k)?,
+                "_focal" => de::prim_ext(map, cx, &mut r.focal, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
                 "businessArrangement" => {
-                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.business_arrangement, k, de::Form::String)?
                 }
-                "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityRequest.insurance")?,
+                "_businessArrangement" => de::prim_ext(map, cx, &mut r.business_arrangement, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityRequest.insurance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityRequest.insurance")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityRequest.insurance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.coverage.is_some(),
             "CoverageEligibilityRequest.insurance",
             "coverage",
@@ -336,39 +372,43 @@ pub struct CoverageEligibilityRequestItem {
 impl_de!(CoverageEligibilityRequestItem);
 
 impl CoverageEligibilityRequestItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "supportingInfoSequence" => de::formeds(
                     map,
+                    cx,
                     &mut r.supporting_info_sequence,
                     k,
                     de::Form::PositiveInt,
                 )?,
                 "_supportingInfoSequence" => {
-                    de::prims_ext(map, &mut r.supporting_info_sequence, k)?
+                    de::prims_ext(map, cx, &mut r.supporting_info_sequence, k)?
                 }
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "facility" => de::one(map, &mut r.facility, k)?,
-                "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityRequest.item")?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "facility" => de::one(map, cx, &mut r.facility, k)?,
+                "diagnosis" => de::many(map, cx, &mut r.diagnosis, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityRequest.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityRequest.item")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityRequest.item")?;
         }
         Ok(r)
     }
@@ -412,29 +452,33 @@ pub struct CoverageEligibilityRequestItemDiagnosis {
 impl_de!(CoverageEligibilityRequestItemDiagnosis);
 
 impl CoverageEligibilityRequestItemDiagnosis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "diagnosisCodeableConcept" | "diagnosisReference" => {
                     CoverageEligibilityRequestItemDiagnosisDiagnosis::de(
                         map,
+                        cx,
                         &mut r.diagnosis,
                         k,
                         "diagnosis",
                     )?
                 }
-                _ => de::unknown(map, k, "CoverageEligibilityRequest.item.diagnosis")?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityRequest.item.diagnosis")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityRequest.item.diagnosis")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityRequest.item.diagnosis")?;
         }
         Ok(r)
     }
@@ -478,20 +522,23 @@ impl CoverageEligibilityRequestItemDiagnosisDiagnosis {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -533,32 +580,33 @@ impl CoverageEligibilityRequestServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -76,76 +76,96 @@ pub struct CoverageEligibilityResponse {
 impl_de!(CoverageEligibilityResponse);
 
 impl CoverageEligibilityResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "purpose" => de::formeds(map, &mut r.purpose, k, de::Form::Code)?,
-                "_purpose" => de::prims_ext(map, &mut r.purpose, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "purpose" => de::formeds(map, cx, &mut r.purpose, k, de::Form::Code)?,
+                "_purpose" => de::prims_ext(map, cx, &mut r.purpose, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    CoverageEligibilityResponseServiced::de(map, &mut r.serviced, k, "serviced")?
+                    CoverageEligibilityResponseServiced::de(
+                        map,
+                        cx,
+                        &mut r.serviced,
+                        k,
+                        "serviced",
+                    )?
                 }
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "requestor" => de::one(map, &mut r.requestor, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
-                "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "insurer" => de::one(map, &mut r.insurer, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "preAuthRef" => de::formed(map, &mut r.pre_auth_ref, k, de::Form::String)?,
-                "_preAuthRef" => de::prim_ext(map, &mut r.pre_auth_ref, k)?,
-                "form" => de::one(map, &mut r.form, k)?,
-                "error" => de::many(map, &mut r.error, k)?,
-                "resourceType" => de::resource_type(map, "CoverageEligibilityResponse")?,
-                _ => de::unknown(map, k, "CoverageEligibilityResponse")?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "requestor" => de::one(map, cx, &mut r.requestor, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "disposition" => de::formed(map, cx, &mut r.disposition, k, de::Form::String)?,
+                "_disposition" => de::prim_ext(map, cx, &mut r.disposition, k)?,
+                "insurer" => de::one(map, cx, &mut r.insurer, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "preAuthRef" => de::formed(map, cx, &mut r.pre_auth_ref, k, de::Form::String)?,
+                "_preAuthRef" => de::prim_ext(map, cx, &mut r.pre_auth_ref, k)?,
+                "form" => de::one(map, cx, &mut r.form, k)?,
+                "error" => de::many(map, cx, &mut r.error, k)?,
+                "resourceType" => de::resource_type(map, cx, "CoverageEligibilityResponse")?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityResponse")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "CoverageEligibilityResponse", "status")?;
         de::required::<A::Error>(
+            cx,
+            r.status.is_some(),
+            "CoverageEligibilityResponse",
+            "status",
+        )?;
+        de::required::<A::Error>(
+            cx,
             !r.purpose.is_empty(),
             "CoverageEligibilityResponse",
             "purpose",
         )?;
         de::required::<A::Error>(
+            cx,
             r.patient.is_some(),
             "CoverageEligibilityResponse",
             "patient",
         )?;
         de::required::<A::Error>(
+            cx,
             r.created.is_some(),
             "CoverageEligibilityResponse",
             "created",
         )?;
         de::required::<A::Error>(
+            cx,
             r.request.is_some(),
             "CoverageEligibilityResponse",
             "request",
         )?;
         de::required::<A::Error>(
+            cx,
             r.outcome.is_some(),
             "CoverageEligibilityResponse",
             "outcome",
         )?;
         de::required::<A::Error>(
+            cx,
             r.insurer.is_some(),
             "CoverageEligibilityResponse",
             "insurer",
@@ -156,8 +176,11 @@ impl CoverageEligibilityResponse {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -216,28 +239,32 @@ pub struct CoverageEligibilityResponseInsurance {
 impl_de!(CoverageEligibilityResponseInsurance);
 
 impl CoverageEligibilityResponseInsurance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
-                "inforce" => de::prim(map, &mut r.inforce, k)?,
-                "_inforce" => de::prim_ext(map, &mut r.inforce, k)?,
-                "benefitPeriod" => de::one(map, &mut r.benefit_period, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
+                "inforce" => de::prim(map, cx, &mut r.inforce, k)?,
+                "_inforce" => de::prim_ext(map, cx, &mut r.inforce, k)?,
+                "benefitPeriod" => de::one(map, cx, &mut r.benefit_period, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityResponse.insurance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityResponse.insurance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.coverage.is_some(),
             "CoverageEligibilityResponse.insurance",
             "coverage",
@@ -304,40 +331,47 @@ pub struct CoverageEligibilityResponseInsuranceItem {
 impl_de!(CoverageEligibilityResponseInsuranceItem);
 
 impl CoverageEligibilityResponseInsuranceItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "excluded" => de::prim(map, &mut r.excluded, k)?,
-                "_excluded" => de::prim_ext(map, &mut r.excluded, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "network" => de::one(map, &mut r.network, k)?,
-                "unit" => de::one(map, &mut r.unit, k)?,
-                "term" => de::one(map, &mut r.term, k)?,
-                "benefit" => de::many(map, &mut r.benefit, k)?,
-                "authorizationRequired" => de::prim(map, &mut r.authorization_required, k)?,
-                "_authorizationRequired" => de::prim_ext(map, &mut r.authorization_required, k)?,
-                "authorizationSupporting" => de::many(map, &mut r.authorization_supporting, k)?,
-                "authorizationUrl" => de::formed(map, &mut r.authorization_url, k, de::Form::Uri)?,
-                "_authorizationUrl" => de::prim_ext(map, &mut r.authorization_url, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance.item")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "excluded" => de::prim(map, cx, &mut r.excluded, k)?,
+                "_excluded" => de::prim_ext(map, cx, &mut r.excluded, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "network" => de::one(map, cx, &mut r.network, k)?,
+                "unit" => de::one(map, cx, &mut r.unit, k)?,
+                "term" => de::one(map, cx, &mut r.term, k)?,
+                "benefit" => de::many(map, cx, &mut r.benefit, k)?,
+                "authorizationRequired" => de::prim(map, cx, &mut r.authorization_required, k)?,
+                "_authorizationRequired" => {
+                    de::prim_ext(map, cx, &mut r.authorization_required, k)?
+                }
+                "authorizationSupporting" => de::many(map, cx, &mut r.authorization_supporting, k)?,
+                "authorizationUrl" => {
+                    de::formed(map, cx, &mut r.authorization_url, k, de::Form::Uri)?
+                }
+                "_authorizationUrl" => de::prim_ext(map, cx, &mut r.authorization_url, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityResponse.insurance.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance.item")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityResponse.insurance.item")?;
         }
         Ok(r)
     }
@@ -389,23 +423,27 @@ pub struct CoverageEligibilityResponseInsuranceItemBenefit {
 impl_de!(CoverageEligibilityResponseInsuranceItemBenefit);
 
 impl CoverageEligibilityResponseInsuranceItemBenefit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "allowedUnsignedInt"
                 | "_allowedUnsignedInt"
                 | "allowedString"
                 | "_allowedString"
                 | "allowedMoney" => CoverageEligibilityResponseInsuranceItemBenefitAllowed::de(
                     map,
+                    cx,
                     &mut r.allowed,
                     k,
                     "allowed",
@@ -413,17 +451,24 @@ impl CoverageEligibilityResponseInsuranceItemBenefit {
                 "usedUnsignedInt" | "_usedUnsignedInt" | "usedString" | "_usedString"
                 | "usedMoney" => CoverageEligibilityResponseInsuranceItemBenefitUsed::de(
                     map,
+                    cx,
                     &mut r.used,
                     k,
                     "used",
                 )?,
-                _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance.item.benefit")?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "CoverageEligibilityResponse.insurance.item.benefit",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance.item.benefit")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityResponse.insurance.item.benefit")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "CoverageEligibilityResponse.insurance.item.benefit",
             "type",
@@ -463,24 +508,28 @@ pub struct CoverageEligibilityResponseError {
 impl_de!(CoverageEligibilityResponseError);
 
 impl CoverageEligibilityResponseError {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "CoverageEligibilityResponse.error")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "CoverageEligibilityResponse.error")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("CoverageEligibilityResponse.error")?;
+            de::empty_object::<A::Error>(cx, "CoverageEligibilityResponse.error")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "CoverageEligibilityResponse.error",
             "code",
@@ -530,48 +579,49 @@ impl CoverageEligibilityResponseInsuranceItemBenefitAllowed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -617,48 +667,49 @@ impl CoverageEligibilityResponseInsuranceItemBenefitUsed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -701,32 +752,33 @@ impl CoverageEligibilityResponseServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -70,53 +70,59 @@ pub struct DetectedIssue {
 impl_de!(DetectedIssue);
 
 impl DetectedIssue {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
-                "_severity" => de::prim_ext(map, &mut r.severity, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "severity" => de::formed(map, cx, &mut r.severity, k, de::Form::Code)?,
+                "_severity" => de::prim_ext(map, cx, &mut r.severity, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
                 "identifiedDateTime" | "_identifiedDateTime" | "identifiedPeriod" => {
-                    DetectedIssueIdentified::de(map, &mut r.identified, k, "identified")?
+                    DetectedIssueIdentified::de(map, cx, &mut r.identified, k, "identified")?
                 }
-                "author" => de::one(map, &mut r.author, k)?,
-                "implicated" => de::many(map, &mut r.implicated, k)?,
-                "evidence" => de::many(map, &mut r.evidence, k)?,
-                "detail" => de::formed(map, &mut r.detail, k, de::Form::String)?,
-                "_detail" => de::prim_ext(map, &mut r.detail, k)?,
-                "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
-                "_reference" => de::prim_ext(map, &mut r.reference, k)?,
-                "mitigation" => de::many(map, &mut r.mitigation, k)?,
-                "resourceType" => de::resource_type(map, "DetectedIssue")?,
-                _ => de::unknown(map, k, "DetectedIssue")?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "implicated" => de::many(map, cx, &mut r.implicated, k)?,
+                "evidence" => de::many(map, cx, &mut r.evidence, k)?,
+                "detail" => de::formed(map, cx, &mut r.detail, k, de::Form::String)?,
+                "_detail" => de::prim_ext(map, cx, &mut r.detail, k)?,
+                "reference" => de::formed(map, cx, &mut r.reference, k, de::Form::Uri)?,
+                "_reference" => de::prim_ext(map, cx, &mut r.reference, k)?,
+                "mitigation" => de::many(map, cx, &mut r.mitigation, k)?,
+                "resourceType" => de::resource_type(map, cx, "DetectedIssue")?,
+                _ => de::unknown(map, cx, k, "DetectedIssue")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "DetectedIssue", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "DetectedIssue", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -168,23 +174,26 @@ pub struct DetectedIssueEvidence {
 impl_de!(DetectedIssueEvidence);
 
 impl DetectedIssueEvidence {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "DetectedIssue.evidence")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "DetectedIssue.evidence")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DetectedIssue.evidence")?;
+            de::empty_object::<A::Error>(cx, "DetectedIssue.evidence")?;
         }
         Ok(r)
     }
@@ -224,27 +233,30 @@ pub struct DetectedIssueMitigation {
 impl_de!(DetectedIssueMitigation);
 
 impl DetectedIssueMitigation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::one(map, &mut r.action, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                _ => de::unknown(map, k, "DetectedIssue.mitigation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::one(map, cx, &mut r.action, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                _ => de::unknown(map, cx, k, "DetectedIssue.mitigation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DetectedIssue.mitigation")?;
+            de::empty_object::<A::Error>(cx, "DetectedIssue.mitigation")?;
         }
-        de::required::<A::Error>(r.action.is_some(), "DetectedIssue.mitigation", "action")?;
+        de::required::<A::Error>(cx, r.action.is_some(), "DetectedIssue.mitigation", "action")?;
         Ok(r)
     }
 }
@@ -289,32 +301,33 @@ impl DetectedIssueIdentified {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -98,62 +98,65 @@ pub struct Device {
 impl_de!(Device);
 
 impl Device {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "definition" => de::one(map, &mut r.definition, k)?,
-                "udiCarrier" => de::many(map, &mut r.udi_carrier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::many(map, &mut r.status_reason, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "definition" => de::one(map, cx, &mut r.definition, k)?,
+                "udiCarrier" => de::many(map, cx, &mut r.udi_carrier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::many(map, cx, &mut r.status_reason, k)?,
                 "distinctIdentifier" => {
-                    de::formed(map, &mut r.distinct_identifier, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.distinct_identifier, k, de::Form::String)?
                 }
-                "_distinctIdentifier" => de::prim_ext(map, &mut r.distinct_identifier, k)?,
-                "manufacturer" => de::formed(map, &mut r.manufacturer, k, de::Form::String)?,
-                "_manufacturer" => de::prim_ext(map, &mut r.manufacturer, k)?,
-                "manufactureDate" => de::prim(map, &mut r.manufacture_date, k)?,
-                "_manufactureDate" => de::prim_ext(map, &mut r.manufacture_date, k)?,
-                "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
-                "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
-                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
-                "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
-                "serialNumber" => de::formed(map, &mut r.serial_number, k, de::Form::String)?,
-                "_serialNumber" => de::prim_ext(map, &mut r.serial_number, k)?,
-                "deviceName" => de::many(map, &mut r.device_name, k)?,
-                "modelNumber" => de::formed(map, &mut r.model_number, k, de::Form::String)?,
-                "_modelNumber" => de::prim_ext(map, &mut r.model_number, k)?,
-                "partNumber" => de::formed(map, &mut r.part_number, k, de::Form::String)?,
-                "_partNumber" => de::prim_ext(map, &mut r.part_number, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "specialization" => de::many(map, &mut r.specialization, k)?,
-                "version" => de::many(map, &mut r.version, k)?,
-                "property" => de::many(map, &mut r.property, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "owner" => de::one(map, &mut r.owner, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "safety" => de::many(map, &mut r.safety, k)?,
-                "parent" => de::one(map, &mut r.parent, k)?,
-                "resourceType" => de::resource_type(map, "Device")?,
-                _ => de::unknown(map, k, "Device")?,
+                "_distinctIdentifier" => de::prim_ext(map, cx, &mut r.distinct_identifier, k)?,
+                "manufacturer" => de::formed(map, cx, &mut r.manufacturer, k, de::Form::String)?,
+                "_manufacturer" => de::prim_ext(map, cx, &mut r.manufacturer, k)?,
+                "manufactureDate" => de::prim(map, cx, &mut r.manufacture_date, k)?,
+                "_manufactureDate" => de::prim_ext(map, cx, &mut r.manufacture_date, k)?,
+                "expirationDate" => de::prim(map, cx, &mut r.expiration_date, k)?,
+                "_expirationDate" => de::prim_ext(map, cx, &mut r.expiration_date, k)?,
+                "lotNumber" => de::formed(map, cx, &mut r.lot_number, k, de::Form::String)?,
+                "_lotNumber" => de::prim_ext(map, cx, &mut r.lot_number, k)?,
+                "serialNumber" => de::formed(map, cx, &mut r.serial_number, k, de::Form::String)?,
+                "_serialNumber" => de::prim_ext(map, cx, &mut r.serial_number, k)?,
+                "deviceName" => de::many(map, cx, &mut r.device_name, k)?,
+                "modelNumber" => de::formed(map, cx, &mut r.model_number, k, de::Form::String)?,
+                "_modelNumber" => de::prim_ext(map, cx, &mut r.model_number, k)?,
+                "partNumber" => de::formed(map, cx, &mut r.part_number, k, de::Form::String)?,
+                "_partNumber" => de::prim_ext(map, cx, &mut r.part_number, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "specialization" => de::many(map, cx, &mut r.specialization, k)?,
+                "version" => de::many(map, cx, &mut r.version, k)?,
+                "property" => de::many(map, cx, &mut r.property, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "owner" => de::one(map, cx, &mut r.owner, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "safety" => de::many(map, cx, &mut r.safety, k)?,
+                "parent" => de::one(map, cx, &mut r.parent, k)?,
+                "resourceType" => de::resource_type(map, cx, "Device")?,
+                _ => de::unknown(map, cx, k, "Device")?,
             }
         }
         Ok(r)
@@ -162,8 +165,11 @@ impl Device {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -237,35 +243,38 @@ pub struct DeviceUdiCarrier {
 impl_de!(DeviceUdiCarrier);
 
 impl DeviceUdiCarrier {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "deviceIdentifier" => {
-                    de::formed(map, &mut r.device_identifier, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.device_identifier, k, de::Form::String)?
                 }
-                "_deviceIdentifier" => de::prim_ext(map, &mut r.device_identifier, k)?,
-                "issuer" => de::formed(map, &mut r.issuer, k, de::Form::Uri)?,
-                "_issuer" => de::prim_ext(map, &mut r.issuer, k)?,
-                "jurisdiction" => de::formed(map, &mut r.jurisdiction, k, de::Form::Uri)?,
-                "_jurisdiction" => de::prim_ext(map, &mut r.jurisdiction, k)?,
-                "carrierAIDC" => de::prim(map, &mut r.carrier_a_i_d_c, k)?,
-                "_carrierAIDC" => de::prim_ext(map, &mut r.carrier_a_i_d_c, k)?,
-                "carrierHRF" => de::formed(map, &mut r.carrier_h_r_f, k, de::Form::String)?,
-                "_carrierHRF" => de::prim_ext(map, &mut r.carrier_h_r_f, k)?,
-                "entryType" => de::formed(map, &mut r.entry_type, k, de::Form::Code)?,
-                "_entryType" => de::prim_ext(map, &mut r.entry_type, k)?,
-                _ => de::unknown(map, k, "Device.udiCarrier")?,
+                "_deviceIdentifier" => de::prim_ext(map, cx, &mut r.device_identifier, k)?,
+                "issuer" => de::formed(map, cx, &mut r.issuer, k, de::Form::Uri)?,
+                "_issuer" => de::prim_ext(map, cx, &mut r.issuer, k)?,
+                "jurisdiction" => de::formed(map, cx, &mut r.jurisdiction, k, de::Form::Uri)?,
+                "_jurisdiction" => de::prim_ext(map, cx, &mut r.jurisdiction, k)?,
+                "carrierAIDC" => de::prim(map, cx, &mut r.carrier_a_i_d_c, k)?,
+                "_carrierAIDC" => de::prim_ext(map, cx, &mut r.carrier_a_i_d_c, k)?,
+                "carrierHRF" => de::formed(map, cx, &mut r.carrier_h_r_f, k, de::Form::String)?,
+                "_carrierHRF" => de::prim_ext(map, cx, &mut r.carrier_h_r_f, k)?,
+                "entryType" => de::formed(map, cx, &mut r.entry_type, k, de::Form::Code)?,
+                "_entryType" => de::prim_ext(map, cx, &mut r.entry_type, k)?,
+                _ => de::unknown(map, cx, k, "Device.udiCarrier")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Device.udiCarrier")?;
+            de::empty_object::<A::Error>(cx, "Device.udiCarrier")?;
         }
         Ok(r)
     }
@@ -307,28 +316,31 @@ pub struct DeviceDeviceName {
 impl_de!(DeviceDeviceName);
 
 impl DeviceDeviceName {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "Device.deviceName")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "Device.deviceName")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Device.deviceName")?;
+            de::empty_object::<A::Error>(cx, "Device.deviceName")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "Device.deviceName", "name")?;
-        de::required::<A::Error>(r.type_.is_some(), "Device.deviceName", "type")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "Device.deviceName", "name")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Device.deviceName", "type")?;
         Ok(r)
     }
 }
@@ -365,26 +377,30 @@ pub struct DeviceSpecialization {
 impl_de!(DeviceSpecialization);
 
 impl DeviceSpecialization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "systemType" => de::one(map, &mut r.system_type, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                _ => de::unknown(map, k, "Device.specialization")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "systemType" => de::one(map, cx, &mut r.system_type, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                _ => de::unknown(map, cx, k, "Device.specialization")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Device.specialization")?;
+            de::empty_object::<A::Error>(cx, "Device.specialization")?;
         }
         de::required::<A::Error>(
+            cx,
             r.system_type.is_some(),
             "Device.specialization",
             "systemType",
@@ -427,27 +443,30 @@ pub struct DeviceVersion {
 impl_de!(DeviceVersion);
 
 impl DeviceVersion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "component" => de::one(map, &mut r.component, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "Device.version")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "component" => de::one(map, cx, &mut r.component, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "Device.version")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Device.version")?;
+            de::empty_object::<A::Error>(cx, "Device.version")?;
         }
-        de::required::<A::Error>(r.value.is_some(), "Device.version", "value")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Device.version", "value")?;
         Ok(r)
     }
 }
@@ -487,26 +506,29 @@ pub struct DeviceProperty {
 impl_de!(DeviceProperty);
 
 impl DeviceProperty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "valueQuantity" => de::many(map, &mut r.value_quantity, k)?,
-                "valueCode" => de::many(map, &mut r.value_code, k)?,
-                _ => de::unknown(map, k, "Device.property")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "valueQuantity" => de::many(map, cx, &mut r.value_quantity, k)?,
+                "valueCode" => de::many(map, cx, &mut r.value_code, k)?,
+                _ => de::unknown(map, cx, k, "Device.property")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Device.property")?;
+            de::empty_object::<A::Error>(cx, "Device.property")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Device.property", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Device.property", "type")?;
         Ok(r)
     }
 }

@@ -94,56 +94,65 @@ pub struct DeviceDefinition {
 impl_de!(DeviceDefinition);
 
 impl DeviceDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "udiDeviceIdentifier" => de::many(map, &mut r.udi_device_identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "udiDeviceIdentifier" => de::many(map, cx, &mut r.udi_device_identifier, k)?,
                 "manufacturerString" | "_manufacturerString" | "manufacturerReference" => {
-                    DeviceDefinitionManufacturer::de(map, &mut r.manufacturer, k, "manufacturer")?
+                    DeviceDefinitionManufacturer::de(
+                        map,
+                        cx,
+                        &mut r.manufacturer,
+                        k,
+                        "manufacturer",
+                    )?
                 }
-                "deviceName" => de::many(map, &mut r.device_name, k)?,
-                "modelNumber" => de::formed(map, &mut r.model_number, k, de::Form::String)?,
-                "_modelNumber" => de::prim_ext(map, &mut r.model_number, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "specialization" => de::many(map, &mut r.specialization, k)?,
-                "version" => de::formeds(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prims_ext(map, &mut r.version, k)?,
-                "safety" => de::many(map, &mut r.safety, k)?,
-                "shelfLifeStorage" => de::many(map, &mut r.shelf_life_storage, k)?,
-                "physicalCharacteristics" => de::one(map, &mut r.physical_characteristics, k)?,
-                "languageCode" => de::many(map, &mut r.language_code, k)?,
-                "capability" => de::many(map, &mut r.capability, k)?,
-                "property" => de::many(map, &mut r.property, k)?,
-                "owner" => de::one(map, &mut r.owner, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
+                "deviceName" => de::many(map, cx, &mut r.device_name, k)?,
+                "modelNumber" => de::formed(map, cx, &mut r.model_number, k, de::Form::String)?,
+                "_modelNumber" => de::prim_ext(map, cx, &mut r.model_number, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "specialization" => de::many(map, cx, &mut r.specialization, k)?,
+                "version" => de::formeds(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prims_ext(map, cx, &mut r.version, k)?,
+                "safety" => de::many(map, cx, &mut r.safety, k)?,
+                "shelfLifeStorage" => de::many(map, cx, &mut r.shelf_life_storage, k)?,
+                "physicalCharacteristics" => de::one(map, cx, &mut r.physical_characteristics, k)?,
+                "languageCode" => de::many(map, cx, &mut r.language_code, k)?,
+                "capability" => de::many(map, cx, &mut r.capability, k)?,
+                "property" => de::many(map, cx, &mut r.property, k)?,
+                "owner" => de::one(map, cx, &mut r.owner, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
                 "onlineInformation" => {
-                    de::formed(map, &mut r.online_information, k, de::Form::Uri)?
+                    de::formed(map, cx, &mut r.online_information, k, de::Form::Uri)?
                 }
-                "_onlineInformation" => de::prim_ext(map, &mut r.online_information, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "parentDevice" => de::one(map, &mut r.parent_device, k)?,
-                "material" => de::many(map, &mut r.material, k)?,
-                "classification" => de::many(map, &mut r.classification, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "resourceType" => de::resource_type(map, "DeviceDefinition")?,
-                _ => de::unknown(map, k, "DeviceDefinition")?,
+                "_onlineInformation" => de::prim_ext(map, cx, &mut r.online_information, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "parentDevice" => de::one(map, cx, &mut r.parent_device, k)?,
+                "material" => de::many(map, cx, &mut r.material, k)?,
+                "classification" => de::many(map, cx, &mut r.classification, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "resourceType" => de::resource_type(map, cx, "DeviceDefinition")?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition")?,
             }
         }
         Ok(r)
@@ -152,8 +161,11 @@ impl DeviceDefinition {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -219,41 +231,47 @@ pub struct DeviceDefinitionUdiDeviceIdentifier {
 impl_de!(DeviceDefinitionUdiDeviceIdentifier);
 
 impl DeviceDefinitionUdiDeviceIdentifier {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "deviceIdentifier" => {
-                    de::formed(map, &mut r.device_identifier, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.device_identifier, k, de::Form::String)?
                 }
-                "_deviceIdentifier" => de::prim_ext(map, &mut r.device_identifier, k)?,
-                "issuer" => de::formed(map, &mut r.issuer, k, de::Form::Uri)?,
-                "_issuer" => de::prim_ext(map, &mut r.issuer, k)?,
-                "jurisdiction" => de::formed(map, &mut r.jurisdiction, k, de::Form::Uri)?,
-                "_jurisdiction" => de::prim_ext(map, &mut r.jurisdiction, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.udiDeviceIdentifier")?,
+                "_deviceIdentifier" => de::prim_ext(map, cx, &mut r.device_identifier, k)?,
+                "issuer" => de::formed(map, cx, &mut r.issuer, k, de::Form::Uri)?,
+                "_issuer" => de::prim_ext(map, cx, &mut r.issuer, k)?,
+                "jurisdiction" => de::formed(map, cx, &mut r.jurisdiction, k, de::Form::Uri)?,
+                "_jurisdiction" => de::prim_ext(map, cx, &mut r.jurisdiction, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.udiDeviceIdentifier")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.udiDeviceIdentifier")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.udiDeviceIdentifier")?;
         }
         de::required::<A::Error>(
+            cx,
             r.device_identifier.is_some(),
             "DeviceDefinition.udiDeviceIdentifier",
             "deviceIdentifier",
         )?;
         de::required::<A::Error>(
+            cx,
             r.issuer.is_some(),
             "DeviceDefinition.udiDeviceIdentifier",
             "issuer",
         )?;
         de::required::<A::Error>(
+            cx,
             r.jurisdiction.is_some(),
             "DeviceDefinition.udiDeviceIdentifier",
             "jurisdiction",
@@ -295,28 +313,31 @@ pub struct DeviceDefinitionDeviceName {
 impl_de!(DeviceDefinitionDeviceName);
 
 impl DeviceDefinitionDeviceName {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.deviceName")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.deviceName")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.deviceName")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.deviceName")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "DeviceDefinition.deviceName", "name")?;
-        de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.deviceName", "type")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "DeviceDefinition.deviceName", "name")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "DeviceDefinition.deviceName", "type")?;
         Ok(r)
     }
 }
@@ -353,27 +374,31 @@ pub struct DeviceDefinitionSpecialization {
 impl_de!(DeviceDefinitionSpecialization);
 
 impl DeviceDefinitionSpecialization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "systemType" => de::formed(map, &mut r.system_type, k, de::Form::String)?,
-                "_systemType" => de::prim_ext(map, &mut r.system_type, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.specialization")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "systemType" => de::formed(map, cx, &mut r.system_type, k, de::Form::String)?,
+                "_systemType" => de::prim_ext(map, cx, &mut r.system_type, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.specialization")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.specialization")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.specialization")?;
         }
         de::required::<A::Error>(
+            cx,
             r.system_type.is_some(),
             "DeviceDefinition.specialization",
             "systemType",
@@ -414,25 +439,28 @@ pub struct DeviceDefinitionCapability {
 impl_de!(DeviceDefinitionCapability);
 
 impl DeviceDefinitionCapability {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::many(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.capability")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "description" => de::many(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.capability")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.capability")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.capability")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.capability", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "DeviceDefinition.capability", "type")?;
         Ok(r)
     }
 }
@@ -471,26 +499,29 @@ pub struct DeviceDefinitionProperty {
 impl_de!(DeviceDefinitionProperty);
 
 impl DeviceDefinitionProperty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "valueQuantity" => de::many(map, &mut r.value_quantity, k)?,
-                "valueCode" => de::many(map, &mut r.value_code, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.property")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "valueQuantity" => de::many(map, cx, &mut r.value_quantity, k)?,
+                "valueCode" => de::many(map, cx, &mut r.value_code, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.property")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.property")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.property")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.property", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "DeviceDefinition.property", "type")?;
         Ok(r)
     }
 }
@@ -530,28 +561,32 @@ pub struct DeviceDefinitionMaterial {
 impl_de!(DeviceDefinitionMaterial);
 
 impl DeviceDefinitionMaterial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "substance" => de::one(map, &mut r.substance, k)?,
-                "alternate" => de::prim(map, &mut r.alternate, k)?,
-                "_alternate" => de::prim_ext(map, &mut r.alternate, k)?,
-                "allergenicIndicator" => de::prim(map, &mut r.allergenic_indicator, k)?,
-                "_allergenicIndicator" => de::prim_ext(map, &mut r.allergenic_indicator, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.material")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "substance" => de::one(map, cx, &mut r.substance, k)?,
+                "alternate" => de::prim(map, cx, &mut r.alternate, k)?,
+                "_alternate" => de::prim_ext(map, cx, &mut r.alternate, k)?,
+                "allergenicIndicator" => de::prim(map, cx, &mut r.allergenic_indicator, k)?,
+                "_allergenicIndicator" => de::prim_ext(map, cx, &mut r.allergenic_indicator, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.material")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.material")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.material")?;
         }
         de::required::<A::Error>(
+            cx,
             r.substance.is_some(),
             "DeviceDefinition.material",
             "substance",
@@ -593,25 +628,33 @@ pub struct DeviceDefinitionClassification {
 impl_de!(DeviceDefinitionClassification);
 
 impl DeviceDefinitionClassification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "justification" => de::many(map, &mut r.justification, k)?,
-                _ => de::unknown(map, k, "DeviceDefinition.classification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "justification" => de::many(map, cx, &mut r.justification, k)?,
+                _ => de::unknown(map, cx, k, "DeviceDefinition.classification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceDefinition.classification")?;
+            de::empty_object::<A::Error>(cx, "DeviceDefinition.classification")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.classification", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "DeviceDefinition.classification",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -655,32 +698,33 @@ impl DeviceDefinitionManufacturer {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -66,51 +66,57 @@ pub struct DeviceMetric {
 impl_de!(DeviceMetric);
 
 impl DeviceMetric {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "unit" => de::one(map, &mut r.unit, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                "parent" => de::one(map, &mut r.parent, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "unit" => de::one(map, cx, &mut r.unit, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                "parent" => de::one(map, cx, &mut r.parent, k)?,
                 "operationalStatus" => {
-                    de::formed(map, &mut r.operational_status, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.operational_status, k, de::Form::Code)?
                 }
-                "_operationalStatus" => de::prim_ext(map, &mut r.operational_status, k)?,
-                "color" => de::formed(map, &mut r.color, k, de::Form::Code)?,
-                "_color" => de::prim_ext(map, &mut r.color, k)?,
-                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
-                "_category" => de::prim_ext(map, &mut r.category, k)?,
-                "measurementPeriod" => de::one(map, &mut r.measurement_period, k)?,
-                "calibration" => de::many(map, &mut r.calibration, k)?,
-                "resourceType" => de::resource_type(map, "DeviceMetric")?,
-                _ => de::unknown(map, k, "DeviceMetric")?,
+                "_operationalStatus" => de::prim_ext(map, cx, &mut r.operational_status, k)?,
+                "color" => de::formed(map, cx, &mut r.color, k, de::Form::Code)?,
+                "_color" => de::prim_ext(map, cx, &mut r.color, k)?,
+                "category" => de::formed(map, cx, &mut r.category, k, de::Form::Code)?,
+                "_category" => de::prim_ext(map, cx, &mut r.category, k)?,
+                "measurementPeriod" => de::one(map, cx, &mut r.measurement_period, k)?,
+                "calibration" => de::many(map, cx, &mut r.calibration, k)?,
+                "resourceType" => de::resource_type(map, cx, "DeviceMetric")?,
+                _ => de::unknown(map, cx, k, "DeviceMetric")?,
             }
         }
-        de::required::<A::Error>(r.type_.is_some(), "DeviceMetric", "type")?;
-        de::required::<A::Error>(r.category.is_some(), "DeviceMetric", "category")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "DeviceMetric", "type")?;
+        de::required::<A::Error>(cx, r.category.is_some(), "DeviceMetric", "category")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -162,27 +168,30 @@ pub struct DeviceMetricCalibration {
 impl_de!(DeviceMetricCalibration);
 
 impl DeviceMetricCalibration {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "state" => de::formed(map, &mut r.state, k, de::Form::Code)?,
-                "_state" => de::prim_ext(map, &mut r.state, k)?,
-                "time" => de::prim(map, &mut r.time, k)?,
-                "_time" => de::prim_ext(map, &mut r.time, k)?,
-                _ => de::unknown(map, k, "DeviceMetric.calibration")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "state" => de::formed(map, cx, &mut r.state, k, de::Form::Code)?,
+                "_state" => de::prim_ext(map, cx, &mut r.state, k)?,
+                "time" => de::prim(map, cx, &mut r.time, k)?,
+                "_time" => de::prim_ext(map, cx, &mut r.time, k)?,
+                _ => de::unknown(map, cx, k, "DeviceMetric.calibration")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DeviceMetric.calibration")?;
+            de::empty_object::<A::Error>(cx, "DeviceMetric.calibration")?;
         }
         Ok(r)
     }

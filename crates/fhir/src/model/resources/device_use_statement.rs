@@ -72,54 +72,60 @@ pub struct DeviceUseStatement {
 impl_de!(DeviceUseStatement);
 
 impl DeviceUseStatement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "derivedFrom" => de::many(map, &mut r.derived_from, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "derivedFrom" => de::many(map, cx, &mut r.derived_from, k)?,
                 "timingTiming" | "timingPeriod" | "timingDateTime" | "_timingDateTime" => {
-                    DeviceUseStatementTiming::de(map, &mut r.timing, k, "timing")?
+                    DeviceUseStatementTiming::de(map, cx, &mut r.timing, k, "timing")?
                 }
-                "recordedOn" => de::prim(map, &mut r.recorded_on, k)?,
-                "_recordedOn" => de::prim_ext(map, &mut r.recorded_on, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                "device" => de::one(map, &mut r.device, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "DeviceUseStatement")?,
-                _ => de::unknown(map, k, "DeviceUseStatement")?,
+                "recordedOn" => de::prim(map, cx, &mut r.recorded_on, k)?,
+                "_recordedOn" => de::prim_ext(map, cx, &mut r.recorded_on, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                "device" => de::one(map, cx, &mut r.device, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "DeviceUseStatement")?,
+                _ => de::unknown(map, cx, k, "DeviceUseStatement")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "DeviceUseStatement", "status")?;
-        de::required::<A::Error>(r.subject.is_some(), "DeviceUseStatement", "subject")?;
-        de::required::<A::Error>(r.device.is_some(), "DeviceUseStatement", "device")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "DeviceUseStatement", "status")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "DeviceUseStatement", "subject")?;
+        de::required::<A::Error>(cx, r.device.is_some(), "DeviceUseStatement", "device")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -182,36 +188,37 @@ impl DeviceUseStatementTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -82,59 +82,65 @@ pub struct DiagnosticReport {
 impl_de!(DiagnosticReport);
 
 impl DiagnosticReport {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "effectiveDateTime" | "_effectiveDateTime" | "effectivePeriod" => {
-                    DiagnosticReportEffective::de(map, &mut r.effective, k, "effective")?
+                    DiagnosticReportEffective::de(map, cx, &mut r.effective, k, "effective")?
                 }
-                "issued" => de::prim(map, &mut r.issued, k)?,
-                "_issued" => de::prim_ext(map, &mut r.issued, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "resultsInterpreter" => de::many(map, &mut r.results_interpreter, k)?,
-                "specimen" => de::many(map, &mut r.specimen, k)?,
-                "result" => de::many(map, &mut r.result, k)?,
-                "imagingStudy" => de::many(map, &mut r.imaging_study, k)?,
-                "media" => de::many(map, &mut r.media, k)?,
-                "conclusion" => de::formed(map, &mut r.conclusion, k, de::Form::String)?,
-                "_conclusion" => de::prim_ext(map, &mut r.conclusion, k)?,
-                "conclusionCode" => de::many(map, &mut r.conclusion_code, k)?,
-                "presentedForm" => de::many(map, &mut r.presented_form, k)?,
-                "resourceType" => de::resource_type(map, "DiagnosticReport")?,
-                _ => de::unknown(map, k, "DiagnosticReport")?,
+                "issued" => de::prim(map, cx, &mut r.issued, k)?,
+                "_issued" => de::prim_ext(map, cx, &mut r.issued, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "resultsInterpreter" => de::many(map, cx, &mut r.results_interpreter, k)?,
+                "specimen" => de::many(map, cx, &mut r.specimen, k)?,
+                "result" => de::many(map, cx, &mut r.result, k)?,
+                "imagingStudy" => de::many(map, cx, &mut r.imaging_study, k)?,
+                "media" => de::many(map, cx, &mut r.media, k)?,
+                "conclusion" => de::formed(map, cx, &mut r.conclusion, k, de::Form::String)?,
+                "_conclusion" => de::prim_ext(map, cx, &mut r.conclusion, k)?,
+                "conclusionCode" => de::many(map, cx, &mut r.conclusion_code, k)?,
+                "presentedForm" => de::many(map, cx, &mut r.presented_form, k)?,
+                "resourceType" => de::resource_type(map, cx, "DiagnosticReport")?,
+                _ => de::unknown(map, cx, k, "DiagnosticReport")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "DiagnosticReport", "status")?;
-        de::required::<A::Error>(r.code.is_some(), "DiagnosticReport", "code")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "DiagnosticReport", "status")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "DiagnosticReport", "code")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -192,26 +198,29 @@ pub struct DiagnosticReportMedia {
 impl_de!(DiagnosticReportMedia);
 
 impl DiagnosticReportMedia {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "link" => de::one(map, &mut r.link, k)?,
-                _ => de::unknown(map, k, "DiagnosticReport.media")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "link" => de::one(map, cx, &mut r.link, k)?,
+                _ => de::unknown(map, cx, k, "DiagnosticReport.media")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DiagnosticReport.media")?;
+            de::empty_object::<A::Error>(cx, "DiagnosticReport.media")?;
         }
-        de::required::<A::Error>(r.link.is_some(), "DiagnosticReport.media", "link")?;
+        de::required::<A::Error>(cx, r.link.is_some(), "DiagnosticReport.media", "link")?;
         Ok(r)
     }
 }
@@ -255,32 +264,33 @@ impl DiagnosticReportEffective {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

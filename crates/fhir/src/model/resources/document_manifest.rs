@@ -70,52 +70,58 @@ pub struct DocumentManifest {
 impl_de!(DocumentManifest);
 
 impl DocumentManifest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "masterIdentifier" => de::one(map, &mut r.master_identifier, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "recipient" => de::many(map, &mut r.recipient, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "content" => de::many(map, &mut r.content, k)?,
-                "related" => de::many(map, &mut r.related, k)?,
-                "resourceType" => de::resource_type(map, "DocumentManifest")?,
-                _ => de::unknown(map, k, "DocumentManifest")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "masterIdentifier" => de::one(map, cx, &mut r.master_identifier, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "recipient" => de::many(map, cx, &mut r.recipient, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::Uri)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "content" => de::many(map, cx, &mut r.content, k)?,
+                "related" => de::many(map, cx, &mut r.related, k)?,
+                "resourceType" => de::resource_type(map, cx, "DocumentManifest")?,
+                _ => de::unknown(map, cx, k, "DocumentManifest")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "DocumentManifest", "status")?;
-        de::required::<A::Error>(!r.content.is_empty(), "DocumentManifest", "content")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "DocumentManifest", "status")?;
+        de::required::<A::Error>(cx, !r.content.is_empty(), "DocumentManifest", "content")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -167,23 +173,26 @@ pub struct DocumentManifestRelated {
 impl_de!(DocumentManifestRelated);
 
 impl DocumentManifestRelated {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "ref" => de::one(map, &mut r.ref_, k)?,
-                _ => de::unknown(map, k, "DocumentManifest.related")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "ref" => de::one(map, cx, &mut r.ref_, k)?,
+                _ => de::unknown(map, cx, k, "DocumentManifest.related")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DocumentManifest.related")?;
+            de::empty_object::<A::Error>(cx, "DocumentManifest.related")?;
         }
         Ok(r)
     }

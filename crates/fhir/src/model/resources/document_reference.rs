@@ -78,56 +78,62 @@ pub struct DocumentReference {
 impl_de!(DocumentReference);
 
 impl DocumentReference {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "masterIdentifier" => de::one(map, &mut r.master_identifier, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "docStatus" => de::formed(map, &mut r.doc_status, k, de::Form::Code)?,
-                "_docStatus" => de::prim_ext(map, &mut r.doc_status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "authenticator" => de::one(map, &mut r.authenticator, k)?,
-                "custodian" => de::one(map, &mut r.custodian, k)?,
-                "relatesTo" => de::many(map, &mut r.relates_to, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "securityLabel" => de::many(map, &mut r.security_label, k)?,
-                "content" => de::many(map, &mut r.content, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
-                "resourceType" => de::resource_type(map, "DocumentReference")?,
-                _ => de::unknown(map, k, "DocumentReference")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "masterIdentifier" => de::one(map, cx, &mut r.master_identifier, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "docStatus" => de::formed(map, cx, &mut r.doc_status, k, de::Form::Code)?,
+                "_docStatus" => de::prim_ext(map, cx, &mut r.doc_status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "authenticator" => de::one(map, cx, &mut r.authenticator, k)?,
+                "custodian" => de::one(map, cx, &mut r.custodian, k)?,
+                "relatesTo" => de::many(map, cx, &mut r.relates_to, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "securityLabel" => de::many(map, cx, &mut r.security_label, k)?,
+                "content" => de::many(map, cx, &mut r.content, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
+                "resourceType" => de::resource_type(map, cx, "DocumentReference")?,
+                _ => de::unknown(map, cx, k, "DocumentReference")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "DocumentReference", "status")?;
-        de::required::<A::Error>(!r.content.is_empty(), "DocumentReference", "content")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "DocumentReference", "status")?;
+        de::required::<A::Error>(cx, !r.content.is_empty(), "DocumentReference", "content")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -183,27 +189,35 @@ pub struct DocumentReferenceRelatesTo {
 impl_de!(DocumentReferenceRelatesTo);
 
 impl DocumentReferenceRelatesTo {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "target" => de::one(map, &mut r.target, k)?,
-                _ => de::unknown(map, k, "DocumentReference.relatesTo")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "target" => de::one(map, cx, &mut r.target, k)?,
+                _ => de::unknown(map, cx, k, "DocumentReference.relatesTo")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DocumentReference.relatesTo")?;
+            de::empty_object::<A::Error>(cx, "DocumentReference.relatesTo")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "DocumentReference.relatesTo", "code")?;
-        de::required::<A::Error>(r.target.is_some(), "DocumentReference.relatesTo", "target")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "DocumentReference.relatesTo", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.target.is_some(),
+            "DocumentReference.relatesTo",
+            "target",
+        )?;
         Ok(r)
     }
 }
@@ -240,25 +254,29 @@ pub struct DocumentReferenceContent {
 impl_de!(DocumentReferenceContent);
 
 impl DocumentReferenceContent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "attachment" => de::one(map, &mut r.attachment, k)?,
-                "format" => de::one(map, &mut r.format, k)?,
-                _ => de::unknown(map, k, "DocumentReference.content")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "attachment" => de::one(map, cx, &mut r.attachment, k)?,
+                "format" => de::one(map, cx, &mut r.format, k)?,
+                _ => de::unknown(map, cx, k, "DocumentReference.content")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DocumentReference.content")?;
+            de::empty_object::<A::Error>(cx, "DocumentReference.content")?;
         }
         de::required::<A::Error>(
+            cx,
             r.attachment.is_some(),
             "DocumentReference.content",
             "attachment",
@@ -309,28 +327,31 @@ pub struct DocumentReferenceContext {
 impl_de!(DocumentReferenceContext);
 
 impl DocumentReferenceContext {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "encounter" => de::many(map, &mut r.encounter, k)?,
-                "event" => de::many(map, &mut r.event, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "facilityType" => de::one(map, &mut r.facility_type, k)?,
-                "practiceSetting" => de::one(map, &mut r.practice_setting, k)?,
-                "sourcePatientInfo" => de::one(map, &mut r.source_patient_info, k)?,
-                "related" => de::many(map, &mut r.related, k)?,
-                _ => de::unknown(map, k, "DocumentReference.context")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "encounter" => de::many(map, cx, &mut r.encounter, k)?,
+                "event" => de::many(map, cx, &mut r.event, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "facilityType" => de::one(map, cx, &mut r.facility_type, k)?,
+                "practiceSetting" => de::one(map, cx, &mut r.practice_setting, k)?,
+                "sourcePatientInfo" => de::one(map, cx, &mut r.source_patient_info, k)?,
+                "related" => de::many(map, cx, &mut r.related, k)?,
+                _ => de::unknown(map, cx, k, "DocumentReference.context")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("DocumentReference.context")?;
+            de::empty_object::<A::Error>(cx, "DocumentReference.context")?;
         }
         Ok(r)
     }

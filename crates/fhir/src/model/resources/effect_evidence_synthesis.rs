@@ -112,91 +112,109 @@ pub struct EffectEvidenceSynthesis {
 impl_de!(EffectEvidenceSynthesis);
 
 impl EffectEvidenceSynthesis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "topic" => de::many(map, &mut r.topic, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "editor" => de::many(map, &mut r.editor, k)?,
-                "reviewer" => de::many(map, &mut r.reviewer, k)?,
-                "endorser" => de::many(map, &mut r.endorser, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "synthesisType" => de::one(map, &mut r.synthesis_type, k)?,
-                "studyType" => de::one(map, &mut r.study_type, k)?,
-                "population" => de::one(map, &mut r.population, k)?,
-                "exposure" => de::one(map, &mut r.exposure, k)?,
-                "exposureAlternative" => de::one(map, &mut r.exposure_alternative, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
-                "sampleSize" => de::one(map, &mut r.sample_size, k)?,
-                "resultsByExposure" => de::many(map, &mut r.results_by_exposure, k)?,
-                "effectEstimate" => de::many(map, &mut r.effect_estimate, k)?,
-                "certainty" => de::many(map, &mut r.certainty, k)?,
-                "resourceType" => de::resource_type(map, "EffectEvidenceSynthesis")?,
-                _ => de::unknown(map, k, "EffectEvidenceSynthesis")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "topic" => de::many(map, cx, &mut r.topic, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "editor" => de::many(map, cx, &mut r.editor, k)?,
+                "reviewer" => de::many(map, cx, &mut r.reviewer, k)?,
+                "endorser" => de::many(map, cx, &mut r.endorser, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "synthesisType" => de::one(map, cx, &mut r.synthesis_type, k)?,
+                "studyType" => de::one(map, cx, &mut r.study_type, k)?,
+                "population" => de::one(map, cx, &mut r.population, k)?,
+                "exposure" => de::one(map, cx, &mut r.exposure, k)?,
+                "exposureAlternative" => de::one(map, cx, &mut r.exposure_alternative, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
+                "sampleSize" => de::one(map, cx, &mut r.sample_size, k)?,
+                "resultsByExposure" => de::many(map, cx, &mut r.results_by_exposure, k)?,
+                "effectEstimate" => de::many(map, cx, &mut r.effect_estimate, k)?,
+                "certainty" => de::many(map, cx, &mut r.certainty, k)?,
+                "resourceType" => de::resource_type(map, cx, "EffectEvidenceSynthesis")?,
+                _ => de::unknown(map, cx, k, "EffectEvidenceSynthesis")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "EffectEvidenceSynthesis", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "EffectEvidenceSynthesis", "status")?;
         de::required::<A::Error>(
+            cx,
             r.population.is_some(),
             "EffectEvidenceSynthesis",
             "population",
         )?;
-        de::required::<A::Error>(r.exposure.is_some(), "EffectEvidenceSynthesis", "exposure")?;
         de::required::<A::Error>(
+            cx,
+            r.exposure.is_some(),
+            "EffectEvidenceSynthesis",
+            "exposure",
+        )?;
+        de::required::<A::Error>(
+            cx,
             r.exposure_alternative.is_some(),
             "EffectEvidenceSynthesis",
             "exposureAlternative",
         )?;
-        de::required::<A::Error>(r.outcome.is_some(), "EffectEvidenceSynthesis", "outcome")?;
+        de::required::<A::Error>(
+            cx,
+            r.outcome.is_some(),
+            "EffectEvidenceSynthesis",
+            "outcome",
+        )?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -271,27 +289,30 @@ pub struct EffectEvidenceSynthesisSampleSize {
 impl_de!(EffectEvidenceSynthesisSampleSize);
 
 impl EffectEvidenceSynthesisSampleSize {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "numberOfStudies" => de::prim(map, &mut r.number_of_studies, k)?,
-                "_numberOfStudies" => de::prim_ext(map, &mut r.number_of_studies, k)?,
-                "numberOfParticipants" => de::prim(map, &mut r.number_of_participants, k)?,
-                "_numberOfParticipants" => de::prim_ext(map, &mut r.number_of_participants, k)?,
-                _ => de::unknown(map, k, "EffectEvidenceSynthesis.sampleSize")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "numberOfStudies" => de::prim(map, cx, &mut r.number_of_studies, k)?,
+                "_numberOfStudies" => de::prim_ext(map, cx, &mut r.number_of_studies, k)?,
+                "numberOfParticipants" => de::prim(map, cx, &mut r.number_of_participants, k)?,
+                "_numberOfParticipants" => de::prim_ext(map, cx, &mut r.number_of_participants, k)?,
+                _ => de::unknown(map, cx, k, "EffectEvidenceSynthesis.sampleSize")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EffectEvidenceSynthesis.sampleSize")?;
+            de::empty_object::<A::Error>(cx, "EffectEvidenceSynthesis.sampleSize")?;
         }
         Ok(r)
     }
@@ -334,29 +355,33 @@ pub struct EffectEvidenceSynthesisResultsByExposure {
 impl_de!(EffectEvidenceSynthesisResultsByExposure);
 
 impl EffectEvidenceSynthesisResultsByExposure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "exposureState" => de::formed(map, &mut r.exposure_state, k, de::Form::Code)?,
-                "_exposureState" => de::prim_ext(map, &mut r.exposure_state, k)?,
-                "variantState" => de::one(map, &mut r.variant_state, k)?,
-                "riskEvidenceSynthesis" => de::one(map, &mut r.risk_evidence_synthesis, k)?,
-                _ => de::unknown(map, k, "EffectEvidenceSynthesis.resultsByExposure")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "exposureState" => de::formed(map, cx, &mut r.exposure_state, k, de::Form::Code)?,
+                "_exposureState" => de::prim_ext(map, cx, &mut r.exposure_state, k)?,
+                "variantState" => de::one(map, cx, &mut r.variant_state, k)?,
+                "riskEvidenceSynthesis" => de::one(map, cx, &mut r.risk_evidence_synthesis, k)?,
+                _ => de::unknown(map, cx, k, "EffectEvidenceSynthesis.resultsByExposure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EffectEvidenceSynthesis.resultsByExposure")?;
+            de::empty_object::<A::Error>(cx, "EffectEvidenceSynthesis.resultsByExposure")?;
         }
         de::required::<A::Error>(
+            cx,
             r.risk_evidence_synthesis.is_some(),
             "EffectEvidenceSynthesis.resultsByExposure",
             "riskEvidenceSynthesis",
@@ -407,29 +432,32 @@ pub struct EffectEvidenceSynthesisEffectEstimate {
 impl_de!(EffectEvidenceSynthesisEffectEstimate);
 
 impl EffectEvidenceSynthesisEffectEstimate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "variantState" => de::one(map, &mut r.variant_state, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "unitOfMeasure" => de::one(map, &mut r.unit_of_measure, k)?,
-                "precisionEstimate" => de::many(map, &mut r.precision_estimate, k)?,
-                _ => de::unknown(map, k, "EffectEvidenceSynthesis.effectEstimate")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "variantState" => de::one(map, cx, &mut r.variant_state, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "unitOfMeasure" => de::one(map, cx, &mut r.unit_of_measure, k)?,
+                "precisionEstimate" => de::many(map, cx, &mut r.precision_estimate, k)?,
+                _ => de::unknown(map, cx, k, "EffectEvidenceSynthesis.effectEstimate")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EffectEvidenceSynthesis.effectEstimate")?;
+            de::empty_object::<A::Error>(cx, "EffectEvidenceSynthesis.effectEstimate")?;
         }
         Ok(r)
     }
@@ -475,25 +503,29 @@ pub struct EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
 impl_de!(EffectEvidenceSynthesisEffectEstimatePrecisionEstimate);
 
 impl EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "level" => de::prim(map, &mut r.level, k)?,
-                "_level" => de::prim_ext(map, &mut r.level, k)?,
-                "from" => de::prim(map, &mut r.from, k)?,
-                "_from" => de::prim_ext(map, &mut r.from, k)?,
-                "to" => de::prim(map, &mut r.to, k)?,
-                "_to" => de::prim_ext(map, &mut r.to, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "level" => de::prim(map, cx, &mut r.level, k)?,
+                "_level" => de::prim_ext(map, cx, &mut r.level, k)?,
+                "from" => de::prim(map, cx, &mut r.from, k)?,
+                "_from" => de::prim_ext(map, cx, &mut r.from, k)?,
+                "to" => de::prim(map, cx, &mut r.to, k)?,
+                "_to" => de::prim_ext(map, cx, &mut r.to, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "EffectEvidenceSynthesis.effectEstimate.precisionEstimate",
                 )?,
@@ -501,6 +533,7 @@ impl EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "EffectEvidenceSynthesis.effectEstimate.precisionEstimate",
             )?;
         }
@@ -544,24 +577,27 @@ pub struct EffectEvidenceSynthesisCertainty {
 impl_de!(EffectEvidenceSynthesisCertainty);
 
 impl EffectEvidenceSynthesisCertainty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "rating" => de::many(map, &mut r.rating, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "certaintySubcomponent" => de::many(map, &mut r.certainty_subcomponent, k)?,
-                _ => de::unknown(map, k, "EffectEvidenceSynthesis.certainty")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "rating" => de::many(map, cx, &mut r.rating, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "certaintySubcomponent" => de::many(map, cx, &mut r.certainty_subcomponent, k)?,
+                _ => de::unknown(map, cx, k, "EffectEvidenceSynthesis.certainty")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EffectEvidenceSynthesis.certainty")?;
+            de::empty_object::<A::Error>(cx, "EffectEvidenceSynthesis.certainty")?;
         }
         Ok(r)
     }
@@ -602,21 +638,25 @@ pub struct EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
 impl_de!(EffectEvidenceSynthesisCertaintyCertaintySubcomponent);
 
 impl EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "rating" => de::many(map, &mut r.rating, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "rating" => de::many(map, cx, &mut r.rating, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "EffectEvidenceSynthesis.certainty.certaintySubcomponent",
                 )?,
@@ -624,6 +664,7 @@ impl EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "EffectEvidenceSynthesis.certainty.certaintySubcomponent",
             )?;
         }

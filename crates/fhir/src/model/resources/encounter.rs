@@ -92,60 +92,66 @@ pub struct Encounter {
 impl_de!(Encounter);
 
 impl Encounter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusHistory" => de::many(map, &mut r.status_history, k)?,
-                "class" => de::one(map, &mut r.class, k)?,
-                "classHistory" => de::many(map, &mut r.class_history, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "serviceType" => de::one(map, &mut r.service_type, k)?,
-                "priority" => de::one(map, &mut r.priority, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "episodeOfCare" => de::many(map, &mut r.episode_of_care, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "appointment" => de::many(map, &mut r.appointment, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "length" => de::one(map, &mut r.length, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
-                "account" => de::many(map, &mut r.account, k)?,
-                "hospitalization" => de::one(map, &mut r.hospitalization, k)?,
-                "location" => de::many(map, &mut r.location, k)?,
-                "serviceProvider" => de::one(map, &mut r.service_provider, k)?,
-                "partOf" => de::one(map, &mut r.part_of, k)?,
-                "resourceType" => de::resource_type(map, "Encounter")?,
-                _ => de::unknown(map, k, "Encounter")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusHistory" => de::many(map, cx, &mut r.status_history, k)?,
+                "class" => de::one(map, cx, &mut r.class, k)?,
+                "classHistory" => de::many(map, cx, &mut r.class_history, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "serviceType" => de::one(map, cx, &mut r.service_type, k)?,
+                "priority" => de::one(map, cx, &mut r.priority, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "episodeOfCare" => de::many(map, cx, &mut r.episode_of_care, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "appointment" => de::many(map, cx, &mut r.appointment, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "length" => de::one(map, cx, &mut r.length, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "diagnosis" => de::many(map, cx, &mut r.diagnosis, k)?,
+                "account" => de::many(map, cx, &mut r.account, k)?,
+                "hospitalization" => de::one(map, cx, &mut r.hospitalization, k)?,
+                "location" => de::many(map, cx, &mut r.location, k)?,
+                "serviceProvider" => de::one(map, cx, &mut r.service_provider, k)?,
+                "partOf" => de::one(map, cx, &mut r.part_of, k)?,
+                "resourceType" => de::resource_type(map, cx, "Encounter")?,
+                _ => de::unknown(map, cx, k, "Encounter")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Encounter", "status")?;
-        de::required::<A::Error>(r.class.is_some(), "Encounter", "class")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Encounter", "status")?;
+        de::required::<A::Error>(cx, r.class.is_some(), "Encounter", "class")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -208,27 +214,30 @@ pub struct EncounterStatusHistory {
 impl_de!(EncounterStatusHistory);
 
 impl EncounterStatusHistory {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Encounter.statusHistory")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.statusHistory")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.statusHistory")?;
+            de::empty_object::<A::Error>(cx, "Encounter.statusHistory")?;
         }
-        de::required::<A::Error>(r.status.is_some(), "Encounter.statusHistory", "status")?;
-        de::required::<A::Error>(r.period.is_some(), "Encounter.statusHistory", "period")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Encounter.statusHistory", "status")?;
+        de::required::<A::Error>(cx, r.period.is_some(), "Encounter.statusHistory", "period")?;
         Ok(r)
     }
 }
@@ -265,26 +274,29 @@ pub struct EncounterClassHistory {
 impl_de!(EncounterClassHistory);
 
 impl EncounterClassHistory {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "class" => de::one(map, &mut r.class, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Encounter.classHistory")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "class" => de::one(map, cx, &mut r.class, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.classHistory")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.classHistory")?;
+            de::empty_object::<A::Error>(cx, "Encounter.classHistory")?;
         }
-        de::required::<A::Error>(r.class.is_some(), "Encounter.classHistory", "class")?;
-        de::required::<A::Error>(r.period.is_some(), "Encounter.classHistory", "period")?;
+        de::required::<A::Error>(cx, r.class.is_some(), "Encounter.classHistory", "class")?;
+        de::required::<A::Error>(cx, r.period.is_some(), "Encounter.classHistory", "period")?;
         Ok(r)
     }
 }
@@ -323,24 +335,27 @@ pub struct EncounterParticipant {
 impl_de!(EncounterParticipant);
 
 impl EncounterParticipant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "individual" => de::one(map, &mut r.individual, k)?,
-                _ => de::unknown(map, k, "Encounter.participant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "individual" => de::one(map, cx, &mut r.individual, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.participant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.participant")?;
+            de::empty_object::<A::Error>(cx, "Encounter.participant")?;
         }
         Ok(r)
     }
@@ -381,27 +396,35 @@ pub struct EncounterDiagnosis {
 impl_de!(EncounterDiagnosis);
 
 impl EncounterDiagnosis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "condition" => de::one(map, &mut r.condition, k)?,
-                "use" => de::one(map, &mut r.use_, k)?,
-                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
-                "_rank" => de::prim_ext(map, &mut r.rank, k)?,
-                _ => de::unknown(map, k, "Encounter.diagnosis")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "condition" => de::one(map, cx, &mut r.condition, k)?,
+                "use" => de::one(map, cx, &mut r.use_, k)?,
+                "rank" => de::formed(map, cx, &mut r.rank, k, de::Form::PositiveInt)?,
+                "_rank" => de::prim_ext(map, cx, &mut r.rank, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.diagnosis")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.diagnosis")?;
+            de::empty_object::<A::Error>(cx, "Encounter.diagnosis")?;
         }
-        de::required::<A::Error>(r.condition.is_some(), "Encounter.diagnosis", "condition")?;
+        de::required::<A::Error>(
+            cx,
+            r.condition.is_some(),
+            "Encounter.diagnosis",
+            "condition",
+        )?;
         Ok(r)
     }
 }
@@ -453,30 +476,33 @@ pub struct EncounterHospitalization {
 impl_de!(EncounterHospitalization);
 
 impl EncounterHospitalization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "preAdmissionIdentifier" => de::one(map, &mut r.pre_admission_identifier, k)?,
-                "origin" => de::one(map, &mut r.origin, k)?,
-                "admitSource" => de::one(map, &mut r.admit_source, k)?,
-                "reAdmission" => de::one(map, &mut r.re_admission, k)?,
-                "dietPreference" => de::many(map, &mut r.diet_preference, k)?,
-                "specialCourtesy" => de::many(map, &mut r.special_courtesy, k)?,
-                "specialArrangement" => de::many(map, &mut r.special_arrangement, k)?,
-                "destination" => de::one(map, &mut r.destination, k)?,
-                "dischargeDisposition" => de::one(map, &mut r.discharge_disposition, k)?,
-                _ => de::unknown(map, k, "Encounter.hospitalization")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "preAdmissionIdentifier" => de::one(map, cx, &mut r.pre_admission_identifier, k)?,
+                "origin" => de::one(map, cx, &mut r.origin, k)?,
+                "admitSource" => de::one(map, cx, &mut r.admit_source, k)?,
+                "reAdmission" => de::one(map, cx, &mut r.re_admission, k)?,
+                "dietPreference" => de::many(map, cx, &mut r.diet_preference, k)?,
+                "specialCourtesy" => de::many(map, cx, &mut r.special_courtesy, k)?,
+                "specialArrangement" => de::many(map, cx, &mut r.special_arrangement, k)?,
+                "destination" => de::one(map, cx, &mut r.destination, k)?,
+                "dischargeDisposition" => de::one(map, cx, &mut r.discharge_disposition, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.hospitalization")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.hospitalization")?;
+            de::empty_object::<A::Error>(cx, "Encounter.hospitalization")?;
         }
         Ok(r)
     }
@@ -525,28 +551,31 @@ pub struct EncounterLocation {
 impl_de!(EncounterLocation);
 
 impl EncounterLocation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "physicalType" => de::one(map, &mut r.physical_type, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Encounter.location")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "physicalType" => de::one(map, cx, &mut r.physical_type, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Encounter.location")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Encounter.location")?;
+            de::empty_object::<A::Error>(cx, "Encounter.location")?;
         }
-        de::required::<A::Error>(r.location.is_some(), "Encounter.location", "location")?;
+        de::required::<A::Error>(cx, r.location.is_some(), "Encounter.location", "location")?;
         Ok(r)
     }
 }

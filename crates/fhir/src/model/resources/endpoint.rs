@@ -68,54 +68,67 @@ pub struct Endpoint {
 impl_de!(Endpoint);
 
 impl Endpoint {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "connectionType" => de::one(map, &mut r.connection_type, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "payloadType" => de::many(map, &mut r.payload_type, k)?,
-                "payloadMimeType" => de::formeds(map, &mut r.payload_mime_type, k, de::Form::Code)?,
-                "_payloadMimeType" => de::prims_ext(map, &mut r.payload_mime_type, k)?,
-                "address" => de::formed(map, &mut r.address, k, de::Form::Uri)?,
-                "_address" => de::prim_ext(map, &mut r.address, k)?,
-                "header" => de::formeds(map, &mut r.header, k, de::Form::String)?,
-                "_header" => de::prims_ext(map, &mut r.header, k)?,
-                "resourceType" => de::resource_type(map, "Endpoint")?,
-                _ => de::unknown(map, k, "Endpoint")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "connectionType" => de::one(map, cx, &mut r.connection_type, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "managingOrganization" => de::one(map, cx, &mut r.managing_organization, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "payloadType" => de::many(map, cx, &mut r.payload_type, k)?,
+                "payloadMimeType" => {
+                    de::formeds(map, cx, &mut r.payload_mime_type, k, de::Form::Code)?
+                }
+                "_payloadMimeType" => de::prims_ext(map, cx, &mut r.payload_mime_type, k)?,
+                "address" => de::formed(map, cx, &mut r.address, k, de::Form::Uri)?,
+                "_address" => de::prim_ext(map, cx, &mut r.address, k)?,
+                "header" => de::formeds(map, cx, &mut r.header, k, de::Form::String)?,
+                "_header" => de::prims_ext(map, cx, &mut r.header, k)?,
+                "resourceType" => de::resource_type(map, cx, "Endpoint")?,
+                _ => de::unknown(map, cx, k, "Endpoint")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Endpoint", "status")?;
-        de::required::<A::Error>(r.connection_type.is_some(), "Endpoint", "connectionType")?;
-        de::required::<A::Error>(!r.payload_type.is_empty(), "Endpoint", "payloadType")?;
-        de::required::<A::Error>(r.address.is_some(), "Endpoint", "address")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Endpoint", "status")?;
+        de::required::<A::Error>(
+            cx,
+            r.connection_type.is_some(),
+            "Endpoint",
+            "connectionType",
+        )?;
+        de::required::<A::Error>(cx, !r.payload_type.is_empty(), "Endpoint", "payloadType")?;
+        de::required::<A::Error>(cx, r.address.is_some(), "Endpoint", "address")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -62,36 +62,39 @@ pub struct EnrollmentResponse {
 impl_de!(EnrollmentResponse);
 
 impl EnrollmentResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
-                "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "organization" => de::one(map, &mut r.organization, k)?,
-                "requestProvider" => de::one(map, &mut r.request_provider, k)?,
-                "resourceType" => de::resource_type(map, "EnrollmentResponse")?,
-                _ => de::unknown(map, k, "EnrollmentResponse")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "disposition" => de::formed(map, cx, &mut r.disposition, k, de::Form::String)?,
+                "_disposition" => de::prim_ext(map, cx, &mut r.disposition, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "organization" => de::one(map, cx, &mut r.organization, k)?,
+                "requestProvider" => de::one(map, cx, &mut r.request_provider, k)?,
+                "resourceType" => de::resource_type(map, cx, "EnrollmentResponse")?,
+                _ => de::unknown(map, cx, k, "EnrollmentResponse")?,
             }
         }
         Ok(r)
@@ -100,8 +103,11 @@ impl EnrollmentResponse {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -70,49 +70,55 @@ pub struct EpisodeOfCare {
 impl_de!(EpisodeOfCare);
 
 impl EpisodeOfCare {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusHistory" => de::many(map, &mut r.status_history, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "referralRequest" => de::many(map, &mut r.referral_request, k)?,
-                "careManager" => de::one(map, &mut r.care_manager, k)?,
-                "team" => de::many(map, &mut r.team, k)?,
-                "account" => de::many(map, &mut r.account, k)?,
-                "resourceType" => de::resource_type(map, "EpisodeOfCare")?,
-                _ => de::unknown(map, k, "EpisodeOfCare")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusHistory" => de::many(map, cx, &mut r.status_history, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "diagnosis" => de::many(map, cx, &mut r.diagnosis, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "managingOrganization" => de::one(map, cx, &mut r.managing_organization, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "referralRequest" => de::many(map, cx, &mut r.referral_request, k)?,
+                "careManager" => de::one(map, cx, &mut r.care_manager, k)?,
+                "team" => de::many(map, cx, &mut r.team, k)?,
+                "account" => de::many(map, cx, &mut r.account, k)?,
+                "resourceType" => de::resource_type(map, cx, "EpisodeOfCare")?,
+                _ => de::unknown(map, cx, k, "EpisodeOfCare")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "EpisodeOfCare", "status")?;
-        de::required::<A::Error>(r.patient.is_some(), "EpisodeOfCare", "patient")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "EpisodeOfCare", "status")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "EpisodeOfCare", "patient")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -164,27 +170,40 @@ pub struct EpisodeOfCareStatusHistory {
 impl_de!(EpisodeOfCareStatusHistory);
 
 impl EpisodeOfCareStatusHistory {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "EpisodeOfCare.statusHistory")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "EpisodeOfCare.statusHistory")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EpisodeOfCare.statusHistory")?;
+            de::empty_object::<A::Error>(cx, "EpisodeOfCare.statusHistory")?;
         }
-        de::required::<A::Error>(r.status.is_some(), "EpisodeOfCare.statusHistory", "status")?;
-        de::required::<A::Error>(r.period.is_some(), "EpisodeOfCare.statusHistory", "period")?;
+        de::required::<A::Error>(
+            cx,
+            r.status.is_some(),
+            "EpisodeOfCare.statusHistory",
+            "status",
+        )?;
+        de::required::<A::Error>(
+            cx,
+            r.period.is_some(),
+            "EpisodeOfCare.statusHistory",
+            "period",
+        )?;
         Ok(r)
     }
 }
@@ -223,27 +242,31 @@ pub struct EpisodeOfCareDiagnosis {
 impl_de!(EpisodeOfCareDiagnosis);
 
 impl EpisodeOfCareDiagnosis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "condition" => de::one(map, &mut r.condition, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
-                "_rank" => de::prim_ext(map, &mut r.rank, k)?,
-                _ => de::unknown(map, k, "EpisodeOfCare.diagnosis")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "condition" => de::one(map, cx, &mut r.condition, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "rank" => de::formed(map, cx, &mut r.rank, k, de::Form::PositiveInt)?,
+                "_rank" => de::prim_ext(map, cx, &mut r.rank, k)?,
+                _ => de::unknown(map, cx, k, "EpisodeOfCare.diagnosis")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EpisodeOfCare.diagnosis")?;
+            de::empty_object::<A::Error>(cx, "EpisodeOfCare.diagnosis")?;
         }
         de::required::<A::Error>(
+            cx,
             r.condition.is_some(),
             "EpisodeOfCare.diagnosis",
             "condition",

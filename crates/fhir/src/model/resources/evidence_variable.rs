@@ -100,76 +100,82 @@ pub struct EvidenceVariable {
 impl_de!(EvidenceVariable);
 
 impl EvidenceVariable {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "shortTitle" => de::formed(map, &mut r.short_title, k, de::Form::String)?,
-                "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
-                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
-                "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "topic" => de::many(map, &mut r.topic, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "editor" => de::many(map, &mut r.editor, k)?,
-                "reviewer" => de::many(map, &mut r.reviewer, k)?,
-                "endorser" => de::many(map, &mut r.endorser, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "characteristic" => de::many(map, &mut r.characteristic, k)?,
-                "resourceType" => de::resource_type(map, "EvidenceVariable")?,
-                _ => de::unknown(map, k, "EvidenceVariable")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "shortTitle" => de::formed(map, cx, &mut r.short_title, k, de::Form::String)?,
+                "_shortTitle" => de::prim_ext(map, cx, &mut r.short_title, k)?,
+                "subtitle" => de::formed(map, cx, &mut r.subtitle, k, de::Form::String)?,
+                "_subtitle" => de::prim_ext(map, cx, &mut r.subtitle, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "topic" => de::many(map, cx, &mut r.topic, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "editor" => de::many(map, cx, &mut r.editor, k)?,
+                "reviewer" => de::many(map, cx, &mut r.reviewer, k)?,
+                "endorser" => de::many(map, cx, &mut r.endorser, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "characteristic" => de::many(map, cx, &mut r.characteristic, k)?,
+                "resourceType" => de::resource_type(map, cx, "EvidenceVariable")?,
+                _ => de::unknown(map, cx, k, "EvidenceVariable")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "EvidenceVariable", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "EvidenceVariable", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -261,51 +267,63 @@ pub struct EvidenceVariableCharacteristic {
 impl_de!(EvidenceVariableCharacteristic);
 
 impl EvidenceVariableCharacteristic {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
-                "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "exclude" => de::prim(map, &mut r.exclude, k)?,
-                "_exclude" => de::prim_ext(map, &mut r.exclude, k)?,
-                "definitionReference" => de::one(map, &mut r.definition_reference, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "linkId" => de::formed(map, cx, &mut r.link_id, k, de::Form::Id)?,
+                "_linkId" => de::prim_ext(map, cx, &mut r.link_id, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "exclude" => de::prim(map, cx, &mut r.exclude, k)?,
+                "_exclude" => de::prim_ext(map, cx, &mut r.exclude, k)?,
+                "definitionReference" => de::one(map, cx, &mut r.definition_reference, k)?,
                 "definitionCanonical" => {
-                    de::formed(map, &mut r.definition_canonical, k, de::Form::Uri)?
+                    de::formed(map, cx, &mut r.definition_canonical, k, de::Form::Uri)?
                 }
-                "_definitionCanonical" => de::prim_ext(map, &mut r.definition_canonical, k)?,
-                "definitionCodeableConcept" => de::one(map, &mut r.definition_codeable_concept, k)?,
-                "definitionExpression" => de::one(map, &mut r.definition_expression, k)?,
-                "definitionId" => de::formed(map, &mut r.definition_id, k, de::Form::Id)?,
-                "_definitionId" => de::prim_ext(map, &mut r.definition_id, k)?,
-                "definitionByTypeAndValue" => de::one(map, &mut r.definition_by_type_and_value, k)?,
-                "definitionByCombination" => de::one(map, &mut r.definition_by_combination, k)?,
+                "_definitionCanonical" => de::prim_ext(map, cx, &mut r.definition_canonical, k)?,
+                "definitionCodeableConcept" => {
+                    de::one(map, cx, &mut r.definition_codeable_concept, k)?
+                }
+                "definitionExpression" => de::one(map, cx, &mut r.definition_expression, k)?,
+                "definitionId" => de::formed(map, cx, &mut r.definition_id, k, de::Form::Id)?,
+                "_definitionId" => de::prim_ext(map, cx, &mut r.definition_id, k)?,
+                "definitionByTypeAndValue" => {
+                    de::one(map, cx, &mut r.definition_by_type_and_value, k)?
+                }
+                "definitionByCombination" => de::one(map, cx, &mut r.definition_by_combination, k)?,
                 "instancesQuantity" | "instancesRange" => {
                     EvidenceVariableCharacteristicInstances::de(
                         map,
+                        cx,
                         &mut r.instances,
                         k,
                         "instances",
                     )?
                 }
-                "durationQuantity" | "durationRange" => {
-                    EvidenceVariableCharacteristicDuration::de(map, &mut r.duration, k, "duration")?
-                }
-                "timeFromEvent" => de::many(map, &mut r.time_from_event, k)?,
-                _ => de::unknown(map, k, "EvidenceVariable.characteristic")?,
+                "durationQuantity" | "durationRange" => EvidenceVariableCharacteristicDuration::de(
+                    map,
+                    cx,
+                    &mut r.duration,
+                    k,
+                    "duration",
+                )?,
+                "timeFromEvent" => de::many(map, cx, &mut r.time_from_event, k)?,
+                _ => de::unknown(map, cx, k, "EvidenceVariable.characteristic")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EvidenceVariable.characteristic")?;
+            de::empty_object::<A::Error>(cx, "EvidenceVariable.characteristic")?;
         }
         Ok(r)
     }
@@ -367,19 +385,22 @@ pub struct EvidenceVariableCharacteristicDefinitionByTypeAndValue {
 impl_de!(EvidenceVariableCharacteristicDefinitionByTypeAndValue);
 
 impl EvidenceVariableCharacteristicDefinitionByTypeAndValue {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "method" => de::many(map, &mut r.method, k)?,
-                "device" => de::one(map, &mut r.device, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "method" => de::many(map, cx, &mut r.method, k)?,
+                "device" => de::one(map, cx, &mut r.device, k)?,
                 "valueCodeableConcept"
                 | "valueBoolean"
                 | "_valueBoolean"
@@ -389,13 +410,15 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValue {
                 | "valueId"
                 | "_valueId" => EvidenceVariableCharacteristicDefinitionByTypeAndValueValue::de(
                     map,
+                    cx,
                     &mut r.value,
                     k,
                     "value",
                 )?,
-                "offset" => de::one(map, &mut r.offset, k)?,
+                "offset" => de::one(map, cx, &mut r.offset, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "EvidenceVariable.characteristic.definitionByTypeAndValue",
                 )?,
@@ -403,15 +426,18 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValue {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "EvidenceVariable.characteristic.definitionByTypeAndValue",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "EvidenceVariable.characteristic.definitionByTypeAndValue",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "EvidenceVariable.characteristic.definitionByTypeAndValue",
             "value",
@@ -457,23 +483,27 @@ pub struct EvidenceVariableCharacteristicDefinitionByCombination {
 impl_de!(EvidenceVariableCharacteristicDefinitionByCombination);
 
 impl EvidenceVariableCharacteristicDefinitionByCombination {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "threshold" => de::formed(map, &mut r.threshold, k, de::Form::PositiveInt)?,
-                "_threshold" => de::prim_ext(map, &mut r.threshold, k)?,
-                "characteristic" => de::many(map, &mut r.characteristic, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "threshold" => de::formed(map, cx, &mut r.threshold, k, de::Form::PositiveInt)?,
+                "_threshold" => de::prim_ext(map, cx, &mut r.threshold, k)?,
+                "characteristic" => de::many(map, cx, &mut r.characteristic, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "EvidenceVariable.characteristic.definitionByCombination",
                 )?,
@@ -481,15 +511,18 @@ impl EvidenceVariableCharacteristicDefinitionByCombination {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "EvidenceVariable.characteristic.definitionByCombination",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "EvidenceVariable.characteristic.definitionByCombination",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.characteristic.is_empty(),
             "EvidenceVariable.characteristic.definitionByCombination",
             "characteristic",
@@ -537,19 +570,22 @@ pub struct EvidenceVariableCharacteristicTimeFromEvent {
 impl_de!(EvidenceVariableCharacteristicTimeFromEvent);
 
 impl EvidenceVariableCharacteristicTimeFromEvent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
                 "eventCodeableConcept"
                 | "eventReference"
                 | "eventDateTime"
@@ -557,17 +593,18 @@ impl EvidenceVariableCharacteristicTimeFromEvent {
                 | "eventId"
                 | "_eventId" => EvidenceVariableCharacteristicTimeFromEventEvent::de(
                     map,
+                    cx,
                     &mut r.event,
                     k,
                     "event",
                 )?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "range" => de::one(map, &mut r.range, k)?,
-                _ => de::unknown(map, k, "EvidenceVariable.characteristic.timeFromEvent")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "range" => de::one(map, cx, &mut r.range, k)?,
+                _ => de::unknown(map, cx, k, "EvidenceVariable.characteristic.timeFromEvent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("EvidenceVariable.characteristic.timeFromEvent")?;
+            de::empty_object::<A::Error>(cx, "EvidenceVariable.characteristic.timeFromEvent")?;
         }
         Ok(r)
     }
@@ -627,60 +664,63 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValueValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Id") => {
-                let v: String = de::formed_value(map, k, de::Form::Id)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
-                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Id") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::from_ext(e))),
-                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -726,20 +766,21 @@ impl EvidenceVariableCharacteristicDuration {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -781,20 +822,21 @@ impl EvidenceVariableCharacteristicInstances {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -842,52 +884,55 @@ impl EvidenceVariableCharacteristicTimeFromEventEvent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Id") => {
-                let v: String = de::formed_value(map, k, de::Form::Id)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
-                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Id") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::from_ext(e))),
-                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

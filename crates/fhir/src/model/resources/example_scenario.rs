@@ -80,62 +80,68 @@ pub struct ExampleScenario {
 impl_de!(ExampleScenario);
 
 impl ExampleScenario {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "actor" => de::many(map, &mut r.actor, k)?,
-                "instance" => de::many(map, &mut r.instance, k)?,
-                "process" => de::many(map, &mut r.process, k)?,
-                "workflow" => de::formeds(map, &mut r.workflow, k, de::Form::Uri)?,
-                "_workflow" => de::prims_ext(map, &mut r.workflow, k)?,
-                "resourceType" => de::resource_type(map, "ExampleScenario")?,
-                _ => de::unknown(map, k, "ExampleScenario")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "actor" => de::many(map, cx, &mut r.actor, k)?,
+                "instance" => de::many(map, cx, &mut r.instance, k)?,
+                "process" => de::many(map, cx, &mut r.process, k)?,
+                "workflow" => de::formeds(map, cx, &mut r.workflow, k, de::Form::Uri)?,
+                "_workflow" => de::prims_ext(map, cx, &mut r.workflow, k)?,
+                "resourceType" => de::resource_type(map, cx, "ExampleScenario")?,
+                _ => de::unknown(map, cx, k, "ExampleScenario")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ExampleScenario", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ExampleScenario", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -196,32 +202,35 @@ pub struct ExampleScenarioActor {
 impl_de!(ExampleScenarioActor);
 
 impl ExampleScenarioActor {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actorId" => de::formed(map, &mut r.actor_id, k, de::Form::String)?,
-                "_actorId" => de::prim_ext(map, &mut r.actor_id, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.actor")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "actorId" => de::formed(map, cx, &mut r.actor_id, k, de::Form::String)?,
+                "_actorId" => de::prim_ext(map, cx, &mut r.actor_id, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.actor")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.actor")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.actor")?;
         }
-        de::required::<A::Error>(r.actor_id.is_some(), "ExampleScenario.actor", "actorId")?;
-        de::required::<A::Error>(r.type_.is_some(), "ExampleScenario.actor", "type")?;
+        de::required::<A::Error>(cx, r.actor_id.is_some(), "ExampleScenario.actor", "actorId")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ExampleScenario.actor", "type")?;
         Ok(r)
     }
 }
@@ -268,38 +277,43 @@ pub struct ExampleScenarioInstance {
 impl_de!(ExampleScenarioInstance);
 
 impl ExampleScenarioInstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "resourceId" => de::formed(map, &mut r.resource_id, k, de::Form::String)?,
-                "_resourceId" => de::prim_ext(map, &mut r.resource_id, k)?,
-                "resourceType" => de::formed(map, &mut r.resource_type, k, de::Form::Code)?,
-                "_resourceType" => de::prim_ext(map, &mut r.resource_type, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "version" => de::many(map, &mut r.version, k)?,
-                "containedInstance" => de::many(map, &mut r.contained_instance, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.instance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "resourceId" => de::formed(map, cx, &mut r.resource_id, k, de::Form::String)?,
+                "_resourceId" => de::prim_ext(map, cx, &mut r.resource_id, k)?,
+                "resourceType" => de::formed(map, cx, &mut r.resource_type, k, de::Form::Code)?,
+                "_resourceType" => de::prim_ext(map, cx, &mut r.resource_type, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "version" => de::many(map, cx, &mut r.version, k)?,
+                "containedInstance" => de::many(map, cx, &mut r.contained_instance, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.instance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.instance")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.instance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.resource_id.is_some(),
             "ExampleScenario.instance",
             "resourceId",
         )?;
         de::required::<A::Error>(
+            cx,
             r.resource_type.is_some(),
             "ExampleScenario.instance",
             "resourceType",
@@ -344,32 +358,37 @@ pub struct ExampleScenarioInstanceVersion {
 impl_de!(ExampleScenarioInstanceVersion);
 
 impl ExampleScenarioInstanceVersion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::String)?,
-                "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.instance.version")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "versionId" => de::formed(map, cx, &mut r.version_id, k, de::Form::String)?,
+                "_versionId" => de::prim_ext(map, cx, &mut r.version_id, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.instance.version")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.instance.version")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.instance.version")?;
         }
         de::required::<A::Error>(
+            cx,
             r.version_id.is_some(),
             "ExampleScenario.instance.version",
             "versionId",
         )?;
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "ExampleScenario.instance.version",
             "description",
@@ -410,27 +429,31 @@ pub struct ExampleScenarioInstanceContainedInstance {
 impl_de!(ExampleScenarioInstanceContainedInstance);
 
 impl ExampleScenarioInstanceContainedInstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "resourceId" => de::formed(map, &mut r.resource_id, k, de::Form::String)?,
-                "_resourceId" => de::prim_ext(map, &mut r.resource_id, k)?,
-                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::String)?,
-                "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.instance.containedInstance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "resourceId" => de::formed(map, cx, &mut r.resource_id, k, de::Form::String)?,
+                "_resourceId" => de::prim_ext(map, cx, &mut r.resource_id, k)?,
+                "versionId" => de::formed(map, cx, &mut r.version_id, k, de::Form::String)?,
+                "_versionId" => de::prim_ext(map, cx, &mut r.version_id, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.instance.containedInstance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.instance.containedInstance")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.instance.containedInstance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.resource_id.is_some(),
             "ExampleScenario.instance.containedInstance",
             "resourceId",
@@ -477,32 +500,37 @@ pub struct ExampleScenarioProcess {
 impl_de!(ExampleScenarioProcess);
 
 impl ExampleScenarioProcess {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "preConditions" => de::formed(map, &mut r.pre_conditions, k, de::Form::String)?,
-                "_preConditions" => de::prim_ext(map, &mut r.pre_conditions, k)?,
-                "postConditions" => de::formed(map, &mut r.post_conditions, k, de::Form::String)?,
-                "_postConditions" => de::prim_ext(map, &mut r.post_conditions, k)?,
-                "step" => de::many(map, &mut r.step, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.process")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "preConditions" => de::formed(map, cx, &mut r.pre_conditions, k, de::Form::String)?,
+                "_preConditions" => de::prim_ext(map, cx, &mut r.pre_conditions, k)?,
+                "postConditions" => {
+                    de::formed(map, cx, &mut r.post_conditions, k, de::Form::String)?
+                }
+                "_postConditions" => de::prim_ext(map, cx, &mut r.post_conditions, k)?,
+                "step" => de::many(map, cx, &mut r.step, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.process")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.process")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.process")?;
         }
-        de::required::<A::Error>(r.title.is_some(), "ExampleScenario.process", "title")?;
+        de::required::<A::Error>(cx, r.title.is_some(), "ExampleScenario.process", "title")?;
         Ok(r)
     }
 }
@@ -546,26 +574,29 @@ pub struct ExampleScenarioProcessStep {
 impl_de!(ExampleScenarioProcessStep);
 
 impl ExampleScenarioProcessStep {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "process" => de::many(map, &mut r.process, k)?,
-                "pause" => de::prim(map, &mut r.pause, k)?,
-                "_pause" => de::prim_ext(map, &mut r.pause, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                "alternative" => de::many(map, &mut r.alternative, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.process.step")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "process" => de::many(map, cx, &mut r.process, k)?,
+                "pause" => de::prim(map, cx, &mut r.pause, k)?,
+                "_pause" => de::prim_ext(map, cx, &mut r.pause, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                "alternative" => de::many(map, cx, &mut r.alternative, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.process.step")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.process.step")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.process.step")?;
         }
         Ok(r)
     }
@@ -621,41 +652,45 @@ pub struct ExampleScenarioProcessStepOperation {
 impl_de!(ExampleScenarioProcessStepOperation);
 
 impl ExampleScenarioProcessStepOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::formed(map, &mut r.number, k, de::Form::String)?,
-                "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "initiator" => de::formed(map, &mut r.initiator, k, de::Form::String)?,
-                "_initiator" => de::prim_ext(map, &mut r.initiator, k)?,
-                "receiver" => de::formed(map, &mut r.receiver, k, de::Form::String)?,
-                "_receiver" => de::prim_ext(map, &mut r.receiver, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "initiatorActive" => de::prim(map, &mut r.initiator_active, k)?,
-                "_initiatorActive" => de::prim_ext(map, &mut r.initiator_active, k)?,
-                "receiverActive" => de::prim(map, &mut r.receiver_active, k)?,
-                "_receiverActive" => de::prim_ext(map, &mut r.receiver_active, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "response" => de::one(map, &mut r.response, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.process.step.operation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "number" => de::formed(map, cx, &mut r.number, k, de::Form::String)?,
+                "_number" => de::prim_ext(map, cx, &mut r.number, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::String)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "initiator" => de::formed(map, cx, &mut r.initiator, k, de::Form::String)?,
+                "_initiator" => de::prim_ext(map, cx, &mut r.initiator, k)?,
+                "receiver" => de::formed(map, cx, &mut r.receiver, k, de::Form::String)?,
+                "_receiver" => de::prim_ext(map, cx, &mut r.receiver, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "initiatorActive" => de::prim(map, cx, &mut r.initiator_active, k)?,
+                "_initiatorActive" => de::prim_ext(map, cx, &mut r.initiator_active, k)?,
+                "receiverActive" => de::prim(map, cx, &mut r.receiver_active, k)?,
+                "_receiverActive" => de::prim_ext(map, cx, &mut r.receiver_active, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "response" => de::one(map, cx, &mut r.response, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.process.step.operation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.process.step.operation")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.process.step.operation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.number.is_some(),
             "ExampleScenario.process.step.operation",
             "number",
@@ -706,28 +741,32 @@ pub struct ExampleScenarioProcessStepAlternative {
 impl_de!(ExampleScenarioProcessStepAlternative);
 
 impl ExampleScenarioProcessStepAlternative {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "step" => de::many(map, &mut r.step, k)?,
-                _ => de::unknown(map, k, "ExampleScenario.process.step.alternative")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "step" => de::many(map, cx, &mut r.step, k)?,
+                _ => de::unknown(map, cx, k, "ExampleScenario.process.step.alternative")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExampleScenario.process.step.alternative")?;
+            de::empty_object::<A::Error>(cx, "ExampleScenario.process.step.alternative")?;
         }
         de::required::<A::Error>(
+            cx,
             r.title.is_some(),
             "ExampleScenario.process.step.alternative",
             "title",

@@ -132,93 +132,104 @@ pub struct ExplanationOfBenefit {
 impl_de!(ExplanationOfBenefit);
 
 impl ExplanationOfBenefit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subType" => de::one(map, &mut r.sub_type, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "billablePeriod" => de::one(map, &mut r.billable_period, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "enterer" => de::one(map, &mut r.enterer, k)?,
-                "insurer" => de::one(map, &mut r.insurer, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "priority" => de::one(map, &mut r.priority, k)?,
-                "fundsReserveRequested" => de::one(map, &mut r.funds_reserve_requested, k)?,
-                "fundsReserve" => de::one(map, &mut r.funds_reserve, k)?,
-                "related" => de::many(map, &mut r.related, k)?,
-                "prescription" => de::one(map, &mut r.prescription, k)?,
-                "originalPrescription" => de::one(map, &mut r.original_prescription, k)?,
-                "payee" => de::one(map, &mut r.payee, k)?,
-                "referral" => de::one(map, &mut r.referral, k)?,
-                "facility" => de::one(map, &mut r.facility, k)?,
-                "claim" => de::one(map, &mut r.claim, k)?,
-                "claimResponse" => de::one(map, &mut r.claim_response, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
-                "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
-                "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
-                "preAuthRefPeriod" => de::many(map, &mut r.pre_auth_ref_period, k)?,
-                "careTeam" => de::many(map, &mut r.care_team, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
-                "procedure" => de::many(map, &mut r.procedure, k)?,
-                "precedence" => de::formed(map, &mut r.precedence, k, de::Form::PositiveInt)?,
-                "_precedence" => de::prim_ext(map, &mut r.precedence, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "accident" => de::one(map, &mut r.accident, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "addItem" => de::many(map, &mut r.add_item, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "total" => de::many(map, &mut r.total, k)?,
-                "payment" => de::one(map, &mut r.payment, k)?,
-                "formCode" => de::one(map, &mut r.form_code, k)?,
-                "form" => de::one(map, &mut r.form, k)?,
-                "processNote" => de::many(map, &mut r.process_note, k)?,
-                "benefitPeriod" => de::one(map, &mut r.benefit_period, k)?,
-                "benefitBalance" => de::many(map, &mut r.benefit_balance, k)?,
-                "resourceType" => de::resource_type(map, "ExplanationOfBenefit")?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subType" => de::one(map, cx, &mut r.sub_type, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "billablePeriod" => de::one(map, cx, &mut r.billable_period, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "enterer" => de::one(map, cx, &mut r.enterer, k)?,
+                "insurer" => de::one(map, cx, &mut r.insurer, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "priority" => de::one(map, cx, &mut r.priority, k)?,
+                "fundsReserveRequested" => de::one(map, cx, &mut r.funds_reserve_requested, k)?,
+                "fundsReserve" => de::one(map, cx, &mut r.funds_reserve, k)?,
+                "related" => de::many(map, cx, &mut r.related, k)?,
+                "prescription" => de::one(map, cx, &mut r.prescription, k)?,
+                "originalPrescription" => de::one(map, cx, &mut r.original_prescription, k)?,
+                "payee" => de::one(map, cx, &mut r.payee, k)?,
+                "referral" => de::one(map, cx, &mut r.referral, k)?,
+                "facility" => de::one(map, cx, &mut r.facility, k)?,
+                "claim" => de::one(map, cx, &mut r.claim, k)?,
+                "claimResponse" => de::one(map, cx, &mut r.claim_response, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "disposition" => de::formed(map, cx, &mut r.disposition, k, de::Form::String)?,
+                "_disposition" => de::prim_ext(map, cx, &mut r.disposition, k)?,
+                "preAuthRef" => de::formeds(map, cx, &mut r.pre_auth_ref, k, de::Form::String)?,
+                "_preAuthRef" => de::prims_ext(map, cx, &mut r.pre_auth_ref, k)?,
+                "preAuthRefPeriod" => de::many(map, cx, &mut r.pre_auth_ref_period, k)?,
+                "careTeam" => de::many(map, cx, &mut r.care_team, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "diagnosis" => de::many(map, cx, &mut r.diagnosis, k)?,
+                "procedure" => de::many(map, cx, &mut r.procedure, k)?,
+                "precedence" => de::formed(map, cx, &mut r.precedence, k, de::Form::PositiveInt)?,
+                "_precedence" => de::prim_ext(map, cx, &mut r.precedence, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "accident" => de::one(map, cx, &mut r.accident, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "addItem" => de::many(map, cx, &mut r.add_item, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "total" => de::many(map, cx, &mut r.total, k)?,
+                "payment" => de::one(map, cx, &mut r.payment, k)?,
+                "formCode" => de::one(map, cx, &mut r.form_code, k)?,
+                "form" => de::one(map, cx, &mut r.form, k)?,
+                "processNote" => de::many(map, cx, &mut r.process_note, k)?,
+                "benefitPeriod" => de::one(map, cx, &mut r.benefit_period, k)?,
+                "benefitBalance" => de::many(map, cx, &mut r.benefit_balance, k)?,
+                "resourceType" => de::resource_type(map, cx, "ExplanationOfBenefit")?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ExplanationOfBenefit", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "ExplanationOfBenefit", "type")?;
-        de::required::<A::Error>(r.use_.is_some(), "ExplanationOfBenefit", "use")?;
-        de::required::<A::Error>(r.patient.is_some(), "ExplanationOfBenefit", "patient")?;
-        de::required::<A::Error>(r.created.is_some(), "ExplanationOfBenefit", "created")?;
-        de::required::<A::Error>(r.insurer.is_some(), "ExplanationOfBenefit", "insurer")?;
-        de::required::<A::Error>(r.provider.is_some(), "ExplanationOfBenefit", "provider")?;
-        de::required::<A::Error>(r.outcome.is_some(), "ExplanationOfBenefit", "outcome")?;
-        de::required::<A::Error>(!r.insurance.is_empty(), "ExplanationOfBenefit", "insurance")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ExplanationOfBenefit", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ExplanationOfBenefit", "type")?;
+        de::required::<A::Error>(cx, r.use_.is_some(), "ExplanationOfBenefit", "use")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "ExplanationOfBenefit", "patient")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "ExplanationOfBenefit", "created")?;
+        de::required::<A::Error>(cx, r.insurer.is_some(), "ExplanationOfBenefit", "insurer")?;
+        de::required::<A::Error>(cx, r.provider.is_some(), "ExplanationOfBenefit", "provider")?;
+        de::required::<A::Error>(cx, r.outcome.is_some(), "ExplanationOfBenefit", "outcome")?;
+        de::required::<A::Error>(
+            cx,
+            !r.insurance.is_empty(),
+            "ExplanationOfBenefit",
+            "insurance",
+        )?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -303,24 +314,27 @@ pub struct ExplanationOfBenefitRelated {
 impl_de!(ExplanationOfBenefitRelated);
 
 impl ExplanationOfBenefitRelated {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "claim" => de::one(map, &mut r.claim, k)?,
-                "relationship" => de::one(map, &mut r.relationship, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.related")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "claim" => de::one(map, cx, &mut r.claim, k)?,
+                "relationship" => de::one(map, cx, &mut r.relationship, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.related")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.related")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.related")?;
         }
         Ok(r)
     }
@@ -359,23 +373,26 @@ pub struct ExplanationOfBenefitPayee {
 impl_de!(ExplanationOfBenefitPayee);
 
 impl ExplanationOfBenefitPayee {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.payee")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.payee")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.payee")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.payee")?;
         }
         Ok(r)
     }
@@ -419,35 +436,40 @@ pub struct ExplanationOfBenefitCareTeam {
 impl_de!(ExplanationOfBenefitCareTeam);
 
 impl ExplanationOfBenefitCareTeam {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "responsible" => de::prim(map, &mut r.responsible, k)?,
-                "_responsible" => de::prim_ext(map, &mut r.responsible, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "qualification" => de::one(map, &mut r.qualification, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.careTeam")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "responsible" => de::prim(map, cx, &mut r.responsible, k)?,
+                "_responsible" => de::prim_ext(map, cx, &mut r.responsible, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "qualification" => de::one(map, cx, &mut r.qualification, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.careTeam")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.careTeam")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.careTeam")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.careTeam",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.provider.is_some(),
             "ExplanationOfBenefit.careTeam",
             "provider",
@@ -499,40 +521,51 @@ pub struct ExplanationOfBenefitSupportingInfo {
 impl_de!(ExplanationOfBenefitSupportingInfo);
 
 impl ExplanationOfBenefitSupportingInfo {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
                 "timingDate" | "_timingDate" | "timingPeriod" => {
-                    ExplanationOfBenefitSupportingInfoTiming::de(map, &mut r.timing, k, "timing")?
+                    ExplanationOfBenefitSupportingInfoTiming::de(
+                        map,
+                        cx,
+                        &mut r.timing,
+                        k,
+                        "timing",
+                    )?
                 }
                 "valueBoolean" | "_valueBoolean" | "valueString" | "_valueString"
                 | "valueQuantity" | "valueAttachment" | "valueReference" => {
-                    ExplanationOfBenefitSupportingInfoValue::de(map, &mut r.value, k, "value")?
+                    ExplanationOfBenefitSupportingInfoValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                "reason" => de::one(map, &mut r.reason, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.supportingInfo")?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.supportingInfo")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.supportingInfo")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.supportingInfo")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.supportingInfo",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "ExplanationOfBenefit.supportingInfo",
             "category",
@@ -583,41 +616,47 @@ pub struct ExplanationOfBenefitDiagnosis {
 impl_de!(ExplanationOfBenefitDiagnosis);
 
 impl ExplanationOfBenefitDiagnosis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
                 "diagnosisCodeableConcept" | "diagnosisReference" => {
                     ExplanationOfBenefitDiagnosisDiagnosis::de(
                         map,
+                        cx,
                         &mut r.diagnosis,
                         k,
                         "diagnosis",
                     )?
                 }
-                "type" => de::many(map, &mut r.type_, k)?,
-                "onAdmission" => de::one(map, &mut r.on_admission, k)?,
-                "packageCode" => de::one(map, &mut r.package_code, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.diagnosis")?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "onAdmission" => de::one(map, cx, &mut r.on_admission, k)?,
+                "packageCode" => de::one(map, cx, &mut r.package_code, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.diagnosis")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.diagnosis")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.diagnosis")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.diagnosis",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.diagnosis.is_some(),
             "ExplanationOfBenefit.diagnosis",
             "diagnosis",
@@ -667,42 +706,48 @@ pub struct ExplanationOfBenefitProcedure {
 impl_de!(ExplanationOfBenefitProcedure);
 
 impl ExplanationOfBenefitProcedure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
                 "procedureCodeableConcept" | "procedureReference" => {
                     ExplanationOfBenefitProcedureProcedure::de(
                         map,
+                        cx,
                         &mut r.procedure,
                         k,
                         "procedure",
                     )?
                 }
-                "udi" => de::many(map, &mut r.udi, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.procedure")?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.procedure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.procedure")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.procedure")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.procedure",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.procedure.is_some(),
             "ExplanationOfBenefit.procedure",
             "procedure",
@@ -748,29 +793,38 @@ pub struct ExplanationOfBenefitInsurance {
 impl_de!(ExplanationOfBenefitInsurance);
 
 impl ExplanationOfBenefitInsurance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "focal" => de::prim(map, &mut r.focal, k)?,
-                "_focal" => de::prim_ext(map, &mut r.focal, k)?,
-                "coverage" => de::one(map, &mut r.coverage, k)?,
-                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
-                "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.insurance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "focal" => de::prim(map, cx, &mut r.focal, k)?,
+                "_focal" => de::prim_ext(map, cx, &mut r.focal, k)?,
+                "coverage" => de::one(map, cx, &mut r.coverage, k)?,
+                "preAuthRef" => de::formeds(map, cx, &mut r.pre_auth_ref, k, de::Form::String)?,
+                "_preAuthRef" => de::prims_ext(map, cx, &mut r.pre_auth_ref, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.insurance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.insurance")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.insurance")?;
         }
-        de::required::<A::Error>(r.focal.is_some(), "ExplanationOfBenefit.insurance", "focal")?;
         de::required::<A::Error>(
+            cx,
+            r.focal.is_some(),
+            "ExplanationOfBenefit.insurance",
+            "focal",
+        )?;
+        de::required::<A::Error>(
+            cx,
             r.coverage.is_some(),
             "ExplanationOfBenefit.insurance",
             "coverage",
@@ -814,27 +868,36 @@ pub struct ExplanationOfBenefitAccident {
 impl_de!(ExplanationOfBenefitAccident);
 
 impl ExplanationOfBenefitAccident {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "locationAddress" | "locationReference" => {
-                    ExplanationOfBenefitAccidentLocation::de(map, &mut r.location, k, "location")?
+                    ExplanationOfBenefitAccidentLocation::de(
+                        map,
+                        cx,
+                        &mut r.location,
+                        k,
+                        "location",
+                    )?
                 }
-                _ => de::unknown(map, k, "ExplanationOfBenefit.accident")?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.accident")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.accident")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.accident")?;
         }
         Ok(r)
     }
@@ -915,70 +978,79 @@ pub struct ExplanationOfBenefitItem {
 impl_de!(ExplanationOfBenefitItem);
 
 impl ExplanationOfBenefitItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
                 "careTeamSequence" => {
-                    de::formeds(map, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
                 }
-                "_careTeamSequence" => de::prims_ext(map, &mut r.care_team_sequence, k)?,
+                "_careTeamSequence" => de::prims_ext(map, cx, &mut r.care_team_sequence, k)?,
                 "diagnosisSequence" => {
-                    de::formeds(map, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
                 }
-                "_diagnosisSequence" => de::prims_ext(map, &mut r.diagnosis_sequence, k)?,
+                "_diagnosisSequence" => de::prims_ext(map, cx, &mut r.diagnosis_sequence, k)?,
                 "procedureSequence" => {
-                    de::formeds(map, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
                 }
-                "_procedureSequence" => de::prims_ext(map, &mut r.procedure_sequence, k)?,
-                "informationSequence" => {
-                    de::formeds(map, &mut r.information_sequence, k, de::Form::PositiveInt)?
-                }
-                "_informationSequence" => de::prims_ext(map, &mut r.information_sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
+                "_procedureSequence" => de::prims_ext(map, cx, &mut r.procedure_sequence, k)?,
+                "informationSequence" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.information_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
+                "_informationSequence" => de::prims_ext(map, cx, &mut r.information_sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    ExplanationOfBenefitItemServiced::de(map, &mut r.serviced, k, "serviced")?
+                    ExplanationOfBenefitItemServiced::de(map, cx, &mut r.serviced, k, "serviced")?
                 }
                 "locationCodeableConcept" | "locationAddress" | "locationReference" => {
-                    ExplanationOfBenefitItemLocation::de(map, &mut r.location, k, "location")?
+                    ExplanationOfBenefitItemLocation::de(map, cx, &mut r.location, k, "location")?
                 }
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "encounter" => de::many(map, &mut r.encounter, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.item")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "subSite" => de::many(map, cx, &mut r.sub_site, k)?,
+                "encounter" => de::many(map, cx, &mut r.encounter, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.item")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.item")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.item",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.item",
             "productOrService",
@@ -1044,28 +1116,32 @@ pub struct ExplanationOfBenefitItemAdjudication {
 impl_de!(ExplanationOfBenefitItemAdjudication);
 
 impl ExplanationOfBenefitItemAdjudication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "reason" => de::one(map, &mut r.reason, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.item.adjudication")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.item.adjudication")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.item.adjudication")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.item.adjudication")?;
         }
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "ExplanationOfBenefit.item.adjudication",
             "category",
@@ -1132,45 +1208,50 @@ pub struct ExplanationOfBenefitItemDetail {
 impl_de!(ExplanationOfBenefitItemDetail);
 
 impl ExplanationOfBenefitItemDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "subDetail" => de::many(map, &mut r.sub_detail, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.item.detail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "subDetail" => de::many(map, cx, &mut r.sub_detail, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.item.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.item.detail")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.item.detail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.item.detail",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.item.detail",
             "productOrService",
@@ -1245,44 +1326,49 @@ pub struct ExplanationOfBenefitItemDetailSubDetail {
 impl_de!(ExplanationOfBenefitItemDetailSubDetail);
 
 impl ExplanationOfBenefitItemDetailSubDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "revenue" => de::one(map, &mut r.revenue, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "udi" => de::many(map, &mut r.udi, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.item.detail.subDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "revenue" => de::one(map, cx, &mut r.revenue, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "udi" => de::many(map, cx, &mut r.udi, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.item.detail.subDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.item.detail.subDetail")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.sequence.is_some(),
             "ExplanationOfBenefit.item.detail.subDetail",
             "sequence",
         )?;
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.item.detail.subDetail",
             "productOrService",
@@ -1366,54 +1452,76 @@ pub struct ExplanationOfBenefitAddItem {
 impl_de!(ExplanationOfBenefitAddItem);
 
 impl ExplanationOfBenefitAddItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::formeds(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
-                "_itemSequence" => de::prims_ext(map, &mut r.item_sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "itemSequence" => {
+                    de::formeds(map, cx, &mut r.item_sequence, k, de::Form::PositiveInt)?
+                }
+                "_itemSequence" => de::prims_ext(map, cx, &mut r.item_sequence, k)?,
                 "detailSequence" => {
-                    de::formeds(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                    de::formeds(map, cx, &mut r.detail_sequence, k, de::Form::PositiveInt)?
                 }
-                "_detailSequence" => de::prims_ext(map, &mut r.detail_sequence, k)?,
-                "subDetailSequence" => {
-                    de::formeds(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
-                }
-                "_subDetailSequence" => de::prims_ext(map, &mut r.sub_detail_sequence, k)?,
-                "provider" => de::many(map, &mut r.provider, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "programCode" => de::many(map, &mut r.program_code, k)?,
+                "_detailSequence" => de::prims_ext(map, cx, &mut r.detail_sequence, k)?,
+                "subDetailSequence" => de::formeds(
+                    map,
+                    cx,
+                    &mut r.sub_detail_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
+                "_subDetailSequence" => de::prims_ext(map, cx, &mut r.sub_detail_sequence, k)?,
+                "provider" => de::many(map, cx, &mut r.provider, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "programCode" => de::many(map, cx, &mut r.program_code, k)?,
                 "servicedDate" | "_servicedDate" | "servicedPeriod" => {
-                    ExplanationOfBenefitAddItemServiced::de(map, &mut r.serviced, k, "serviced")?
+                    ExplanationOfBenefitAddItemServiced::de(
+                        map,
+                        cx,
+                        &mut r.serviced,
+                        k,
+                        "serviced",
+                    )?
                 }
                 "locationCodeableConcept" | "locationAddress" | "locationReference" => {
-                    ExplanationOfBenefitAddItemLocation::de(map, &mut r.location, k, "location")?
+                    ExplanationOfBenefitAddItemLocation::de(
+                        map,
+                        cx,
+                        &mut r.location,
+                        k,
+                        "location",
+                    )?
                 }
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.addItem")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "subSite" => de::many(map, cx, &mut r.sub_site, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.addItem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.addItem")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.addItem",
             "productOrService",
@@ -1484,34 +1592,38 @@ pub struct ExplanationOfBenefitAddItemDetail {
 impl_de!(ExplanationOfBenefitAddItemDetail);
 
 impl ExplanationOfBenefitAddItemDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                "subDetail" => de::many(map, &mut r.sub_detail, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.addItem.detail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                "subDetail" => de::many(map, cx, &mut r.sub_detail, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.addItem.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem.detail")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.addItem.detail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.addItem.detail",
             "productOrService",
@@ -1571,33 +1683,37 @@ pub struct ExplanationOfBenefitAddItemDetailSubDetail {
 impl_de!(ExplanationOfBenefitAddItemDetailSubDetail);
 
 impl ExplanationOfBenefitAddItemDetailSubDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productOrService" => de::one(map, &mut r.product_or_service, k)?,
-                "modifier" => de::many(map, &mut r.modifier, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "unitPrice" => de::one(map, &mut r.unit_price, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
-                "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
-                "adjudication" => de::many(map, &mut r.adjudication, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.addItem.detail.subDetail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "productOrService" => de::one(map, cx, &mut r.product_or_service, k)?,
+                "modifier" => de::many(map, cx, &mut r.modifier, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "unitPrice" => de::one(map, cx, &mut r.unit_price, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "net" => de::one(map, cx, &mut r.net, k)?,
+                "noteNumber" => de::formeds(map, cx, &mut r.note_number, k, de::Form::PositiveInt)?,
+                "_noteNumber" => de::prims_ext(map, cx, &mut r.note_number, k)?,
+                "adjudication" => de::many(map, cx, &mut r.adjudication, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.addItem.detail.subDetail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem.detail.subDetail")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.addItem.detail.subDetail")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_or_service.is_some(),
             "ExplanationOfBenefit.addItem.detail.subDetail",
             "productOrService",
@@ -1644,30 +1760,39 @@ pub struct ExplanationOfBenefitTotal {
 impl_de!(ExplanationOfBenefitTotal);
 
 impl ExplanationOfBenefitTotal {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.total")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.total")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.total")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.total")?;
         }
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "ExplanationOfBenefit.total",
             "category",
         )?;
-        de::required::<A::Error>(r.amount.is_some(), "ExplanationOfBenefit.total", "amount")?;
+        de::required::<A::Error>(
+            cx,
+            r.amount.is_some(),
+            "ExplanationOfBenefit.total",
+            "amount",
+        )?;
         Ok(r)
     }
 }
@@ -1712,28 +1837,31 @@ pub struct ExplanationOfBenefitPayment {
 impl_de!(ExplanationOfBenefitPayment);
 
 impl ExplanationOfBenefitPayment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "adjustment" => de::one(map, &mut r.adjustment, k)?,
-                "adjustmentReason" => de::one(map, &mut r.adjustment_reason, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.payment")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "adjustment" => de::one(map, cx, &mut r.adjustment, k)?,
+                "adjustmentReason" => de::one(map, cx, &mut r.adjustment_reason, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.payment")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.payment")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.payment")?;
         }
         Ok(r)
     }
@@ -1779,28 +1907,31 @@ pub struct ExplanationOfBenefitProcessNote {
 impl_de!(ExplanationOfBenefitProcessNote);
 
 impl ExplanationOfBenefitProcessNote {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::formed(map, &mut r.number, k, de::Form::PositiveInt)?,
-                "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "language" => de::one(map, &mut r.language, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.processNote")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "number" => de::formed(map, cx, &mut r.number, k, de::Form::PositiveInt)?,
+                "_number" => de::prim_ext(map, cx, &mut r.number, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "language" => de::one(map, cx, &mut r.language, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.processNote")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.processNote")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.processNote")?;
         }
         Ok(r)
     }
@@ -1852,34 +1983,38 @@ pub struct ExplanationOfBenefitBenefitBalance {
 impl_de!(ExplanationOfBenefitBenefitBalance);
 
 impl ExplanationOfBenefitBenefitBalance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "excluded" => de::prim(map, &mut r.excluded, k)?,
-                "_excluded" => de::prim_ext(map, &mut r.excluded, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "network" => de::one(map, &mut r.network, k)?,
-                "unit" => de::one(map, &mut r.unit, k)?,
-                "term" => de::one(map, &mut r.term, k)?,
-                "financial" => de::many(map, &mut r.financial, k)?,
-                _ => de::unknown(map, k, "ExplanationOfBenefit.benefitBalance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "excluded" => de::prim(map, cx, &mut r.excluded, k)?,
+                "_excluded" => de::prim_ext(map, cx, &mut r.excluded, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "network" => de::one(map, cx, &mut r.network, k)?,
+                "unit" => de::one(map, cx, &mut r.unit, k)?,
+                "term" => de::one(map, cx, &mut r.term, k)?,
+                "financial" => de::many(map, cx, &mut r.financial, k)?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.benefitBalance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.benefitBalance")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.benefitBalance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "ExplanationOfBenefit.benefitBalance",
             "category",
@@ -1928,23 +2063,27 @@ pub struct ExplanationOfBenefitBenefitBalanceFinancial {
 impl_de!(ExplanationOfBenefitBenefitBalanceFinancial);
 
 impl ExplanationOfBenefitBenefitBalanceFinancial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "allowedUnsignedInt"
                 | "_allowedUnsignedInt"
                 | "allowedString"
                 | "_allowedString"
                 | "allowedMoney" => ExplanationOfBenefitBenefitBalanceFinancialAllowed::de(
                     map,
+                    cx,
                     &mut r.allowed,
                     k,
                     "allowed",
@@ -1952,18 +2091,20 @@ impl ExplanationOfBenefitBenefitBalanceFinancial {
                 "usedUnsignedInt" | "_usedUnsignedInt" | "usedMoney" => {
                     ExplanationOfBenefitBenefitBalanceFinancialUsed::de(
                         map,
+                        cx,
                         &mut r.used,
                         k,
                         "used",
                     )?
                 }
-                _ => de::unknown(map, k, "ExplanationOfBenefit.benefitBalance.financial")?,
+                _ => de::unknown(map, cx, k, "ExplanationOfBenefit.benefitBalance.financial")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ExplanationOfBenefit.benefitBalance.financial")?;
+            de::empty_object::<A::Error>(cx, "ExplanationOfBenefit.benefitBalance.financial")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "ExplanationOfBenefit.benefitBalance.financial",
             "type",
@@ -2012,20 +2153,21 @@ impl ExplanationOfBenefitAccidentLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2070,24 +2212,27 @@ impl ExplanationOfBenefitAddItemLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2130,32 +2275,33 @@ impl ExplanationOfBenefitAddItemServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2200,48 +2346,49 @@ impl ExplanationOfBenefitBenefitBalanceFinancialAllowed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2284,32 +2431,33 @@ impl ExplanationOfBenefitBenefitBalanceFinancialUsed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
-                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "UnsignedInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::from_ext(e))),
-                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::UnsignedInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Money") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Money(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Money(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2351,20 +2499,23 @@ impl ExplanationOfBenefitDiagnosisDiagnosis {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2409,24 +2560,27 @@ impl ExplanationOfBenefitItemLocation {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Address") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Address(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Address(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2469,32 +2623,33 @@ impl ExplanationOfBenefitItemServiced {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2536,20 +2691,23 @@ impl ExplanationOfBenefitProcedureProcedure {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2591,32 +2749,33 @@ impl ExplanationOfBenefitSupportingInfoTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -2667,56 +2826,57 @@ impl ExplanationOfBenefitSupportingInfoValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -76,63 +76,69 @@ pub struct GraphDefinition {
 impl_de!(GraphDefinition);
 
 impl GraphDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "start" => de::formed(map, &mut r.start, k, de::Form::Code)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "resourceType" => de::resource_type(map, "GraphDefinition")?,
-                _ => de::unknown(map, k, "GraphDefinition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "start" => de::formed(map, cx, &mut r.start, k, de::Form::Code)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "resourceType" => de::resource_type(map, cx, "GraphDefinition")?,
+                _ => de::unknown(map, cx, k, "GraphDefinition")?,
             }
         }
-        de::required::<A::Error>(r.name.is_some(), "GraphDefinition", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "GraphDefinition", "status")?;
-        de::required::<A::Error>(r.start.is_some(), "GraphDefinition", "start")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "GraphDefinition", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "GraphDefinition", "status")?;
+        de::required::<A::Error>(cx, r.start.is_some(), "GraphDefinition", "start")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -195,32 +201,35 @@ pub struct GraphDefinitionLink {
 impl_de!(GraphDefinitionLink);
 
 impl GraphDefinitionLink {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "sliceName" => de::formed(map, &mut r.slice_name, k, de::Form::String)?,
-                "_sliceName" => de::prim_ext(map, &mut r.slice_name, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                _ => de::unknown(map, k, "GraphDefinition.link")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "sliceName" => de::formed(map, cx, &mut r.slice_name, k, de::Form::String)?,
+                "_sliceName" => de::prim_ext(map, cx, &mut r.slice_name, k)?,
+                "min" => de::prim(map, cx, &mut r.min, k)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                _ => de::unknown(map, cx, k, "GraphDefinition.link")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("GraphDefinition.link")?;
+            de::empty_object::<A::Error>(cx, "GraphDefinition.link")?;
         }
         Ok(r)
     }
@@ -268,31 +277,34 @@ pub struct GraphDefinitionLinkTarget {
 impl_de!(GraphDefinitionLinkTarget);
 
 impl GraphDefinitionLinkTarget {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "params" => de::formed(map, &mut r.params, k, de::Form::String)?,
-                "_params" => de::prim_ext(map, &mut r.params, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                "compartment" => de::many(map, &mut r.compartment, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                _ => de::unknown(map, k, "GraphDefinition.link.target")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "params" => de::formed(map, cx, &mut r.params, k, de::Form::String)?,
+                "_params" => de::prim_ext(map, cx, &mut r.params, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                "compartment" => de::many(map, cx, &mut r.compartment, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                _ => de::unknown(map, cx, k, "GraphDefinition.link.target")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("GraphDefinition.link.target")?;
+            de::empty_object::<A::Error>(cx, "GraphDefinition.link.target")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "GraphDefinition.link.target", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "GraphDefinition.link.target", "type")?;
         Ok(r)
     }
 }
@@ -338,43 +350,49 @@ pub struct GraphDefinitionLinkTargetCompartment {
 impl_de!(GraphDefinitionLinkTargetCompartment);
 
 impl GraphDefinitionLinkTargetCompartment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "rule" => de::formed(map, &mut r.rule, k, de::Form::Code)?,
-                "_rule" => de::prim_ext(map, &mut r.rule, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "GraphDefinition.link.target.compartment")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "rule" => de::formed(map, cx, &mut r.rule, k, de::Form::Code)?,
+                "_rule" => de::prim_ext(map, cx, &mut r.rule, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "GraphDefinition.link.target.compartment")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("GraphDefinition.link.target.compartment")?;
+            de::empty_object::<A::Error>(cx, "GraphDefinition.link.target.compartment")?;
         }
         de::required::<A::Error>(
+            cx,
             r.use_.is_some(),
             "GraphDefinition.link.target.compartment",
             "use",
         )?;
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "GraphDefinition.link.target.compartment",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.rule.is_some(),
             "GraphDefinition.link.target.compartment",
             "rule",

@@ -66,51 +66,57 @@ pub struct Group {
 impl_de!(Group);
 
 impl Group {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "actual" => de::prim(map, &mut r.actual, k)?,
-                "_actual" => de::prim_ext(map, &mut r.actual, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "quantity" => de::formed(map, &mut r.quantity, k, de::Form::UnsignedInt)?,
-                "_quantity" => de::prim_ext(map, &mut r.quantity, k)?,
-                "managingEntity" => de::one(map, &mut r.managing_entity, k)?,
-                "characteristic" => de::many(map, &mut r.characteristic, k)?,
-                "member" => de::many(map, &mut r.member, k)?,
-                "resourceType" => de::resource_type(map, "Group")?,
-                _ => de::unknown(map, k, "Group")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "actual" => de::prim(map, cx, &mut r.actual, k)?,
+                "_actual" => de::prim_ext(map, cx, &mut r.actual, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "quantity" => de::formed(map, cx, &mut r.quantity, k, de::Form::UnsignedInt)?,
+                "_quantity" => de::prim_ext(map, cx, &mut r.quantity, k)?,
+                "managingEntity" => de::one(map, cx, &mut r.managing_entity, k)?,
+                "characteristic" => de::many(map, cx, &mut r.characteristic, k)?,
+                "member" => de::many(map, cx, &mut r.member, k)?,
+                "resourceType" => de::resource_type(map, cx, "Group")?,
+                _ => de::unknown(map, cx, k, "Group")?,
             }
         }
-        de::required::<A::Error>(r.type_.is_some(), "Group", "type")?;
-        de::required::<A::Error>(r.actual.is_some(), "Group", "actual")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Group", "type")?;
+        de::required::<A::Error>(cx, r.actual.is_some(), "Group", "actual")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -164,35 +170,40 @@ pub struct GroupCharacteristic {
 impl_de!(GroupCharacteristic);
 
 impl GroupCharacteristic {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
                 "valueCodeableConcept"
                 | "valueBoolean"
                 | "_valueBoolean"
                 | "valueQuantity"
                 | "valueRange"
-                | "valueReference" => GroupCharacteristicValue::de(map, &mut r.value, k, "value")?,
-                "exclude" => de::prim(map, &mut r.exclude, k)?,
-                "_exclude" => de::prim_ext(map, &mut r.exclude, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Group.characteristic")?,
+                | "valueReference" => {
+                    GroupCharacteristicValue::de(map, cx, &mut r.value, k, "value")?
+                }
+                "exclude" => de::prim(map, cx, &mut r.exclude, k)?,
+                "_exclude" => de::prim_ext(map, cx, &mut r.exclude, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Group.characteristic")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Group.characteristic")?;
+            de::empty_object::<A::Error>(cx, "Group.characteristic")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "Group.characteristic", "code")?;
-        de::required::<A::Error>(r.value.is_some(), "Group.characteristic", "value")?;
-        de::required::<A::Error>(r.exclude.is_some(), "Group.characteristic", "exclude")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "Group.characteristic", "code")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Group.characteristic", "value")?;
+        de::required::<A::Error>(cx, r.exclude.is_some(), "Group.characteristic", "exclude")?;
         Ok(r)
     }
 }
@@ -233,27 +244,30 @@ pub struct GroupMember {
 impl_de!(GroupMember);
 
 impl GroupMember {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "entity" => de::one(map, &mut r.entity, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "inactive" => de::prim(map, &mut r.inactive, k)?,
-                "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
-                _ => de::unknown(map, k, "Group.member")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "entity" => de::one(map, cx, &mut r.entity, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "inactive" => de::prim(map, cx, &mut r.inactive, k)?,
+                "_inactive" => de::prim_ext(map, cx, &mut r.inactive, k)?,
+                _ => de::unknown(map, cx, k, "Group.member")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Group.member")?;
+            de::empty_object::<A::Error>(cx, "Group.member")?;
         }
-        de::required::<A::Error>(r.entity.is_some(), "Group.member", "entity")?;
+        de::required::<A::Error>(cx, r.entity.is_some(), "Group.member", "entity")?;
         Ok(r)
     }
 }
@@ -307,44 +321,47 @@ impl GroupCharacteristicValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -76,59 +76,65 @@ pub struct GuidanceResponse {
 impl_de!(GuidanceResponse);
 
 impl GuidanceResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "requestIdentifier" => de::one(map, &mut r.request_identifier, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "requestIdentifier" => de::one(map, cx, &mut r.request_identifier, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "moduleUri"
                 | "_moduleUri"
                 | "moduleCanonical"
                 | "_moduleCanonical"
                 | "moduleCodeableConcept" => {
-                    GuidanceResponseModule::de(map, &mut r.module, k, "module")?
+                    GuidanceResponseModule::de(map, cx, &mut r.module, k, "module")?
                 }
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "occurrenceDateTime" => de::prim(map, &mut r.occurrence_date_time, k)?,
-                "_occurrenceDateTime" => de::prim_ext(map, &mut r.occurrence_date_time, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "evaluationMessage" => de::many(map, &mut r.evaluation_message, k)?,
-                "outputParameters" => de::one(map, &mut r.output_parameters, k)?,
-                "result" => de::one(map, &mut r.result, k)?,
-                "dataRequirement" => de::many(map, &mut r.data_requirement, k)?,
-                "resourceType" => de::resource_type(map, "GuidanceResponse")?,
-                _ => de::unknown(map, k, "GuidanceResponse")?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "occurrenceDateTime" => de::prim(map, cx, &mut r.occurrence_date_time, k)?,
+                "_occurrenceDateTime" => de::prim_ext(map, cx, &mut r.occurrence_date_time, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "evaluationMessage" => de::many(map, cx, &mut r.evaluation_message, k)?,
+                "outputParameters" => de::one(map, cx, &mut r.output_parameters, k)?,
+                "result" => de::one(map, cx, &mut r.result, k)?,
+                "dataRequirement" => de::many(map, cx, &mut r.data_requirement, k)?,
+                "resourceType" => de::resource_type(map, cx, "GuidanceResponse")?,
+                _ => de::unknown(map, cx, k, "GuidanceResponse")?,
             }
         }
-        de::required::<A::Error>(r.module.is_some(), "GuidanceResponse", "module")?;
-        de::required::<A::Error>(r.status.is_some(), "GuidanceResponse", "status")?;
+        de::required::<A::Error>(cx, r.module.is_some(), "GuidanceResponse", "module")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "GuidanceResponse", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -193,48 +199,51 @@ impl GuidanceResponseModule {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

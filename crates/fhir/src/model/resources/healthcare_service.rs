@@ -94,56 +94,61 @@ pub struct HealthcareService {
 impl_de!(HealthcareService);
 
 impl HealthcareService {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "providedBy" => de::one(map, &mut r.provided_by, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "specialty" => de::many(map, &mut r.specialty, k)?,
-                "location" => de::many(map, &mut r.location, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "extraDetails" => de::formed(map, &mut r.extra_details, k, de::Form::String)?,
-                "_extraDetails" => de::prim_ext(map, &mut r.extra_details, k)?,
-                "photo" => de::one(map, &mut r.photo, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "coverageArea" => de::many(map, &mut r.coverage_area, k)?,
-                "serviceProvisionCode" => de::many(map, &mut r.service_provision_code, k)?,
-                "eligibility" => de::many(map, &mut r.eligibility, k)?,
-                "program" => de::many(map, &mut r.program, k)?,
-                "characteristic" => de::many(map, &mut r.characteristic, k)?,
-                "communication" => de::many(map, &mut r.communication, k)?,
-                "referralMethod" => de::many(map, &mut r.referral_method, k)?,
-                "appointmentRequired" => de::prim(map, &mut r.appointment_required, k)?,
-                "_appointmentRequired" => de::prim_ext(map, &mut r.appointment_required, k)?,
-                "availableTime" => de::many(map, &mut r.available_time, k)?,
-                "notAvailable" => de::many(map, &mut r.not_available, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "providedBy" => de::one(map, cx, &mut r.provided_by, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "specialty" => de::many(map, cx, &mut r.specialty, k)?,
+                "location" => de::many(map, cx, &mut r.location, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "extraDetails" => de::formed(map, cx, &mut r.extra_details, k, de::Form::String)?,
+                "_extraDetails" => de::prim_ext(map, cx, &mut r.extra_details, k)?,
+                "photo" => de::one(map, cx, &mut r.photo, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "coverageArea" => de::many(map, cx, &mut r.coverage_area, k)?,
+                "serviceProvisionCode" => de::many(map, cx, &mut r.service_provision_code, k)?,
+                "eligibility" => de::many(map, cx, &mut r.eligibility, k)?,
+                "program" => de::many(map, cx, &mut r.program, k)?,
+                "characteristic" => de::many(map, cx, &mut r.characteristic, k)?,
+                "communication" => de::many(map, cx, &mut r.communication, k)?,
+                "referralMethod" => de::many(map, cx, &mut r.referral_method, k)?,
+                "appointmentRequired" => de::prim(map, cx, &mut r.appointment_required, k)?,
+                "_appointmentRequired" => de::prim_ext(map, cx, &mut r.appointment_required, k)?,
+                "availableTime" => de::many(map, cx, &mut r.available_time, k)?,
+                "notAvailable" => de::many(map, cx, &mut r.not_available, k)?,
                 "availabilityExceptions" => {
-                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.availability_exceptions, k, de::Form::String)?
                 }
-                "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "resourceType" => de::resource_type(map, "HealthcareService")?,
-                _ => de::unknown(map, k, "HealthcareService")?,
+                "_availabilityExceptions" => {
+                    de::prim_ext(map, cx, &mut r.availability_exceptions, k)?
+                }
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "resourceType" => de::resource_type(map, cx, "HealthcareService")?,
+                _ => de::unknown(map, cx, k, "HealthcareService")?,
             }
         }
         Ok(r)
@@ -152,8 +157,11 @@ impl HealthcareService {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -217,24 +225,27 @@ pub struct HealthcareServiceEligibility {
 impl_de!(HealthcareServiceEligibility);
 
 impl HealthcareServiceEligibility {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                _ => de::unknown(map, k, "HealthcareService.eligibility")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                _ => de::unknown(map, cx, k, "HealthcareService.eligibility")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("HealthcareService.eligibility")?;
+            de::empty_object::<A::Error>(cx, "HealthcareService.eligibility")?;
         }
         Ok(r)
     }
@@ -276,29 +287,32 @@ pub struct HealthcareServiceAvailableTime {
 impl_de!(HealthcareServiceAvailableTime);
 
 impl HealthcareServiceAvailableTime {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "daysOfWeek" => de::formeds(map, &mut r.days_of_week, k, de::Form::Code)?,
-                "_daysOfWeek" => de::prims_ext(map, &mut r.days_of_week, k)?,
-                "allDay" => de::prim(map, &mut r.all_day, k)?,
-                "_allDay" => de::prim_ext(map, &mut r.all_day, k)?,
-                "availableStartTime" => de::prim(map, &mut r.available_start_time, k)?,
-                "_availableStartTime" => de::prim_ext(map, &mut r.available_start_time, k)?,
-                "availableEndTime" => de::prim(map, &mut r.available_end_time, k)?,
-                "_availableEndTime" => de::prim_ext(map, &mut r.available_end_time, k)?,
-                _ => de::unknown(map, k, "HealthcareService.availableTime")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "daysOfWeek" => de::formeds(map, cx, &mut r.days_of_week, k, de::Form::Code)?,
+                "_daysOfWeek" => de::prims_ext(map, cx, &mut r.days_of_week, k)?,
+                "allDay" => de::prim(map, cx, &mut r.all_day, k)?,
+                "_allDay" => de::prim_ext(map, cx, &mut r.all_day, k)?,
+                "availableStartTime" => de::prim(map, cx, &mut r.available_start_time, k)?,
+                "_availableStartTime" => de::prim_ext(map, cx, &mut r.available_start_time, k)?,
+                "availableEndTime" => de::prim(map, cx, &mut r.available_end_time, k)?,
+                "_availableEndTime" => de::prim_ext(map, cx, &mut r.available_end_time, k)?,
+                _ => de::unknown(map, cx, k, "HealthcareService.availableTime")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("HealthcareService.availableTime")?;
+            de::empty_object::<A::Error>(cx, "HealthcareService.availableTime")?;
         }
         Ok(r)
     }
@@ -338,26 +352,30 @@ pub struct HealthcareServiceNotAvailable {
 impl_de!(HealthcareServiceNotAvailable);
 
 impl HealthcareServiceNotAvailable {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "during" => de::one(map, &mut r.during, k)?,
-                _ => de::unknown(map, k, "HealthcareService.notAvailable")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "during" => de::one(map, cx, &mut r.during, k)?,
+                _ => de::unknown(map, cx, k, "HealthcareService.notAvailable")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("HealthcareService.notAvailable")?;
+            de::empty_object::<A::Error>(cx, "HealthcareService.notAvailable")?;
         }
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "HealthcareService.notAvailable",
             "description",

@@ -86,65 +86,75 @@ pub struct ImagingStudy {
 impl_de!(ImagingStudy);
 
 impl ImagingStudy {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "modality" => de::many(map, &mut r.modality, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "started" => de::prim(map, &mut r.started, k)?,
-                "_started" => de::prim_ext(map, &mut r.started, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "referrer" => de::one(map, &mut r.referrer, k)?,
-                "interpreter" => de::many(map, &mut r.interpreter, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "modality" => de::many(map, cx, &mut r.modality, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "started" => de::prim(map, cx, &mut r.started, k)?,
+                "_started" => de::prim_ext(map, cx, &mut r.started, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "referrer" => de::one(map, cx, &mut r.referrer, k)?,
+                "interpreter" => de::many(map, cx, &mut r.interpreter, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
                 "numberOfSeries" => {
-                    de::formed(map, &mut r.number_of_series, k, de::Form::UnsignedInt)?
+                    de::formed(map, cx, &mut r.number_of_series, k, de::Form::UnsignedInt)?
                 }
-                "_numberOfSeries" => de::prim_ext(map, &mut r.number_of_series, k)?,
-                "numberOfInstances" => {
-                    de::formed(map, &mut r.number_of_instances, k, de::Form::UnsignedInt)?
-                }
-                "_numberOfInstances" => de::prim_ext(map, &mut r.number_of_instances, k)?,
-                "procedureReference" => de::one(map, &mut r.procedure_reference, k)?,
-                "procedureCode" => de::many(map, &mut r.procedure_code, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "series" => de::many(map, &mut r.series, k)?,
-                "resourceType" => de::resource_type(map, "ImagingStudy")?,
-                _ => de::unknown(map, k, "ImagingStudy")?,
+                "_numberOfSeries" => de::prim_ext(map, cx, &mut r.number_of_series, k)?,
+                "numberOfInstances" => de::formed(
+                    map,
+                    cx,
+                    &mut r.number_of_instances,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_numberOfInstances" => de::prim_ext(map, cx, &mut r.number_of_instances, k)?,
+                "procedureReference" => de::one(map, cx, &mut r.procedure_reference, k)?,
+                "procedureCode" => de::many(map, cx, &mut r.procedure_code, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "series" => de::many(map, cx, &mut r.series, k)?,
+                "resourceType" => de::resource_type(map, cx, "ImagingStudy")?,
+                _ => de::unknown(map, cx, k, "ImagingStudy")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ImagingStudy", "status")?;
-        de::required::<A::Error>(r.subject.is_some(), "ImagingStudy", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ImagingStudy", "status")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "ImagingStudy", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -224,43 +234,50 @@ pub struct ImagingStudySeries {
 impl_de!(ImagingStudySeries);
 
 impl ImagingStudySeries {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "uid" => de::formed(map, &mut r.uid, k, de::Form::Id)?,
-                "_uid" => de::prim_ext(map, &mut r.uid, k)?,
-                "number" => de::formed(map, &mut r.number, k, de::Form::UnsignedInt)?,
-                "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "modality" => de::one(map, &mut r.modality, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "numberOfInstances" => {
-                    de::formed(map, &mut r.number_of_instances, k, de::Form::UnsignedInt)?
-                }
-                "_numberOfInstances" => de::prim_ext(map, &mut r.number_of_instances, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "laterality" => de::one(map, &mut r.laterality, k)?,
-                "specimen" => de::many(map, &mut r.specimen, k)?,
-                "started" => de::prim(map, &mut r.started, k)?,
-                "_started" => de::prim_ext(map, &mut r.started, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "instance" => de::many(map, &mut r.instance, k)?,
-                _ => de::unknown(map, k, "ImagingStudy.series")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "uid" => de::formed(map, cx, &mut r.uid, k, de::Form::Id)?,
+                "_uid" => de::prim_ext(map, cx, &mut r.uid, k)?,
+                "number" => de::formed(map, cx, &mut r.number, k, de::Form::UnsignedInt)?,
+                "_number" => de::prim_ext(map, cx, &mut r.number, k)?,
+                "modality" => de::one(map, cx, &mut r.modality, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "numberOfInstances" => de::formed(
+                    map,
+                    cx,
+                    &mut r.number_of_instances,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
+                "_numberOfInstances" => de::prim_ext(map, cx, &mut r.number_of_instances, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "laterality" => de::one(map, cx, &mut r.laterality, k)?,
+                "specimen" => de::many(map, cx, &mut r.specimen, k)?,
+                "started" => de::prim(map, cx, &mut r.started, k)?,
+                "_started" => de::prim_ext(map, cx, &mut r.started, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "instance" => de::many(map, cx, &mut r.instance, k)?,
+                _ => de::unknown(map, cx, k, "ImagingStudy.series")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImagingStudy.series")?;
+            de::empty_object::<A::Error>(cx, "ImagingStudy.series")?;
         }
-        de::required::<A::Error>(r.uid.is_some(), "ImagingStudy.series", "uid")?;
-        de::required::<A::Error>(r.modality.is_some(), "ImagingStudy.series", "modality")?;
+        de::required::<A::Error>(cx, r.uid.is_some(), "ImagingStudy.series", "uid")?;
+        de::required::<A::Error>(cx, r.modality.is_some(), "ImagingStudy.series", "modality")?;
         Ok(r)
     }
 }
@@ -307,25 +324,33 @@ pub struct ImagingStudySeriesPerformer {
 impl_de!(ImagingStudySeriesPerformer);
 
 impl ImagingStudySeriesPerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "ImagingStudy.series.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "ImagingStudy.series.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImagingStudy.series.performer")?;
+            de::empty_object::<A::Error>(cx, "ImagingStudy.series.performer")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "ImagingStudy.series.performer", "actor")?;
+        de::required::<A::Error>(
+            cx,
+            r.actor.is_some(),
+            "ImagingStudy.series.performer",
+            "actor",
+        )?;
         Ok(r)
     }
 }
@@ -366,31 +391,35 @@ pub struct ImagingStudySeriesInstance {
 impl_de!(ImagingStudySeriesInstance);
 
 impl ImagingStudySeriesInstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "uid" => de::formed(map, &mut r.uid, k, de::Form::Id)?,
-                "_uid" => de::prim_ext(map, &mut r.uid, k)?,
-                "sopClass" => de::one(map, &mut r.sop_class, k)?,
-                "number" => de::formed(map, &mut r.number, k, de::Form::UnsignedInt)?,
-                "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                _ => de::unknown(map, k, "ImagingStudy.series.instance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "uid" => de::formed(map, cx, &mut r.uid, k, de::Form::Id)?,
+                "_uid" => de::prim_ext(map, cx, &mut r.uid, k)?,
+                "sopClass" => de::one(map, cx, &mut r.sop_class, k)?,
+                "number" => de::formed(map, cx, &mut r.number, k, de::Form::UnsignedInt)?,
+                "_number" => de::prim_ext(map, cx, &mut r.number, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                _ => de::unknown(map, cx, k, "ImagingStudy.series.instance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImagingStudy.series.instance")?;
+            de::empty_object::<A::Error>(cx, "ImagingStudy.series.instance")?;
         }
-        de::required::<A::Error>(r.uid.is_some(), "ImagingStudy.series.instance", "uid")?;
+        de::required::<A::Error>(cx, r.uid.is_some(), "ImagingStudy.series.instance", "uid")?;
         de::required::<A::Error>(
+            cx,
             r.sop_class.is_some(),
             "ImagingStudy.series.instance",
             "sopClass",

@@ -102,77 +102,83 @@ pub struct Immunization {
 impl_de!(Immunization);
 
 impl Immunization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::one(map, &mut r.status_reason, k)?,
-                "vaccineCode" => de::one(map, &mut r.vaccine_code, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::one(map, cx, &mut r.status_reason, k)?,
+                "vaccineCode" => de::one(map, cx, &mut r.vaccine_code, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "occurrenceDateTime"
                 | "_occurrenceDateTime"
                 | "occurrenceString"
                 | "_occurrenceString" => {
-                    ImmunizationOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
+                    ImmunizationOccurrence::de(map, cx, &mut r.occurrence, k, "occurrence")?
                 }
-                "recorded" => de::prim(map, &mut r.recorded, k)?,
-                "_recorded" => de::prim_ext(map, &mut r.recorded, k)?,
-                "primarySource" => de::prim(map, &mut r.primary_source, k)?,
-                "_primarySource" => de::prim_ext(map, &mut r.primary_source, k)?,
-                "reportOrigin" => de::one(map, &mut r.report_origin, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "manufacturer" => de::one(map, &mut r.manufacturer, k)?,
-                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
-                "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
-                "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
-                "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
-                "site" => de::one(map, &mut r.site, k)?,
-                "route" => de::one(map, &mut r.route, k)?,
-                "doseQuantity" => de::one(map, &mut r.dose_quantity, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "isSubpotent" => de::prim(map, &mut r.is_subpotent, k)?,
-                "_isSubpotent" => de::prim_ext(map, &mut r.is_subpotent, k)?,
-                "subpotentReason" => de::many(map, &mut r.subpotent_reason, k)?,
-                "education" => de::many(map, &mut r.education, k)?,
-                "programEligibility" => de::many(map, &mut r.program_eligibility, k)?,
-                "fundingSource" => de::one(map, &mut r.funding_source, k)?,
-                "reaction" => de::many(map, &mut r.reaction, k)?,
-                "protocolApplied" => de::many(map, &mut r.protocol_applied, k)?,
-                "resourceType" => de::resource_type(map, "Immunization")?,
-                _ => de::unknown(map, k, "Immunization")?,
+                "recorded" => de::prim(map, cx, &mut r.recorded, k)?,
+                "_recorded" => de::prim_ext(map, cx, &mut r.recorded, k)?,
+                "primarySource" => de::prim(map, cx, &mut r.primary_source, k)?,
+                "_primarySource" => de::prim_ext(map, cx, &mut r.primary_source, k)?,
+                "reportOrigin" => de::one(map, cx, &mut r.report_origin, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "manufacturer" => de::one(map, cx, &mut r.manufacturer, k)?,
+                "lotNumber" => de::formed(map, cx, &mut r.lot_number, k, de::Form::String)?,
+                "_lotNumber" => de::prim_ext(map, cx, &mut r.lot_number, k)?,
+                "expirationDate" => de::prim(map, cx, &mut r.expiration_date, k)?,
+                "_expirationDate" => de::prim_ext(map, cx, &mut r.expiration_date, k)?,
+                "site" => de::one(map, cx, &mut r.site, k)?,
+                "route" => de::one(map, cx, &mut r.route, k)?,
+                "doseQuantity" => de::one(map, cx, &mut r.dose_quantity, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "isSubpotent" => de::prim(map, cx, &mut r.is_subpotent, k)?,
+                "_isSubpotent" => de::prim_ext(map, cx, &mut r.is_subpotent, k)?,
+                "subpotentReason" => de::many(map, cx, &mut r.subpotent_reason, k)?,
+                "education" => de::many(map, cx, &mut r.education, k)?,
+                "programEligibility" => de::many(map, cx, &mut r.program_eligibility, k)?,
+                "fundingSource" => de::one(map, cx, &mut r.funding_source, k)?,
+                "reaction" => de::many(map, cx, &mut r.reaction, k)?,
+                "protocolApplied" => de::many(map, cx, &mut r.protocol_applied, k)?,
+                "resourceType" => de::resource_type(map, cx, "Immunization")?,
+                _ => de::unknown(map, cx, k, "Immunization")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Immunization", "status")?;
-        de::required::<A::Error>(r.vaccine_code.is_some(), "Immunization", "vaccineCode")?;
-        de::required::<A::Error>(r.patient.is_some(), "Immunization", "patient")?;
-        de::required::<A::Error>(r.occurrence.is_some(), "Immunization", "occurrence")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Immunization", "status")?;
+        de::required::<A::Error>(cx, r.vaccine_code.is_some(), "Immunization", "vaccineCode")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "Immunization", "patient")?;
+        de::required::<A::Error>(cx, r.occurrence.is_some(), "Immunization", "occurrence")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -240,25 +246,28 @@ pub struct ImmunizationPerformer {
 impl_de!(ImmunizationPerformer);
 
 impl ImmunizationPerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "Immunization.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "Immunization.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Immunization.performer")?;
+            de::empty_object::<A::Error>(cx, "Immunization.performer")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "Immunization.performer", "actor")?;
+        de::required::<A::Error>(cx, r.actor.is_some(), "Immunization.performer", "actor")?;
         Ok(r)
     }
 }
@@ -299,29 +308,32 @@ pub struct ImmunizationEducation {
 impl_de!(ImmunizationEducation);
 
 impl ImmunizationEducation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "documentType" => de::formed(map, &mut r.document_type, k, de::Form::String)?,
-                "_documentType" => de::prim_ext(map, &mut r.document_type, k)?,
-                "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
-                "_reference" => de::prim_ext(map, &mut r.reference, k)?,
-                "publicationDate" => de::prim(map, &mut r.publication_date, k)?,
-                "_publicationDate" => de::prim_ext(map, &mut r.publication_date, k)?,
-                "presentationDate" => de::prim(map, &mut r.presentation_date, k)?,
-                "_presentationDate" => de::prim_ext(map, &mut r.presentation_date, k)?,
-                _ => de::unknown(map, k, "Immunization.education")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "documentType" => de::formed(map, cx, &mut r.document_type, k, de::Form::String)?,
+                "_documentType" => de::prim_ext(map, cx, &mut r.document_type, k)?,
+                "reference" => de::formed(map, cx, &mut r.reference, k, de::Form::Uri)?,
+                "_reference" => de::prim_ext(map, cx, &mut r.reference, k)?,
+                "publicationDate" => de::prim(map, cx, &mut r.publication_date, k)?,
+                "_publicationDate" => de::prim_ext(map, cx, &mut r.publication_date, k)?,
+                "presentationDate" => de::prim(map, cx, &mut r.presentation_date, k)?,
+                "_presentationDate" => de::prim_ext(map, cx, &mut r.presentation_date, k)?,
+                _ => de::unknown(map, cx, k, "Immunization.education")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Immunization.education")?;
+            de::empty_object::<A::Error>(cx, "Immunization.education")?;
         }
         Ok(r)
     }
@@ -363,26 +375,29 @@ pub struct ImmunizationReaction {
 impl_de!(ImmunizationReaction);
 
 impl ImmunizationReaction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "detail" => de::one(map, &mut r.detail, k)?,
-                "reported" => de::prim(map, &mut r.reported, k)?,
-                "_reported" => de::prim_ext(map, &mut r.reported, k)?,
-                _ => de::unknown(map, k, "Immunization.reaction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "detail" => de::one(map, cx, &mut r.detail, k)?,
+                "reported" => de::prim(map, cx, &mut r.reported, k)?,
+                "_reported" => de::prim_ext(map, cx, &mut r.reported, k)?,
+                _ => de::unknown(map, cx, k, "Immunization.reaction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Immunization.reaction")?;
+            de::empty_object::<A::Error>(cx, "Immunization.reaction")?;
         }
         Ok(r)
     }
@@ -427,25 +442,29 @@ pub struct ImmunizationProtocolApplied {
 impl_de!(ImmunizationProtocolApplied);
 
 impl ImmunizationProtocolApplied {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
-                "_series" => de::prim_ext(map, &mut r.series, k)?,
-                "authority" => de::one(map, &mut r.authority, k)?,
-                "targetDisease" => de::many(map, &mut r.target_disease, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "series" => de::formed(map, cx, &mut r.series, k, de::Form::String)?,
+                "_series" => de::prim_ext(map, cx, &mut r.series, k)?,
+                "authority" => de::one(map, cx, &mut r.authority, k)?,
+                "targetDisease" => de::many(map, cx, &mut r.target_disease, k)?,
                 "doseNumberPositiveInt"
                 | "_doseNumberPositiveInt"
                 | "doseNumberString"
                 | "_doseNumberString" => ImmunizationProtocolAppliedDoseNumber::de(
                     map,
+                    cx,
                     &mut r.dose_number,
                     k,
                     "doseNumber",
@@ -455,17 +474,19 @@ impl ImmunizationProtocolApplied {
                 | "seriesDosesString"
                 | "_seriesDosesString" => ImmunizationProtocolAppliedSeriesDoses::de(
                     map,
+                    cx,
                     &mut r.series_doses,
                     k,
                     "seriesDoses",
                 )?,
-                _ => de::unknown(map, k, "Immunization.protocolApplied")?,
+                _ => de::unknown(map, cx, k, "Immunization.protocolApplied")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Immunization.protocolApplied")?;
+            de::empty_object::<A::Error>(cx, "Immunization.protocolApplied")?;
         }
         de::required::<A::Error>(
+            cx,
             r.dose_number.is_some(),
             "Immunization.protocolApplied",
             "doseNumber",
@@ -516,44 +537,45 @@ impl ImmunizationOccurrence {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -595,44 +617,45 @@ impl ImmunizationProtocolAppliedDoseNumber {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -674,44 +697,45 @@ impl ImmunizationProtocolAppliedSeriesDoses {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -72,69 +72,80 @@ pub struct ImmunizationEvaluation {
 impl_de!(ImmunizationEvaluation);
 
 impl ImmunizationEvaluation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "authority" => de::one(map, &mut r.authority, k)?,
-                "targetDisease" => de::one(map, &mut r.target_disease, k)?,
-                "immunizationEvent" => de::one(map, &mut r.immunization_event, k)?,
-                "doseStatus" => de::one(map, &mut r.dose_status, k)?,
-                "doseStatusReason" => de::many(map, &mut r.dose_status_reason, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
-                "_series" => de::prim_ext(map, &mut r.series, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "authority" => de::one(map, cx, &mut r.authority, k)?,
+                "targetDisease" => de::one(map, cx, &mut r.target_disease, k)?,
+                "immunizationEvent" => de::one(map, cx, &mut r.immunization_event, k)?,
+                "doseStatus" => de::one(map, cx, &mut r.dose_status, k)?,
+                "doseStatusReason" => de::many(map, cx, &mut r.dose_status_reason, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "series" => de::formed(map, cx, &mut r.series, k, de::Form::String)?,
+                "_series" => de::prim_ext(map, cx, &mut r.series, k)?,
                 "doseNumberPositiveInt"
                 | "_doseNumberPositiveInt"
                 | "doseNumberString"
-                | "_doseNumberString" => {
-                    ImmunizationEvaluationDoseNumber::de(map, &mut r.dose_number, k, "doseNumber")?
-                }
+                | "_doseNumberString" => ImmunizationEvaluationDoseNumber::de(
+                    map,
+                    cx,
+                    &mut r.dose_number,
+                    k,
+                    "doseNumber",
+                )?,
                 "seriesDosesPositiveInt"
                 | "_seriesDosesPositiveInt"
                 | "seriesDosesString"
                 | "_seriesDosesString" => ImmunizationEvaluationSeriesDoses::de(
                     map,
+                    cx,
                     &mut r.series_doses,
                     k,
                     "seriesDoses",
                 )?,
-                "resourceType" => de::resource_type(map, "ImmunizationEvaluation")?,
-                _ => de::unknown(map, k, "ImmunizationEvaluation")?,
+                "resourceType" => de::resource_type(map, cx, "ImmunizationEvaluation")?,
+                _ => de::unknown(map, cx, k, "ImmunizationEvaluation")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ImmunizationEvaluation", "status")?;
-        de::required::<A::Error>(r.patient.is_some(), "ImmunizationEvaluation", "patient")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ImmunizationEvaluation", "status")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "ImmunizationEvaluation", "patient")?;
         de::required::<A::Error>(
+            cx,
             r.target_disease.is_some(),
             "ImmunizationEvaluation",
             "targetDisease",
         )?;
         de::required::<A::Error>(
+            cx,
             r.immunization_event.is_some(),
             "ImmunizationEvaluation",
             "immunizationEvent",
         )?;
         de::required::<A::Error>(
+            cx,
             r.dose_status.is_some(),
             "ImmunizationEvaluation",
             "doseStatus",
@@ -145,8 +156,11 @@ impl ImmunizationEvaluation {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -206,44 +220,45 @@ impl ImmunizationEvaluationDoseNumber {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -285,44 +300,45 @@ impl ImmunizationEvaluationSeriesDoses {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

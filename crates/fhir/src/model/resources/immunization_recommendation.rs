@@ -56,35 +56,44 @@ pub struct ImmunizationRecommendation {
 impl_de!(ImmunizationRecommendation);
 
 impl ImmunizationRecommendation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "authority" => de::one(map, &mut r.authority, k)?,
-                "recommendation" => de::many(map, &mut r.recommendation, k)?,
-                "resourceType" => de::resource_type(map, "ImmunizationRecommendation")?,
-                _ => de::unknown(map, k, "ImmunizationRecommendation")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "authority" => de::one(map, cx, &mut r.authority, k)?,
+                "recommendation" => de::many(map, cx, &mut r.recommendation, k)?,
+                "resourceType" => de::resource_type(map, cx, "ImmunizationRecommendation")?,
+                _ => de::unknown(map, cx, k, "ImmunizationRecommendation")?,
             }
         }
-        de::required::<A::Error>(r.patient.is_some(), "ImmunizationRecommendation", "patient")?;
-        de::required::<A::Error>(r.date.is_some(), "ImmunizationRecommendation", "date")?;
         de::required::<A::Error>(
+            cx,
+            r.patient.is_some(),
+            "ImmunizationRecommendation",
+            "patient",
+        )?;
+        de::required::<A::Error>(cx, r.date.is_some(), "ImmunizationRecommendation", "date")?;
+        de::required::<A::Error>(
+            cx,
             !r.recommendation.is_empty(),
             "ImmunizationRecommendation",
             "recommendation",
@@ -95,8 +104,11 @@ impl ImmunizationRecommendation {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -161,33 +173,37 @@ pub struct ImmunizationRecommendationRecommendation {
 impl_de!(ImmunizationRecommendationRecommendation);
 
 impl ImmunizationRecommendationRecommendation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "vaccineCode" => de::many(map, &mut r.vaccine_code, k)?,
-                "targetDisease" => de::one(map, &mut r.target_disease, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "vaccineCode" => de::many(map, cx, &mut r.vaccine_code, k)?,
+                "targetDisease" => de::one(map, cx, &mut r.target_disease, k)?,
                 "contraindicatedVaccineCode" => {
-                    de::many(map, &mut r.contraindicated_vaccine_code, k)?
+                    de::many(map, cx, &mut r.contraindicated_vaccine_code, k)?
                 }
-                "forecastStatus" => de::one(map, &mut r.forecast_status, k)?,
-                "forecastReason" => de::many(map, &mut r.forecast_reason, k)?,
-                "dateCriterion" => de::many(map, &mut r.date_criterion, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
-                "_series" => de::prim_ext(map, &mut r.series, k)?,
+                "forecastStatus" => de::one(map, cx, &mut r.forecast_status, k)?,
+                "forecastReason" => de::many(map, cx, &mut r.forecast_reason, k)?,
+                "dateCriterion" => de::many(map, cx, &mut r.date_criterion, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "series" => de::formed(map, cx, &mut r.series, k, de::Form::String)?,
+                "_series" => de::prim_ext(map, cx, &mut r.series, k)?,
                 "doseNumberPositiveInt"
                 | "_doseNumberPositiveInt"
                 | "doseNumberString"
                 | "_doseNumberString" => ImmunizationRecommendationRecommendationDoseNumber::de(
                     map,
+                    cx,
                     &mut r.dose_number,
                     k,
                     "doseNumber",
@@ -197,21 +213,23 @@ impl ImmunizationRecommendationRecommendation {
                 | "seriesDosesString"
                 | "_seriesDosesString" => ImmunizationRecommendationRecommendationSeriesDoses::de(
                     map,
+                    cx,
                     &mut r.series_doses,
                     k,
                     "seriesDoses",
                 )?,
-                "supportingImmunization" => de::many(map, &mut r.supporting_immunization, k)?,
+                "supportingImmunization" => de::many(map, cx, &mut r.supporting_immunization, k)?,
                 "supportingPatientInformation" => {
-                    de::many(map, &mut r.supporting_patient_information, k)?
+                    de::many(map, cx, &mut r.supporting_patient_information, k)?
                 }
-                _ => de::unknown(map, k, "ImmunizationRecommendation.recommendation")?,
+                _ => de::unknown(map, cx, k, "ImmunizationRecommendation.recommendation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImmunizationRecommendation.recommendation")?;
+            de::empty_object::<A::Error>(cx, "ImmunizationRecommendation.recommendation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.forecast_status.is_some(),
             "ImmunizationRecommendation.recommendation",
             "forecastStatus",
@@ -268,21 +286,25 @@ pub struct ImmunizationRecommendationRecommendationDateCriterion {
 impl_de!(ImmunizationRecommendationRecommendationDateCriterion);
 
 impl ImmunizationRecommendationRecommendationDateCriterion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "ImmunizationRecommendation.recommendation.dateCriterion",
                 )?,
@@ -290,15 +312,18 @@ impl ImmunizationRecommendationRecommendationDateCriterion {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "ImmunizationRecommendation.recommendation.dateCriterion",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "ImmunizationRecommendation.recommendation.dateCriterion",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "ImmunizationRecommendation.recommendation.dateCriterion",
             "value",
@@ -346,44 +371,45 @@ impl ImmunizationRecommendationRecommendationDoseNumber {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -425,44 +451,45 @@ impl ImmunizationRecommendationRecommendationSeriesDoses {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
+                let v: u32 = de::formed_value(map, cx, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
-                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "PositiveInt") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::from_ext(e))),
-                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::PositiveInt(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -86,64 +86,73 @@ pub struct ImplementationGuide {
 impl_de!(ImplementationGuide);
 
 impl ImplementationGuide {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
-                "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
-                "license" => de::formed(map, &mut r.license, k, de::Form::Code)?,
-                "_license" => de::prim_ext(map, &mut r.license, k)?,
-                "fhirVersion" => de::formeds(map, &mut r.fhir_version, k, de::Form::Code)?,
-                "_fhirVersion" => de::prims_ext(map, &mut r.fhir_version, k)?,
-                "dependsOn" => de::many(map, &mut r.depends_on, k)?,
-                "global" => de::many(map, &mut r.global, k)?,
-                "definition" => de::one(map, &mut r.definition, k)?,
-                "manifest" => de::one(map, &mut r.manifest, k)?,
-                "resourceType" => de::resource_type(map, "ImplementationGuide")?,
-                _ => de::unknown(map, k, "ImplementationGuide")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "packageId" => de::formed(map, cx, &mut r.package_id, k, de::Form::Id)?,
+                "_packageId" => de::prim_ext(map, cx, &mut r.package_id, k)?,
+                "license" => de::formed(map, cx, &mut r.license, k, de::Form::Code)?,
+                "_license" => de::prim_ext(map, cx, &mut r.license, k)?,
+                "fhirVersion" => de::formeds(map, cx, &mut r.fhir_version, k, de::Form::Code)?,
+                "_fhirVersion" => de::prims_ext(map, cx, &mut r.fhir_version, k)?,
+                "dependsOn" => de::many(map, cx, &mut r.depends_on, k)?,
+                "global" => de::many(map, cx, &mut r.global, k)?,
+                "definition" => de::one(map, cx, &mut r.definition, k)?,
+                "manifest" => de::one(map, cx, &mut r.manifest, k)?,
+                "resourceType" => de::resource_type(map, cx, "ImplementationGuide")?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "ImplementationGuide", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "ImplementationGuide", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "ImplementationGuide", "status")?;
-        de::required::<A::Error>(r.package_id.is_some(), "ImplementationGuide", "packageId")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "ImplementationGuide", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "ImplementationGuide", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ImplementationGuide", "status")?;
         de::required::<A::Error>(
+            cx,
+            r.package_id.is_some(),
+            "ImplementationGuide",
+            "packageId",
+        )?;
+        de::required::<A::Error>(
+            cx,
             !r.fhir_version.is_empty(),
             "ImplementationGuide",
             "fhirVersion",
@@ -154,8 +163,11 @@ impl ImplementationGuide {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -217,29 +229,32 @@ pub struct ImplementationGuideDependsOn {
 impl_de!(ImplementationGuideDependsOn);
 
 impl ImplementationGuideDependsOn {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
-                "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.dependsOn")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                "packageId" => de::formed(map, cx, &mut r.package_id, k, de::Form::Id)?,
+                "_packageId" => de::prim_ext(map, cx, &mut r.package_id, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.dependsOn")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.dependsOn")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.dependsOn")?;
         }
-        de::required::<A::Error>(r.uri.is_some(), "ImplementationGuide.dependsOn", "uri")?;
+        de::required::<A::Error>(cx, r.uri.is_some(), "ImplementationGuide.dependsOn", "uri")?;
         Ok(r)
     }
 }
@@ -277,28 +292,36 @@ pub struct ImplementationGuideGlobal {
 impl_de!(ImplementationGuideGlobal);
 
 impl ImplementationGuideGlobal {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.global")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.global")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.global")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.global")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "ImplementationGuide.global", "type")?;
-        de::required::<A::Error>(r.profile.is_some(), "ImplementationGuide.global", "profile")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ImplementationGuide.global", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.profile.is_some(),
+            "ImplementationGuide.global",
+            "profile",
+        )?;
         Ok(r)
     }
 }
@@ -341,28 +364,32 @@ pub struct ImplementationGuideDefinition {
 impl_de!(ImplementationGuideDefinition);
 
 impl ImplementationGuideDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "grouping" => de::many(map, &mut r.grouping, k)?,
-                "resource" => de::many(map, &mut r.resource, k)?,
-                "page" => de::one(map, &mut r.page, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                "template" => de::many(map, &mut r.template, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "grouping" => de::many(map, cx, &mut r.grouping, k)?,
+                "resource" => de::many(map, cx, &mut r.resource, k)?,
+                "page" => de::one(map, cx, &mut r.page, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                "template" => de::many(map, cx, &mut r.template, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.resource.is_empty(),
             "ImplementationGuide.definition",
             "resource",
@@ -406,27 +433,31 @@ pub struct ImplementationGuideDefinitionGrouping {
 impl_de!(ImplementationGuideDefinitionGrouping);
 
 impl ImplementationGuideDefinitionGrouping {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition.grouping")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition.grouping")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition.grouping")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition.grouping")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "ImplementationGuide.definition.grouping",
             "name",
@@ -475,40 +506,45 @@ pub struct ImplementationGuideDefinitionResource {
 impl_de!(ImplementationGuideDefinitionResource);
 
 impl ImplementationGuideDefinitionResource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                "fhirVersion" => de::formeds(map, &mut r.fhir_version, k, de::Form::Code)?,
-                "_fhirVersion" => de::prims_ext(map, &mut r.fhir_version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                "fhirVersion" => de::formeds(map, cx, &mut r.fhir_version, k, de::Form::Code)?,
+                "_fhirVersion" => de::prims_ext(map, cx, &mut r.fhir_version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
                 "exampleBoolean" | "_exampleBoolean" | "exampleCanonical" | "_exampleCanonical" => {
                     ImplementationGuideDefinitionResourceExample::de(
                         map,
+                        cx,
                         &mut r.example,
                         k,
                         "example",
                     )?
                 }
-                "groupingId" => de::formed(map, &mut r.grouping_id, k, de::Form::Id)?,
-                "_groupingId" => de::prim_ext(map, &mut r.grouping_id, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition.resource")?,
+                "groupingId" => de::formed(map, cx, &mut r.grouping_id, k, de::Form::Id)?,
+                "_groupingId" => de::prim_ext(map, cx, &mut r.grouping_id, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition.resource")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition.resource")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition.resource")?;
         }
         de::required::<A::Error>(
+            cx,
             r.reference.is_some(),
             "ImplementationGuide.definition.resource",
             "reference",
@@ -557,41 +593,47 @@ pub struct ImplementationGuideDefinitionPage {
 impl_de!(ImplementationGuideDefinitionPage);
 
 impl ImplementationGuideDefinitionPage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "nameUrl" | "_nameUrl" | "nameReference" => {
-                    ImplementationGuideDefinitionPageName::de(map, &mut r.name, k, "name")?
+                    ImplementationGuideDefinitionPageName::de(map, cx, &mut r.name, k, "name")?
                 }
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "generation" => de::formed(map, &mut r.generation, k, de::Form::Code)?,
-                "_generation" => de::prim_ext(map, &mut r.generation, k)?,
-                "page" => de::many(map, &mut r.page, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition.page")?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "generation" => de::formed(map, cx, &mut r.generation, k, de::Form::Code)?,
+                "_generation" => de::prim_ext(map, cx, &mut r.generation, k)?,
+                "page" => de::many(map, cx, &mut r.page, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition.page")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition.page")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition.page")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "ImplementationGuide.definition.page",
             "name",
         )?;
         de::required::<A::Error>(
+            cx,
             r.title.is_some(),
             "ImplementationGuide.definition.page",
             "title",
         )?;
         de::required::<A::Error>(
+            cx,
             r.generation.is_some(),
             "ImplementationGuide.definition.page",
             "generation",
@@ -634,32 +676,37 @@ pub struct ImplementationGuideDefinitionParameter {
 impl_de!(ImplementationGuideDefinitionParameter);
 
 impl ImplementationGuideDefinitionParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition.parameter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition.parameter")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition.parameter")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "ImplementationGuide.definition.parameter",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "ImplementationGuide.definition.parameter",
             "value",
@@ -702,34 +749,39 @@ pub struct ImplementationGuideDefinitionTemplate {
 impl_de!(ImplementationGuideDefinitionTemplate);
 
 impl ImplementationGuideDefinitionTemplate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "scope" => de::formed(map, &mut r.scope, k, de::Form::String)?,
-                "_scope" => de::prim_ext(map, &mut r.scope, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.definition.template")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::String)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "scope" => de::formed(map, cx, &mut r.scope, k, de::Form::String)?,
+                "_scope" => de::prim_ext(map, cx, &mut r.scope, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.definition.template")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.definition.template")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.definition.template")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "ImplementationGuide.definition.template",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.source.is_some(),
             "ImplementationGuide.definition.template",
             "source",
@@ -777,31 +829,35 @@ pub struct ImplementationGuideManifest {
 impl_de!(ImplementationGuideManifest);
 
 impl ImplementationGuideManifest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "rendering" => de::formed(map, &mut r.rendering, k, de::Form::Uri)?,
-                "_rendering" => de::prim_ext(map, &mut r.rendering, k)?,
-                "resource" => de::many(map, &mut r.resource, k)?,
-                "page" => de::many(map, &mut r.page, k)?,
-                "image" => de::formeds(map, &mut r.image, k, de::Form::String)?,
-                "_image" => de::prims_ext(map, &mut r.image, k)?,
-                "other" => de::formeds(map, &mut r.other, k, de::Form::String)?,
-                "_other" => de::prims_ext(map, &mut r.other, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.manifest")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "rendering" => de::formed(map, cx, &mut r.rendering, k, de::Form::Uri)?,
+                "_rendering" => de::prim_ext(map, cx, &mut r.rendering, k)?,
+                "resource" => de::many(map, cx, &mut r.resource, k)?,
+                "page" => de::many(map, cx, &mut r.page, k)?,
+                "image" => de::formeds(map, cx, &mut r.image, k, de::Form::String)?,
+                "_image" => de::prims_ext(map, cx, &mut r.image, k)?,
+                "other" => de::formeds(map, cx, &mut r.other, k, de::Form::String)?,
+                "_other" => de::prims_ext(map, cx, &mut r.other, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.manifest")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.manifest")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.manifest")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.resource.is_empty(),
             "ImplementationGuide.manifest",
             "resource",
@@ -847,34 +903,39 @@ pub struct ImplementationGuideManifestResource {
 impl_de!(ImplementationGuideManifestResource);
 
 impl ImplementationGuideManifestResource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
                 "exampleBoolean" | "_exampleBoolean" | "exampleCanonical" | "_exampleCanonical" => {
                     ImplementationGuideManifestResourceExample::de(
                         map,
+                        cx,
                         &mut r.example,
                         k,
                         "example",
                     )?
                 }
-                "relativePath" => de::formed(map, &mut r.relative_path, k, de::Form::Uri)?,
-                "_relativePath" => de::prim_ext(map, &mut r.relative_path, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.manifest.resource")?,
+                "relativePath" => de::formed(map, cx, &mut r.relative_path, k, de::Form::Uri)?,
+                "_relativePath" => de::prim_ext(map, cx, &mut r.relative_path, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.manifest.resource")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.manifest.resource")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.manifest.resource")?;
         }
         de::required::<A::Error>(
+            cx,
             r.reference.is_some(),
             "ImplementationGuide.manifest.resource",
             "reference",
@@ -918,29 +979,33 @@ pub struct ImplementationGuideManifestPage {
 impl_de!(ImplementationGuideManifestPage);
 
 impl ImplementationGuideManifestPage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "anchor" => de::formeds(map, &mut r.anchor, k, de::Form::String)?,
-                "_anchor" => de::prims_ext(map, &mut r.anchor, k)?,
-                _ => de::unknown(map, k, "ImplementationGuide.manifest.page")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "anchor" => de::formeds(map, cx, &mut r.anchor, k, de::Form::String)?,
+                "_anchor" => de::prims_ext(map, cx, &mut r.anchor, k)?,
+                _ => de::unknown(map, cx, k, "ImplementationGuide.manifest.page")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ImplementationGuide.manifest.page")?;
+            de::empty_object::<A::Error>(cx, "ImplementationGuide.manifest.page")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "ImplementationGuide.manifest.page",
             "name",
@@ -989,32 +1054,33 @@ impl ImplementationGuideDefinitionPageName {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Url") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
-                    Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Url(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Url") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::from_ext(e))),
-                    Some(Self::Url(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Url(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1056,44 +1122,45 @@ impl ImplementationGuideDefinitionResourceExample {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1135,44 +1202,45 @@ impl ImplementationGuideManifestResourceExample {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -74,41 +74,44 @@ pub struct InsurancePlan {
 impl_de!(InsurancePlan);
 
 impl InsurancePlan {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "ownedBy" => de::one(map, &mut r.owned_by, k)?,
-                "administeredBy" => de::one(map, &mut r.administered_by, k)?,
-                "coverageArea" => de::many(map, &mut r.coverage_area, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "network" => de::many(map, &mut r.network, k)?,
-                "coverage" => de::many(map, &mut r.coverage, k)?,
-                "plan" => de::many(map, &mut r.plan, k)?,
-                "resourceType" => de::resource_type(map, "InsurancePlan")?,
-                _ => de::unknown(map, k, "InsurancePlan")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "alias" => de::formeds(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prims_ext(map, cx, &mut r.alias, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "ownedBy" => de::one(map, cx, &mut r.owned_by, k)?,
+                "administeredBy" => de::one(map, cx, &mut r.administered_by, k)?,
+                "coverageArea" => de::many(map, cx, &mut r.coverage_area, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "network" => de::many(map, cx, &mut r.network, k)?,
+                "coverage" => de::many(map, cx, &mut r.coverage, k)?,
+                "plan" => de::many(map, cx, &mut r.plan, k)?,
+                "resourceType" => de::resource_type(map, cx, "InsurancePlan")?,
+                _ => de::unknown(map, cx, k, "InsurancePlan")?,
             }
         }
         Ok(r)
@@ -117,8 +120,11 @@ impl InsurancePlan {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -176,25 +182,28 @@ pub struct InsurancePlanContact {
 impl_de!(InsurancePlanContact);
 
 impl InsurancePlanContact {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "purpose" => de::one(map, &mut r.purpose, k)?,
-                "name" => de::one(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::one(map, &mut r.address, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.contact")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "purpose" => de::one(map, cx, &mut r.purpose, k)?,
+                "name" => de::one(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::one(map, cx, &mut r.address, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.contact")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.contact")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.contact")?;
         }
         Ok(r)
     }
@@ -236,27 +245,35 @@ pub struct InsurancePlanCoverage {
 impl_de!(InsurancePlanCoverage);
 
 impl InsurancePlanCoverage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "network" => de::many(map, &mut r.network, k)?,
-                "benefit" => de::many(map, &mut r.benefit, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.coverage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "network" => de::many(map, cx, &mut r.network, k)?,
+                "benefit" => de::many(map, cx, &mut r.benefit, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.coverage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.coverage")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.coverage")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "InsurancePlan.coverage", "type")?;
-        de::required::<A::Error>(!r.benefit.is_empty(), "InsurancePlan.coverage", "benefit")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "InsurancePlan.coverage", "type")?;
+        de::required::<A::Error>(
+            cx,
+            !r.benefit.is_empty(),
+            "InsurancePlan.coverage",
+            "benefit",
+        )?;
         Ok(r)
     }
 }
@@ -296,27 +313,35 @@ pub struct InsurancePlanCoverageBenefit {
 impl_de!(InsurancePlanCoverageBenefit);
 
 impl InsurancePlanCoverageBenefit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "requirement" => de::formed(map, &mut r.requirement, k, de::Form::String)?,
-                "_requirement" => de::prim_ext(map, &mut r.requirement, k)?,
-                "limit" => de::many(map, &mut r.limit, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.coverage.benefit")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "requirement" => de::formed(map, cx, &mut r.requirement, k, de::Form::String)?,
+                "_requirement" => de::prim_ext(map, cx, &mut r.requirement, k)?,
+                "limit" => de::many(map, cx, &mut r.limit, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.coverage.benefit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.coverage.benefit")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.coverage.benefit")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "InsurancePlan.coverage.benefit", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "InsurancePlan.coverage.benefit",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -354,23 +379,26 @@ pub struct InsurancePlanCoverageBenefitLimit {
 impl_de!(InsurancePlanCoverageBenefitLimit);
 
 impl InsurancePlanCoverageBenefitLimit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "value" => de::one(map, &mut r.value, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.coverage.benefit.limit")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "value" => de::one(map, cx, &mut r.value, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.coverage.benefit.limit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.coverage.benefit.limit")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.coverage.benefit.limit")?;
         }
         Ok(r)
     }
@@ -416,27 +444,30 @@ pub struct InsurancePlanPlan {
 impl_de!(InsurancePlanPlan);
 
 impl InsurancePlanPlan {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "coverageArea" => de::many(map, &mut r.coverage_area, k)?,
-                "network" => de::many(map, &mut r.network, k)?,
-                "generalCost" => de::many(map, &mut r.general_cost, k)?,
-                "specificCost" => de::many(map, &mut r.specific_cost, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.plan")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "coverageArea" => de::many(map, cx, &mut r.coverage_area, k)?,
+                "network" => de::many(map, cx, &mut r.network, k)?,
+                "generalCost" => de::many(map, cx, &mut r.general_cost, k)?,
+                "specificCost" => de::many(map, cx, &mut r.specific_cost, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.plan")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.plan")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.plan")?;
         }
         Ok(r)
     }
@@ -482,27 +513,30 @@ pub struct InsurancePlanPlanGeneralCost {
 impl_de!(InsurancePlanPlanGeneralCost);
 
 impl InsurancePlanPlanGeneralCost {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "groupSize" => de::formed(map, &mut r.group_size, k, de::Form::PositiveInt)?,
-                "_groupSize" => de::prim_ext(map, &mut r.group_size, k)?,
-                "cost" => de::one(map, &mut r.cost, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.plan.generalCost")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "groupSize" => de::formed(map, cx, &mut r.group_size, k, de::Form::PositiveInt)?,
+                "_groupSize" => de::prim_ext(map, cx, &mut r.group_size, k)?,
+                "cost" => de::one(map, cx, &mut r.cost, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.plan.generalCost")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.plan.generalCost")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.plan.generalCost")?;
         }
         Ok(r)
     }
@@ -542,25 +576,29 @@ pub struct InsurancePlanPlanSpecificCost {
 impl_de!(InsurancePlanPlanSpecificCost);
 
 impl InsurancePlanPlanSpecificCost {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "benefit" => de::many(map, &mut r.benefit, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.plan.specificCost")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "benefit" => de::many(map, cx, &mut r.benefit, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.plan.specificCost")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.plan.specificCost")?;
         }
         de::required::<A::Error>(
+            cx,
             r.category.is_some(),
             "InsurancePlan.plan.specificCost",
             "category",
@@ -601,25 +639,29 @@ pub struct InsurancePlanPlanSpecificCostBenefit {
 impl_de!(InsurancePlanPlanSpecificCostBenefit);
 
 impl InsurancePlanPlanSpecificCostBenefit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "cost" => de::many(map, &mut r.cost, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.plan.specificCost.benefit")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "cost" => de::many(map, cx, &mut r.cost, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.plan.specificCost.benefit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost.benefit")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.plan.specificCost.benefit")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "InsurancePlan.plan.specificCost.benefit",
             "type",
@@ -664,27 +706,31 @@ pub struct InsurancePlanPlanSpecificCostBenefitCost {
 impl_de!(InsurancePlanPlanSpecificCostBenefitCost);
 
 impl InsurancePlanPlanSpecificCostBenefitCost {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "applicability" => de::one(map, &mut r.applicability, k)?,
-                "qualifiers" => de::many(map, &mut r.qualifiers, k)?,
-                "value" => de::one(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "InsurancePlan.plan.specificCost.benefit.cost")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "applicability" => de::one(map, cx, &mut r.applicability, k)?,
+                "qualifiers" => de::many(map, cx, &mut r.qualifiers, k)?,
+                "value" => de::one(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "InsurancePlan.plan.specificCost.benefit.cost")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost.benefit.cost")?;
+            de::empty_object::<A::Error>(cx, "InsurancePlan.plan.specificCost.benefit.cost")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "InsurancePlan.plan.specificCost.benefit.cost",
             "type",

@@ -78,55 +78,63 @@ pub struct Invoice {
 impl_de!(Invoice);
 
 impl Invoice {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "cancelledReason" => de::formed(map, &mut r.cancelled_reason, k, de::Form::String)?,
-                "_cancelledReason" => de::prim_ext(map, &mut r.cancelled_reason, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "recipient" => de::one(map, &mut r.recipient, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "issuer" => de::one(map, &mut r.issuer, k)?,
-                "account" => de::one(map, &mut r.account, k)?,
-                "lineItem" => de::many(map, &mut r.line_item, k)?,
-                "totalPriceComponent" => de::many(map, &mut r.total_price_component, k)?,
-                "totalNet" => de::one(map, &mut r.total_net, k)?,
-                "totalGross" => de::one(map, &mut r.total_gross, k)?,
-                "paymentTerms" => de::formed(map, &mut r.payment_terms, k, de::Form::String)?,
-                "_paymentTerms" => de::prim_ext(map, &mut r.payment_terms, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "Invoice")?,
-                _ => de::unknown(map, k, "Invoice")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "cancelledReason" => {
+                    de::formed(map, cx, &mut r.cancelled_reason, k, de::Form::String)?
+                }
+                "_cancelledReason" => de::prim_ext(map, cx, &mut r.cancelled_reason, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "recipient" => de::one(map, cx, &mut r.recipient, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "issuer" => de::one(map, cx, &mut r.issuer, k)?,
+                "account" => de::one(map, cx, &mut r.account, k)?,
+                "lineItem" => de::many(map, cx, &mut r.line_item, k)?,
+                "totalPriceComponent" => de::many(map, cx, &mut r.total_price_component, k)?,
+                "totalNet" => de::one(map, cx, &mut r.total_net, k)?,
+                "totalGross" => de::one(map, cx, &mut r.total_gross, k)?,
+                "paymentTerms" => de::formed(map, cx, &mut r.payment_terms, k, de::Form::String)?,
+                "_paymentTerms" => de::prim_ext(map, cx, &mut r.payment_terms, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "Invoice")?,
+                _ => de::unknown(map, cx, k, "Invoice")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Invoice", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Invoice", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -182,25 +190,28 @@ pub struct InvoiceParticipant {
 impl_de!(InvoiceParticipant);
 
 impl InvoiceParticipant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "Invoice.participant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "Invoice.participant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Invoice.participant")?;
+            de::empty_object::<A::Error>(cx, "Invoice.participant")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "Invoice.participant", "actor")?;
+        de::required::<A::Error>(cx, r.actor.is_some(), "Invoice.participant", "actor")?;
         Ok(r)
     }
 }
@@ -239,29 +250,37 @@ pub struct InvoiceLineItem {
 impl_de!(InvoiceLineItem);
 
 impl InvoiceLineItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::PositiveInt)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
                 "chargeItemReference" | "chargeItemCodeableConcept" => {
-                    InvoiceLineItemChargeItem::de(map, &mut r.charge_item, k, "chargeItem")?
+                    InvoiceLineItemChargeItem::de(map, cx, &mut r.charge_item, k, "chargeItem")?
                 }
-                "priceComponent" => de::many(map, &mut r.price_component, k)?,
-                _ => de::unknown(map, k, "Invoice.lineItem")?,
+                "priceComponent" => de::many(map, cx, &mut r.price_component, k)?,
+                _ => de::unknown(map, cx, k, "Invoice.lineItem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Invoice.lineItem")?;
+            de::empty_object::<A::Error>(cx, "Invoice.lineItem")?;
         }
-        de::required::<A::Error>(r.charge_item.is_some(), "Invoice.lineItem", "chargeItem")?;
+        de::required::<A::Error>(
+            cx,
+            r.charge_item.is_some(),
+            "Invoice.lineItem",
+            "chargeItem",
+        )?;
         Ok(r)
     }
 }
@@ -303,29 +322,37 @@ pub struct InvoiceLineItemPriceComponent {
 impl_de!(InvoiceLineItemPriceComponent);
 
 impl InvoiceLineItemPriceComponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "factor" => de::prim(map, &mut r.factor, k)?,
-                "_factor" => de::prim_ext(map, &mut r.factor, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "Invoice.lineItem.priceComponent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "factor" => de::prim(map, cx, &mut r.factor, k)?,
+                "_factor" => de::prim_ext(map, cx, &mut r.factor, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "Invoice.lineItem.priceComponent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Invoice.lineItem.priceComponent")?;
+            de::empty_object::<A::Error>(cx, "Invoice.lineItem.priceComponent")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Invoice.lineItem.priceComponent", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "Invoice.lineItem.priceComponent",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -371,20 +398,23 @@ impl InvoiceLineItemChargeItem {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -52,39 +52,45 @@ pub struct Linkage {
 impl_de!(Linkage);
 
 impl Linkage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "resourceType" => de::resource_type(map, "Linkage")?,
-                _ => de::unknown(map, k, "Linkage")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "resourceType" => de::resource_type(map, cx, "Linkage")?,
+                _ => de::unknown(map, cx, k, "Linkage")?,
             }
         }
-        de::required::<A::Error>(!r.item.is_empty(), "Linkage", "item")?;
+        de::required::<A::Error>(cx, !r.item.is_empty(), "Linkage", "item")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -127,27 +133,30 @@ pub struct LinkageItem {
 impl_de!(LinkageItem);
 
 impl LinkageItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "resource" => de::one(map, &mut r.resource, k)?,
-                _ => de::unknown(map, k, "Linkage.item")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "resource" => de::one(map, cx, &mut r.resource, k)?,
+                _ => de::unknown(map, cx, k, "Linkage.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Linkage.item")?;
+            de::empty_object::<A::Error>(cx, "Linkage.item")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Linkage.item", "type")?;
-        de::required::<A::Error>(r.resource.is_some(), "Linkage.item", "resource")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Linkage.item", "type")?;
+        de::required::<A::Error>(cx, r.resource.is_some(), "Linkage.item", "resource")?;
         Ok(r)
     }
 }

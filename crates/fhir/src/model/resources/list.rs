@@ -72,53 +72,59 @@ pub struct List {
 impl_de!(List);
 
 impl List {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                "orderedBy" => de::one(map, &mut r.ordered_by, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "entry" => de::many(map, &mut r.entry, k)?,
-                "emptyReason" => de::one(map, &mut r.empty_reason, k)?,
-                "resourceType" => de::resource_type(map, "List")?,
-                _ => de::unknown(map, k, "List")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                "orderedBy" => de::one(map, cx, &mut r.ordered_by, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "entry" => de::many(map, cx, &mut r.entry, k)?,
+                "emptyReason" => de::one(map, cx, &mut r.empty_reason, k)?,
+                "resourceType" => de::resource_type(map, cx, "List")?,
+                _ => de::unknown(map, cx, k, "List")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "List", "status")?;
-        de::required::<A::Error>(r.mode.is_some(), "List", "mode")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "List", "status")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "List", "mode")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -175,29 +181,32 @@ pub struct ListEntry {
 impl_de!(ListEntry);
 
 impl ListEntry {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "flag" => de::one(map, &mut r.flag, k)?,
-                "deleted" => de::prim(map, &mut r.deleted, k)?,
-                "_deleted" => de::prim_ext(map, &mut r.deleted, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "item" => de::one(map, &mut r.item, k)?,
-                _ => de::unknown(map, k, "List.entry")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "flag" => de::one(map, cx, &mut r.flag, k)?,
+                "deleted" => de::prim(map, cx, &mut r.deleted, k)?,
+                "_deleted" => de::prim_ext(map, cx, &mut r.deleted, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "item" => de::one(map, cx, &mut r.item, k)?,
+                _ => de::unknown(map, cx, k, "List.entry")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("List.entry")?;
+            de::empty_object::<A::Error>(cx, "List.entry")?;
         }
-        de::required::<A::Error>(r.item.is_some(), "List.entry", "item")?;
+        de::required::<A::Error>(cx, r.item.is_some(), "List.entry", "item")?;
         Ok(r)
     }
 }

@@ -80,49 +80,54 @@ pub struct Location {
 impl_de!(Location);
 
 impl Location {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "operationalStatus" => de::one(map, &mut r.operational_status, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::one(map, &mut r.address, k)?,
-                "physicalType" => de::one(map, &mut r.physical_type, k)?,
-                "position" => de::one(map, &mut r.position, k)?,
-                "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
-                "partOf" => de::one(map, &mut r.part_of, k)?,
-                "hoursOfOperation" => de::many(map, &mut r.hours_of_operation, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "operationalStatus" => de::one(map, cx, &mut r.operational_status, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "alias" => de::formeds(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prims_ext(map, cx, &mut r.alias, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::one(map, cx, &mut r.address, k)?,
+                "physicalType" => de::one(map, cx, &mut r.physical_type, k)?,
+                "position" => de::one(map, cx, &mut r.position, k)?,
+                "managingOrganization" => de::one(map, cx, &mut r.managing_organization, k)?,
+                "partOf" => de::one(map, cx, &mut r.part_of, k)?,
+                "hoursOfOperation" => de::many(map, cx, &mut r.hours_of_operation, k)?,
                 "availabilityExceptions" => {
-                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.availability_exceptions, k, de::Form::String)?
                 }
-                "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "resourceType" => de::resource_type(map, "Location")?,
-                _ => de::unknown(map, k, "Location")?,
+                "_availabilityExceptions" => {
+                    de::prim_ext(map, cx, &mut r.availability_exceptions, k)?
+                }
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "resourceType" => de::resource_type(map, cx, "Location")?,
+                _ => de::unknown(map, cx, k, "Location")?,
             }
         }
         Ok(r)
@@ -131,8 +136,11 @@ impl Location {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -191,30 +199,33 @@ pub struct LocationPosition {
 impl_de!(LocationPosition);
 
 impl LocationPosition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "longitude" => de::prim(map, &mut r.longitude, k)?,
-                "_longitude" => de::prim_ext(map, &mut r.longitude, k)?,
-                "latitude" => de::prim(map, &mut r.latitude, k)?,
-                "_latitude" => de::prim_ext(map, &mut r.latitude, k)?,
-                "altitude" => de::prim(map, &mut r.altitude, k)?,
-                "_altitude" => de::prim_ext(map, &mut r.altitude, k)?,
-                _ => de::unknown(map, k, "Location.position")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "longitude" => de::prim(map, cx, &mut r.longitude, k)?,
+                "_longitude" => de::prim_ext(map, cx, &mut r.longitude, k)?,
+                "latitude" => de::prim(map, cx, &mut r.latitude, k)?,
+                "_latitude" => de::prim_ext(map, cx, &mut r.latitude, k)?,
+                "altitude" => de::prim(map, cx, &mut r.altitude, k)?,
+                "_altitude" => de::prim_ext(map, cx, &mut r.altitude, k)?,
+                _ => de::unknown(map, cx, k, "Location.position")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Location.position")?;
+            de::empty_object::<A::Error>(cx, "Location.position")?;
         }
-        de::required::<A::Error>(r.longitude.is_some(), "Location.position", "longitude")?;
-        de::required::<A::Error>(r.latitude.is_some(), "Location.position", "latitude")?;
+        de::required::<A::Error>(cx, r.longitude.is_some(), "Location.position", "longitude")?;
+        de::required::<A::Error>(cx, r.latitude.is_some(), "Location.position", "latitude")?;
         Ok(r)
     }
 }
@@ -256,29 +267,32 @@ pub struct LocationHoursOfOperation {
 impl_de!(LocationHoursOfOperation);
 
 impl LocationHoursOfOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "daysOfWeek" => de::formeds(map, &mut r.days_of_week, k, de::Form::Code)?,
-                "_daysOfWeek" => de::prims_ext(map, &mut r.days_of_week, k)?,
-                "allDay" => de::prim(map, &mut r.all_day, k)?,
-                "_allDay" => de::prim_ext(map, &mut r.all_day, k)?,
-                "openingTime" => de::prim(map, &mut r.opening_time, k)?,
-                "_openingTime" => de::prim_ext(map, &mut r.opening_time, k)?,
-                "closingTime" => de::prim(map, &mut r.closing_time, k)?,
-                "_closingTime" => de::prim_ext(map, &mut r.closing_time, k)?,
-                _ => de::unknown(map, k, "Location.hoursOfOperation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "daysOfWeek" => de::formeds(map, cx, &mut r.days_of_week, k, de::Form::Code)?,
+                "_daysOfWeek" => de::prims_ext(map, cx, &mut r.days_of_week, k)?,
+                "allDay" => de::prim(map, cx, &mut r.all_day, k)?,
+                "_allDay" => de::prim_ext(map, cx, &mut r.all_day, k)?,
+                "openingTime" => de::prim(map, cx, &mut r.opening_time, k)?,
+                "_openingTime" => de::prim_ext(map, cx, &mut r.opening_time, k)?,
+                "closingTime" => de::prim(map, cx, &mut r.closing_time, k)?,
+                "_closingTime" => de::prim_ext(map, cx, &mut r.closing_time, k)?,
+                _ => de::unknown(map, cx, k, "Location.hoursOfOperation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Location.hoursOfOperation")?;
+            de::empty_object::<A::Error>(cx, "Location.hoursOfOperation")?;
         }
         Ok(r)
     }

@@ -68,53 +68,59 @@ pub struct MeasureReport {
 impl_de!(MeasureReport);
 
 impl MeasureReport {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "measure" => de::formed(map, &mut r.measure, k, de::Form::Uri)?,
-                "_measure" => de::prim_ext(map, &mut r.measure, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "reporter" => de::one(map, &mut r.reporter, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "improvementNotation" => de::one(map, &mut r.improvement_notation, k)?,
-                "group" => de::many(map, &mut r.group, k)?,
-                "evaluatedResource" => de::many(map, &mut r.evaluated_resource, k)?,
-                "resourceType" => de::resource_type(map, "MeasureReport")?,
-                _ => de::unknown(map, k, "MeasureReport")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "measure" => de::formed(map, cx, &mut r.measure, k, de::Form::Uri)?,
+                "_measure" => de::prim_ext(map, cx, &mut r.measure, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "reporter" => de::one(map, cx, &mut r.reporter, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "improvementNotation" => de::one(map, cx, &mut r.improvement_notation, k)?,
+                "group" => de::many(map, cx, &mut r.group, k)?,
+                "evaluatedResource" => de::many(map, cx, &mut r.evaluated_resource, k)?,
+                "resourceType" => de::resource_type(map, cx, "MeasureReport")?,
+                _ => de::unknown(map, cx, k, "MeasureReport")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "MeasureReport", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "MeasureReport", "type")?;
-        de::required::<A::Error>(r.measure.is_some(), "MeasureReport", "measure")?;
-        de::required::<A::Error>(r.period.is_some(), "MeasureReport", "period")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MeasureReport", "status")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "MeasureReport", "type")?;
+        de::required::<A::Error>(cx, r.measure.is_some(), "MeasureReport", "measure")?;
+        de::required::<A::Error>(cx, r.period.is_some(), "MeasureReport", "period")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -169,25 +175,28 @@ pub struct MeasureReportGroup {
 impl_de!(MeasureReportGroup);
 
 impl MeasureReportGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "population" => de::many(map, &mut r.population, k)?,
-                "measureScore" => de::one(map, &mut r.measure_score, k)?,
-                "stratifier" => de::many(map, &mut r.stratifier, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "population" => de::many(map, cx, &mut r.population, k)?,
+                "measureScore" => de::one(map, cx, &mut r.measure_score, k)?,
+                "stratifier" => de::many(map, cx, &mut r.stratifier, k)?,
+                _ => de::unknown(map, cx, k, "MeasureReport.group")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group")?;
         }
         Ok(r)
     }
@@ -229,25 +238,28 @@ pub struct MeasureReportGroupPopulation {
 impl_de!(MeasureReportGroupPopulation);
 
 impl MeasureReportGroupPopulation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "count" => de::prim(map, &mut r.count, k)?,
-                "_count" => de::prim_ext(map, &mut r.count, k)?,
-                "subjectResults" => de::one(map, &mut r.subject_results, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group.population")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "count" => de::prim(map, cx, &mut r.count, k)?,
+                "_count" => de::prim_ext(map, cx, &mut r.count, k)?,
+                "subjectResults" => de::one(map, cx, &mut r.subject_results, k)?,
+                _ => de::unknown(map, cx, k, "MeasureReport.group.population")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group.population")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group.population")?;
         }
         Ok(r)
     }
@@ -286,23 +298,26 @@ pub struct MeasureReportGroupStratifier {
 impl_de!(MeasureReportGroupStratifier);
 
 impl MeasureReportGroupStratifier {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "stratum" => de::many(map, &mut r.stratum, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group.stratifier")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "stratum" => de::many(map, cx, &mut r.stratum, k)?,
+                _ => de::unknown(map, cx, k, "MeasureReport.group.stratifier")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group.stratifier")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group.stratifier")?;
         }
         Ok(r)
     }
@@ -344,25 +359,28 @@ pub struct MeasureReportGroupStratifierStratum {
 impl_de!(MeasureReportGroupStratifierStratum);
 
 impl MeasureReportGroupStratifierStratum {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "value" => de::one(map, &mut r.value, k)?,
-                "component" => de::many(map, &mut r.component, k)?,
-                "population" => de::many(map, &mut r.population, k)?,
-                "measureScore" => de::one(map, &mut r.measure_score, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "value" => de::one(map, cx, &mut r.value, k)?,
+                "component" => de::many(map, cx, &mut r.component, k)?,
+                "population" => de::many(map, cx, &mut r.population, k)?,
+                "measureScore" => de::one(map, cx, &mut r.measure_score, k)?,
+                _ => de::unknown(map, cx, k, "MeasureReport.group.stratifier.stratum")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group.stratifier.stratum")?;
         }
         Ok(r)
     }
@@ -402,30 +420,40 @@ pub struct MeasureReportGroupStratifierStratumComponent {
 impl_de!(MeasureReportGroupStratifierStratumComponent);
 
 impl MeasureReportGroupStratifierStratumComponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "value" => de::one(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum.component")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "value" => de::one(map, cx, &mut r.value, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "MeasureReport.group.stratifier.stratum.component",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum.component")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group.stratifier.stratum.component")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MeasureReport.group.stratifier.stratum.component",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "MeasureReport.group.stratifier.stratum.component",
             "value",
@@ -468,25 +496,33 @@ pub struct MeasureReportGroupStratifierStratumPopulation {
 impl_de!(MeasureReportGroupStratifierStratumPopulation);
 
 impl MeasureReportGroupStratifierStratumPopulation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "count" => de::prim(map, &mut r.count, k)?,
-                "_count" => de::prim_ext(map, &mut r.count, k)?,
-                "subjectResults" => de::one(map, &mut r.subject_results, k)?,
-                _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum.population")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "count" => de::prim(map, cx, &mut r.count, k)?,
+                "_count" => de::prim_ext(map, cx, &mut r.count, k)?,
+                "subjectResults" => de::one(map, cx, &mut r.subject_results, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "MeasureReport.group.stratifier.stratum.population",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum.population")?;
+            de::empty_object::<A::Error>(cx, "MeasureReport.group.stratifier.stratum.population")?;
         }
         Ok(r)
     }

@@ -90,67 +90,73 @@ pub struct Media {
 impl_de!(Media);
 
 impl Media {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "modality" => de::one(map, &mut r.modality, k)?,
-                "view" => de::one(map, &mut r.view, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "modality" => de::one(map, cx, &mut r.modality, k)?,
+                "view" => de::one(map, cx, &mut r.view, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "createdDateTime" | "_createdDateTime" | "createdPeriod" => {
-                    MediaCreated::de(map, &mut r.created, k, "created")?
+                    MediaCreated::de(map, cx, &mut r.created, k, "created")?
                 }
-                "issued" => de::prim(map, &mut r.issued, k)?,
-                "_issued" => de::prim_ext(map, &mut r.issued, k)?,
-                "operator" => de::one(map, &mut r.operator, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "bodySite" => de::one(map, &mut r.body_site, k)?,
-                "deviceName" => de::formed(map, &mut r.device_name, k, de::Form::String)?,
-                "_deviceName" => de::prim_ext(map, &mut r.device_name, k)?,
-                "device" => de::one(map, &mut r.device, k)?,
-                "height" => de::formed(map, &mut r.height, k, de::Form::PositiveInt)?,
-                "_height" => de::prim_ext(map, &mut r.height, k)?,
-                "width" => de::formed(map, &mut r.width, k, de::Form::PositiveInt)?,
-                "_width" => de::prim_ext(map, &mut r.width, k)?,
-                "frames" => de::formed(map, &mut r.frames, k, de::Form::PositiveInt)?,
-                "_frames" => de::prim_ext(map, &mut r.frames, k)?,
-                "duration" => de::prim(map, &mut r.duration, k)?,
-                "_duration" => de::prim_ext(map, &mut r.duration, k)?,
-                "content" => de::one(map, &mut r.content, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "Media")?,
-                _ => de::unknown(map, k, "Media")?,
+                "issued" => de::prim(map, cx, &mut r.issued, k)?,
+                "_issued" => de::prim_ext(map, cx, &mut r.issued, k)?,
+                "operator" => de::one(map, cx, &mut r.operator, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "bodySite" => de::one(map, cx, &mut r.body_site, k)?,
+                "deviceName" => de::formed(map, cx, &mut r.device_name, k, de::Form::String)?,
+                "_deviceName" => de::prim_ext(map, cx, &mut r.device_name, k)?,
+                "device" => de::one(map, cx, &mut r.device, k)?,
+                "height" => de::formed(map, cx, &mut r.height, k, de::Form::PositiveInt)?,
+                "_height" => de::prim_ext(map, cx, &mut r.height, k)?,
+                "width" => de::formed(map, cx, &mut r.width, k, de::Form::PositiveInt)?,
+                "_width" => de::prim_ext(map, cx, &mut r.width, k)?,
+                "frames" => de::formed(map, cx, &mut r.frames, k, de::Form::PositiveInt)?,
+                "_frames" => de::prim_ext(map, cx, &mut r.frames, k)?,
+                "duration" => de::prim(map, cx, &mut r.duration, k)?,
+                "_duration" => de::prim_ext(map, cx, &mut r.duration, k)?,
+                "content" => de::one(map, cx, &mut r.content, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "Media")?,
+                _ => de::unknown(map, cx, k, "Media")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Media", "status")?;
-        de::required::<A::Error>(r.content.is_some(), "Media", "content")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Media", "status")?;
+        de::required::<A::Error>(cx, r.content.is_some(), "Media", "content")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -219,32 +225,33 @@ impl MediaCreated {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

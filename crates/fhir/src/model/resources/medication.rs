@@ -62,33 +62,36 @@ pub struct Medication {
 impl_de!(Medication);
 
 impl Medication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "manufacturer" => de::one(map, &mut r.manufacturer, k)?,
-                "form" => de::one(map, &mut r.form, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "ingredient" => de::many(map, &mut r.ingredient, k)?,
-                "batch" => de::one(map, &mut r.batch, k)?,
-                "resourceType" => de::resource_type(map, "Medication")?,
-                _ => de::unknown(map, k, "Medication")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "manufacturer" => de::one(map, cx, &mut r.manufacturer, k)?,
+                "form" => de::one(map, cx, &mut r.form, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "ingredient" => de::many(map, cx, &mut r.ingredient, k)?,
+                "batch" => de::one(map, cx, &mut r.batch, k)?,
+                "resourceType" => de::resource_type(map, cx, "Medication")?,
+                _ => de::unknown(map, cx, k, "Medication")?,
             }
         }
         Ok(r)
@@ -97,8 +100,11 @@ impl Medication {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -148,29 +154,32 @@ pub struct MedicationIngredient {
 impl_de!(MedicationIngredient);
 
 impl MedicationIngredient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "itemCodeableConcept" | "itemReference" => {
-                    MedicationIngredientItem::de(map, &mut r.item, k, "item")?
+                    MedicationIngredientItem::de(map, cx, &mut r.item, k, "item")?
                 }
-                "isActive" => de::prim(map, &mut r.is_active, k)?,
-                "_isActive" => de::prim_ext(map, &mut r.is_active, k)?,
-                "strength" => de::one(map, &mut r.strength, k)?,
-                _ => de::unknown(map, k, "Medication.ingredient")?,
+                "isActive" => de::prim(map, cx, &mut r.is_active, k)?,
+                "_isActive" => de::prim_ext(map, cx, &mut r.is_active, k)?,
+                "strength" => de::one(map, cx, &mut r.strength, k)?,
+                _ => de::unknown(map, cx, k, "Medication.ingredient")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Medication.ingredient")?;
+            de::empty_object::<A::Error>(cx, "Medication.ingredient")?;
         }
-        de::required::<A::Error>(r.item.is_some(), "Medication.ingredient", "item")?;
+        de::required::<A::Error>(cx, r.item.is_some(), "Medication.ingredient", "item")?;
         Ok(r)
     }
 }
@@ -208,25 +217,28 @@ pub struct MedicationBatch {
 impl_de!(MedicationBatch);
 
 impl MedicationBatch {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
-                "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
-                "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
-                "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
-                _ => de::unknown(map, k, "Medication.batch")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "lotNumber" => de::formed(map, cx, &mut r.lot_number, k, de::Form::String)?,
+                "_lotNumber" => de::prim_ext(map, cx, &mut r.lot_number, k)?,
+                "expirationDate" => de::prim(map, cx, &mut r.expiration_date, k)?,
+                "_expirationDate" => de::prim_ext(map, cx, &mut r.expiration_date, k)?,
+                _ => de::unknown(map, cx, k, "Medication.batch")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Medication.batch")?;
+            de::empty_object::<A::Error>(cx, "Medication.batch")?;
         }
         Ok(r)
     }
@@ -271,20 +283,23 @@ impl MedicationIngredientItem {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

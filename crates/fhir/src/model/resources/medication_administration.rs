@@ -84,59 +84,81 @@ pub struct MedicationAdministration {
 impl_de!(MedicationAdministration);
 
 impl MedicationAdministration {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "instantiates" => de::formeds(map, &mut r.instantiates, k, de::Form::Uri)?,
-                "_instantiates" => de::prims_ext(map, &mut r.instantiates, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::many(map, &mut r.status_reason, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "instantiates" => de::formeds(map, cx, &mut r.instantiates, k, de::Form::Uri)?,
+                "_instantiates" => de::prims_ext(map, cx, &mut r.instantiates, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::many(map, cx, &mut r.status_reason, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
                 "medicationCodeableConcept" | "medicationReference" => {
-                    MedicationAdministrationMedication::de(map, &mut r.medication, k, "medication")?
+                    MedicationAdministrationMedication::de(
+                        map,
+                        cx,
+                        &mut r.medication,
+                        k,
+                        "medication",
+                    )?
                 }
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
-                "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
+                "supportingInformation" => de::many(map, cx, &mut r.supporting_information, k)?,
                 "effectiveDateTime" | "_effectiveDateTime" | "effectivePeriod" => {
-                    MedicationAdministrationEffective::de(map, &mut r.effective, k, "effective")?
+                    MedicationAdministrationEffective::de(
+                        map,
+                        cx,
+                        &mut r.effective,
+                        k,
+                        "effective",
+                    )?
                 }
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "device" => de::many(map, &mut r.device, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "dosage" => de::one(map, &mut r.dosage, k)?,
-                "eventHistory" => de::many(map, &mut r.event_history, k)?,
-                "resourceType" => de::resource_type(map, "MedicationAdministration")?,
-                _ => de::unknown(map, k, "MedicationAdministration")?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "device" => de::many(map, cx, &mut r.device, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "dosage" => de::one(map, cx, &mut r.dosage, k)?,
+                "eventHistory" => de::many(map, cx, &mut r.event_history, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicationAdministration")?,
+                _ => de::unknown(map, cx, k, "MedicationAdministration")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "MedicationAdministration", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MedicationAdministration", "status")?;
         de::required::<A::Error>(
+            cx,
             r.medication.is_some(),
             "MedicationAdministration",
             "medication",
         )?;
-        de::required::<A::Error>(r.subject.is_some(), "MedicationAdministration", "subject")?;
         de::required::<A::Error>(
+            cx,
+            r.subject.is_some(),
+            "MedicationAdministration",
+            "subject",
+        )?;
+        de::required::<A::Error>(
+            cx,
             r.effective.is_some(),
             "MedicationAdministration",
             "effective",
@@ -147,8 +169,11 @@ impl MedicationAdministration {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -207,25 +232,29 @@ pub struct MedicationAdministrationPerformer {
 impl_de!(MedicationAdministrationPerformer);
 
 impl MedicationAdministrationPerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "MedicationAdministration.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "MedicationAdministration.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationAdministration.performer")?;
+            de::empty_object::<A::Error>(cx, "MedicationAdministration.performer")?;
         }
         de::required::<A::Error>(
+            cx,
             r.actor.is_some(),
             "MedicationAdministration.performer",
             "actor",
@@ -274,30 +303,33 @@ pub struct MedicationAdministrationDosage {
 impl_de!(MedicationAdministrationDosage);
 
 impl MedicationAdministrationDosage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "site" => de::one(map, &mut r.site, k)?,
-                "route" => de::one(map, &mut r.route, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                "dose" => de::one(map, &mut r.dose, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "site" => de::one(map, cx, &mut r.site, k)?,
+                "route" => de::one(map, cx, &mut r.route, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                "dose" => de::one(map, cx, &mut r.dose, k)?,
                 "rateRatio" | "rateQuantity" => {
-                    MedicationAdministrationDosageRate::de(map, &mut r.rate, k, "rate")?
+                    MedicationAdministrationDosageRate::de(map, cx, &mut r.rate, k, "rate")?
                 }
-                _ => de::unknown(map, k, "MedicationAdministration.dosage")?,
+                _ => de::unknown(map, cx, k, "MedicationAdministration.dosage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationAdministration.dosage")?;
+            de::empty_object::<A::Error>(cx, "MedicationAdministration.dosage")?;
         }
         Ok(r)
     }
@@ -346,20 +378,21 @@ impl MedicationAdministrationDosageRate {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -401,32 +434,33 @@ impl MedicationAdministrationEffective {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -468,20 +502,23 @@ impl MedicationAdministrationMedication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

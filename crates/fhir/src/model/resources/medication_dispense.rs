@@ -94,72 +94,84 @@ pub struct MedicationDispense {
 impl_de!(MedicationDispense);
 
 impl MedicationDispense {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
                 "statusReasonCodeableConcept" | "statusReasonReference" => {
                     MedicationDispenseStatusReason::de(
                         map,
+                        cx,
                         &mut r.status_reason,
                         k,
                         "statusReason",
                     )?
                 }
-                "category" => de::one(map, &mut r.category, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
                 "medicationCodeableConcept" | "medicationReference" => {
-                    MedicationDispenseMedication::de(map, &mut r.medication, k, "medication")?
+                    MedicationDispenseMedication::de(map, cx, &mut r.medication, k, "medication")?
                 }
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
-                "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "authorizingPrescription" => de::many(map, &mut r.authorizing_prescription, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "daysSupply" => de::one(map, &mut r.days_supply, k)?,
-                "whenPrepared" => de::prim(map, &mut r.when_prepared, k)?,
-                "_whenPrepared" => de::prim_ext(map, &mut r.when_prepared, k)?,
-                "whenHandedOver" => de::prim(map, &mut r.when_handed_over, k)?,
-                "_whenHandedOver" => de::prim_ext(map, &mut r.when_handed_over, k)?,
-                "destination" => de::one(map, &mut r.destination, k)?,
-                "receiver" => de::many(map, &mut r.receiver, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "dosageInstruction" => de::many(map, &mut r.dosage_instruction, k)?,
-                "substitution" => de::one(map, &mut r.substitution, k)?,
-                "detectedIssue" => de::many(map, &mut r.detected_issue, k)?,
-                "eventHistory" => de::many(map, &mut r.event_history, k)?,
-                "resourceType" => de::resource_type(map, "MedicationDispense")?,
-                _ => de::unknown(map, k, "MedicationDispense")?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
+                "supportingInformation" => de::many(map, cx, &mut r.supporting_information, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "authorizingPrescription" => de::many(map, cx, &mut r.authorizing_prescription, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "daysSupply" => de::one(map, cx, &mut r.days_supply, k)?,
+                "whenPrepared" => de::prim(map, cx, &mut r.when_prepared, k)?,
+                "_whenPrepared" => de::prim_ext(map, cx, &mut r.when_prepared, k)?,
+                "whenHandedOver" => de::prim(map, cx, &mut r.when_handed_over, k)?,
+                "_whenHandedOver" => de::prim_ext(map, cx, &mut r.when_handed_over, k)?,
+                "destination" => de::one(map, cx, &mut r.destination, k)?,
+                "receiver" => de::many(map, cx, &mut r.receiver, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "dosageInstruction" => de::many(map, cx, &mut r.dosage_instruction, k)?,
+                "substitution" => de::one(map, cx, &mut r.substitution, k)?,
+                "detectedIssue" => de::many(map, cx, &mut r.detected_issue, k)?,
+                "eventHistory" => de::many(map, cx, &mut r.event_history, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicationDispense")?,
+                _ => de::unknown(map, cx, k, "MedicationDispense")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "MedicationDispense", "status")?;
-        de::required::<A::Error>(r.medication.is_some(), "MedicationDispense", "medication")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MedicationDispense", "status")?;
+        de::required::<A::Error>(
+            cx,
+            r.medication.is_some(),
+            "MedicationDispense",
+            "medication",
+        )?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -223,25 +235,33 @@ pub struct MedicationDispensePerformer {
 impl_de!(MedicationDispensePerformer);
 
 impl MedicationDispensePerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                _ => de::unknown(map, k, "MedicationDispense.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                _ => de::unknown(map, cx, k, "MedicationDispense.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationDispense.performer")?;
+            de::empty_object::<A::Error>(cx, "MedicationDispense.performer")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "MedicationDispense.performer", "actor")?;
+        de::required::<A::Error>(
+            cx,
+            r.actor.is_some(),
+            "MedicationDispense.performer",
+            "actor",
+        )?;
         Ok(r)
     }
 }
@@ -282,28 +302,32 @@ pub struct MedicationDispenseSubstitution {
 impl_de!(MedicationDispenseSubstitution);
 
 impl MedicationDispenseSubstitution {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "wasSubstituted" => de::prim(map, &mut r.was_substituted, k)?,
-                "_wasSubstituted" => de::prim_ext(map, &mut r.was_substituted, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "reason" => de::many(map, &mut r.reason, k)?,
-                "responsibleParty" => de::many(map, &mut r.responsible_party, k)?,
-                _ => de::unknown(map, k, "MedicationDispense.substitution")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "wasSubstituted" => de::prim(map, cx, &mut r.was_substituted, k)?,
+                "_wasSubstituted" => de::prim_ext(map, cx, &mut r.was_substituted, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "reason" => de::many(map, cx, &mut r.reason, k)?,
+                "responsibleParty" => de::many(map, cx, &mut r.responsible_party, k)?,
+                _ => de::unknown(map, cx, k, "MedicationDispense.substitution")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationDispense.substitution")?;
+            de::empty_object::<A::Error>(cx, "MedicationDispense.substitution")?;
         }
         de::required::<A::Error>(
+            cx,
             r.was_substituted.is_some(),
             "MedicationDispense.substitution",
             "wasSubstituted",
@@ -353,20 +377,23 @@ impl MedicationDispenseMedication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -408,20 +435,23 @@ impl MedicationDispenseStatusReason {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

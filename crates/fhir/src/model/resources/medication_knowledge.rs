@@ -90,53 +90,60 @@ pub struct MedicationKnowledge {
 impl_de!(MedicationKnowledge);
 
 impl MedicationKnowledge {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "manufacturer" => de::one(map, &mut r.manufacturer, k)?,
-                "doseForm" => de::one(map, &mut r.dose_form, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "synonym" => de::formeds(map, &mut r.synonym, k, de::Form::String)?,
-                "_synonym" => de::prims_ext(map, &mut r.synonym, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "manufacturer" => de::one(map, cx, &mut r.manufacturer, k)?,
+                "doseForm" => de::one(map, cx, &mut r.dose_form, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "synonym" => de::formeds(map, cx, &mut r.synonym, k, de::Form::String)?,
+                "_synonym" => de::prims_ext(map, cx, &mut r.synonym, k)?,
                 "relatedMedicationKnowledge" => {
-                    de::many(map, &mut r.related_medication_knowledge, k)?
+                    de::many(map, cx, &mut r.related_medication_knowledge, k)?
                 }
-                "associatedMedication" => de::many(map, &mut r.associated_medication, k)?,
-                "productType" => de::many(map, &mut r.product_type, k)?,
-                "monograph" => de::many(map, &mut r.monograph, k)?,
-                "ingredient" => de::many(map, &mut r.ingredient, k)?,
+                "associatedMedication" => de::many(map, cx, &mut r.associated_medication, k)?,
+                "productType" => de::many(map, cx, &mut r.product_type, k)?,
+                "monograph" => de::many(map, cx, &mut r.monograph, k)?,
+                "ingredient" => de::many(map, cx, &mut r.ingredient, k)?,
                 "preparationInstruction" => {
-                    de::formed(map, &mut r.preparation_instruction, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.preparation_instruction, k, de::Form::String)?
                 }
-                "_preparationInstruction" => de::prim_ext(map, &mut r.preparation_instruction, k)?,
-                "intendedRoute" => de::many(map, &mut r.intended_route, k)?,
-                "cost" => de::many(map, &mut r.cost, k)?,
-                "monitoringProgram" => de::many(map, &mut r.monitoring_program, k)?,
-                "administrationGuidelines" => de::many(map, &mut r.administration_guidelines, k)?,
-                "medicineClassification" => de::many(map, &mut r.medicine_classification, k)?,
-                "packaging" => de::one(map, &mut r.packaging, k)?,
-                "drugCharacteristic" => de::many(map, &mut r.drug_characteristic, k)?,
-                "contraindication" => de::many(map, &mut r.contraindication, k)?,
-                "regulatory" => de::many(map, &mut r.regulatory, k)?,
-                "kinetics" => de::many(map, &mut r.kinetics, k)?,
-                "resourceType" => de::resource_type(map, "MedicationKnowledge")?,
-                _ => de::unknown(map, k, "MedicationKnowledge")?,
+                "_preparationInstruction" => {
+                    de::prim_ext(map, cx, &mut r.preparation_instruction, k)?
+                }
+                "intendedRoute" => de::many(map, cx, &mut r.intended_route, k)?,
+                "cost" => de::many(map, cx, &mut r.cost, k)?,
+                "monitoringProgram" => de::many(map, cx, &mut r.monitoring_program, k)?,
+                "administrationGuidelines" => {
+                    de::many(map, cx, &mut r.administration_guidelines, k)?
+                }
+                "medicineClassification" => de::many(map, cx, &mut r.medicine_classification, k)?,
+                "packaging" => de::one(map, cx, &mut r.packaging, k)?,
+                "drugCharacteristic" => de::many(map, cx, &mut r.drug_characteristic, k)?,
+                "contraindication" => de::many(map, cx, &mut r.contraindication, k)?,
+                "regulatory" => de::many(map, cx, &mut r.regulatory, k)?,
+                "kinetics" => de::many(map, cx, &mut r.kinetics, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicationKnowledge")?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge")?,
             }
         }
         Ok(r)
@@ -145,8 +152,11 @@ impl MedicationKnowledge {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -211,30 +221,35 @@ pub struct MedicationKnowledgeRelatedMedicationKnowledge {
 impl_de!(MedicationKnowledgeRelatedMedicationKnowledge);
 
 impl MedicationKnowledgeRelatedMedicationKnowledge {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "reference" => de::many(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.relatedMedicationKnowledge")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "reference" => de::many(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.relatedMedicationKnowledge")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.relatedMedicationKnowledge")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.relatedMedicationKnowledge")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicationKnowledge.relatedMedicationKnowledge",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.reference.is_empty(),
             "MedicationKnowledge.relatedMedicationKnowledge",
             "reference",
@@ -275,23 +290,26 @@ pub struct MedicationKnowledgeMonograph {
 impl_de!(MedicationKnowledgeMonograph);
 
 impl MedicationKnowledgeMonograph {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.monograph")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.monograph")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.monograph")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.monograph")?;
         }
         Ok(r)
     }
@@ -331,29 +349,37 @@ pub struct MedicationKnowledgeIngredient {
 impl_de!(MedicationKnowledgeIngredient);
 
 impl MedicationKnowledgeIngredient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "itemCodeableConcept" | "itemReference" => {
-                    MedicationKnowledgeIngredientItem::de(map, &mut r.item, k, "item")?
+                    MedicationKnowledgeIngredientItem::de(map, cx, &mut r.item, k, "item")?
                 }
-                "isActive" => de::prim(map, &mut r.is_active, k)?,
-                "_isActive" => de::prim_ext(map, &mut r.is_active, k)?,
-                "strength" => de::one(map, &mut r.strength, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.ingredient")?,
+                "isActive" => de::prim(map, cx, &mut r.is_active, k)?,
+                "_isActive" => de::prim_ext(map, cx, &mut r.is_active, k)?,
+                "strength" => de::one(map, cx, &mut r.strength, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.ingredient")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.ingredient")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.ingredient")?;
         }
-        de::required::<A::Error>(r.item.is_some(), "MedicationKnowledge.ingredient", "item")?;
+        de::required::<A::Error>(
+            cx,
+            r.item.is_some(),
+            "MedicationKnowledge.ingredient",
+            "item",
+        )?;
         Ok(r)
     }
 }
@@ -393,28 +419,31 @@ pub struct MedicationKnowledgeCost {
 impl_de!(MedicationKnowledgeCost);
 
 impl MedicationKnowledgeCost {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "cost" => de::one(map, &mut r.cost, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.cost")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::String)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "cost" => de::one(map, cx, &mut r.cost, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.cost")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.cost")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.cost")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "MedicationKnowledge.cost", "type")?;
-        de::required::<A::Error>(r.cost.is_some(), "MedicationKnowledge.cost", "cost")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "MedicationKnowledge.cost", "type")?;
+        de::required::<A::Error>(cx, r.cost.is_some(), "MedicationKnowledge.cost", "cost")?;
         Ok(r)
     }
 }
@@ -452,24 +481,27 @@ pub struct MedicationKnowledgeMonitoringProgram {
 impl_de!(MedicationKnowledgeMonitoringProgram);
 
 impl MedicationKnowledgeMonitoringProgram {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.monitoringProgram")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.monitoringProgram")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.monitoringProgram")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.monitoringProgram")?;
         }
         Ok(r)
     }
@@ -510,31 +542,35 @@ pub struct MedicationKnowledgeAdministrationGuidelines {
 impl_de!(MedicationKnowledgeAdministrationGuidelines);
 
 impl MedicationKnowledgeAdministrationGuidelines {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "dosage" => de::many(map, &mut r.dosage, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "dosage" => de::many(map, cx, &mut r.dosage, k)?,
                 "indicationCodeableConcept" | "indicationReference" => {
                     MedicationKnowledgeAdministrationGuidelinesIndication::de(
                         map,
+                        cx,
                         &mut r.indication,
                         k,
                         "indication",
                     )?
                 }
-                "patientCharacteristics" => de::many(map, &mut r.patient_characteristics, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.administrationGuidelines")?,
+                "patientCharacteristics" => de::many(map, cx, &mut r.patient_characteristics, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.administrationGuidelines")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.administrationGuidelines")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.administrationGuidelines")?;
         }
         Ok(r)
     }
@@ -573,34 +609,43 @@ pub struct MedicationKnowledgeAdministrationGuidelinesDosage {
 impl_de!(MedicationKnowledgeAdministrationGuidelinesDosage);
 
 impl MedicationKnowledgeAdministrationGuidelinesDosage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "dosage" => de::many(map, &mut r.dosage, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "dosage" => de::many(map, cx, &mut r.dosage, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicationKnowledge.administrationGuidelines.dosage",
                 )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.administrationGuidelines.dosage")?;
+            de::empty_object::<A::Error>(
+                cx,
+                "MedicationKnowledge.administrationGuidelines.dosage",
+            )?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicationKnowledge.administrationGuidelines.dosage",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.dosage.is_empty(),
             "MedicationKnowledge.administrationGuidelines.dosage",
             "dosage",
@@ -642,28 +687,33 @@ pub struct MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics {
 impl_de!(MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics);
 
 impl MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "characteristicCodeableConcept" | "characteristicQuantity" => MedicationKnowledgeAdministrationGuidelinesPatientCharacteristicsCharacteristic::de(map, &mut r.characteristic, k, "characteristic")?,
-                "value" => de::formeds(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prims_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.administrationGuidelines.patientCharacteristics")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "characteristicCodeableConcept" | "characteristicQuantity" => MedicationKnowledgeAdministrationGuidelinesPatientCharacteristicsCharacteristic::de(map, cx, &mut r.characteristic, k, "characteristic")?,
+                "value" => de::formeds(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prims_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.administrationGuidelines.patientCharacteristics")?,
             }
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "MedicationKnowledge.administrationGuidelines.patientCharacteristics",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.characteristic.is_some(),
             "MedicationKnowledge.administrationGuidelines.patientCharacteristics",
             "characteristic",
@@ -704,25 +754,29 @@ pub struct MedicationKnowledgeMedicineClassification {
 impl_de!(MedicationKnowledgeMedicineClassification);
 
 impl MedicationKnowledgeMedicineClassification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "classification" => de::many(map, &mut r.classification, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.medicineClassification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "classification" => de::many(map, cx, &mut r.classification, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.medicineClassification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.medicineClassification")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.medicineClassification")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicationKnowledge.medicineClassification",
             "type",
@@ -763,23 +817,26 @@ pub struct MedicationKnowledgePackaging {
 impl_de!(MedicationKnowledgePackaging);
 
 impl MedicationKnowledgePackaging {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.packaging")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.packaging")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.packaging")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.packaging")?;
         }
         Ok(r)
     }
@@ -817,30 +874,37 @@ pub struct MedicationKnowledgeDrugCharacteristic {
 impl_de!(MedicationKnowledgeDrugCharacteristic);
 
 impl MedicationKnowledgeDrugCharacteristic {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "valueCodeableConcept"
                 | "valueString"
                 | "_valueString"
                 | "valueQuantity"
                 | "valueBase64Binary"
-                | "_valueBase64Binary" => {
-                    MedicationKnowledgeDrugCharacteristicValue::de(map, &mut r.value, k, "value")?
-                }
-                _ => de::unknown(map, k, "MedicationKnowledge.drugCharacteristic")?,
+                | "_valueBase64Binary" => MedicationKnowledgeDrugCharacteristicValue::de(
+                    map,
+                    cx,
+                    &mut r.value,
+                    k,
+                    "value",
+                )?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.drugCharacteristic")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.drugCharacteristic")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.drugCharacteristic")?;
         }
         Ok(r)
     }
@@ -882,27 +946,31 @@ pub struct MedicationKnowledgeRegulatory {
 impl_de!(MedicationKnowledgeRegulatory);
 
 impl MedicationKnowledgeRegulatory {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "regulatoryAuthority" => de::one(map, &mut r.regulatory_authority, k)?,
-                "substitution" => de::many(map, &mut r.substitution, k)?,
-                "schedule" => de::many(map, &mut r.schedule, k)?,
-                "maxDispense" => de::one(map, &mut r.max_dispense, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.regulatory")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "regulatoryAuthority" => de::one(map, cx, &mut r.regulatory_authority, k)?,
+                "substitution" => de::many(map, cx, &mut r.substitution, k)?,
+                "schedule" => de::many(map, cx, &mut r.schedule, k)?,
+                "maxDispense" => de::one(map, cx, &mut r.max_dispense, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.regulatory")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.regulatory")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.regulatory")?;
         }
         de::required::<A::Error>(
+            cx,
             r.regulatory_authority.is_some(),
             "MedicationKnowledge.regulatory",
             "regulatoryAuthority",
@@ -945,31 +1013,36 @@ pub struct MedicationKnowledgeRegulatorySubstitution {
 impl_de!(MedicationKnowledgeRegulatorySubstitution);
 
 impl MedicationKnowledgeRegulatorySubstitution {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "allowed" => de::prim(map, &mut r.allowed, k)?,
-                "_allowed" => de::prim_ext(map, &mut r.allowed, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.regulatory.substitution")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "allowed" => de::prim(map, cx, &mut r.allowed, k)?,
+                "_allowed" => de::prim_ext(map, cx, &mut r.allowed, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.regulatory.substitution")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.substitution")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.regulatory.substitution")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicationKnowledge.regulatory.substitution",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             r.allowed.is_some(),
             "MedicationKnowledge.regulatory.substitution",
             "allowed",
@@ -1008,24 +1081,28 @@ pub struct MedicationKnowledgeRegulatorySchedule {
 impl_de!(MedicationKnowledgeRegulatorySchedule);
 
 impl MedicationKnowledgeRegulatorySchedule {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "schedule" => de::one(map, &mut r.schedule, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.regulatory.schedule")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "schedule" => de::one(map, cx, &mut r.schedule, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.regulatory.schedule")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.schedule")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.regulatory.schedule")?;
         }
         de::required::<A::Error>(
+            cx,
             r.schedule.is_some(),
             "MedicationKnowledge.regulatory.schedule",
             "schedule",
@@ -1065,25 +1142,29 @@ pub struct MedicationKnowledgeRegulatoryMaxDispense {
 impl_de!(MedicationKnowledgeRegulatoryMaxDispense);
 
 impl MedicationKnowledgeRegulatoryMaxDispense {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.regulatory.maxDispense")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.regulatory.maxDispense")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.maxDispense")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.regulatory.maxDispense")?;
         }
         de::required::<A::Error>(
+            cx,
             r.quantity.is_some(),
             "MedicationKnowledge.regulatory.maxDispense",
             "quantity",
@@ -1126,24 +1207,27 @@ pub struct MedicationKnowledgeKinetics {
 impl_de!(MedicationKnowledgeKinetics);
 
 impl MedicationKnowledgeKinetics {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "areaUnderCurve" => de::many(map, &mut r.area_under_curve, k)?,
-                "lethalDose50" => de::many(map, &mut r.lethal_dose50, k)?,
-                "halfLifePeriod" => de::one(map, &mut r.half_life_period, k)?,
-                _ => de::unknown(map, k, "MedicationKnowledge.kinetics")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "areaUnderCurve" => de::many(map, cx, &mut r.area_under_curve, k)?,
+                "lethalDose50" => de::many(map, cx, &mut r.lethal_dose50, k)?,
+                "halfLifePeriod" => de::one(map, cx, &mut r.half_life_period, k)?,
+                _ => de::unknown(map, cx, k, "MedicationKnowledge.kinetics")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationKnowledge.kinetics")?;
+            de::empty_object::<A::Error>(cx, "MedicationKnowledge.kinetics")?;
         }
         Ok(r)
     }
@@ -1189,20 +1273,23 @@ impl MedicationKnowledgeAdministrationGuidelinesIndication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1244,20 +1331,23 @@ impl MedicationKnowledgeAdministrationGuidelinesPatientCharacteristicsCharacteri
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1307,52 +1397,55 @@ impl MedicationKnowledgeDrugCharacteristicValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Base64Binary") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
-                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Base64Binary") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::from_ext(e))),
-                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Base64Binary(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1396,20 +1489,23 @@ impl MedicationKnowledgeIngredientItem {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

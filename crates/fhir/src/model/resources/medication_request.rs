@@ -110,83 +110,98 @@ pub struct MedicationRequest {
 impl_de!(MedicationRequest);
 
 impl MedicationRequest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::one(map, &mut r.status_reason, k)?,
-                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
-                "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "doNotPerform" => de::prim(map, &mut r.do_not_perform, k)?,
-                "_doNotPerform" => de::prim_ext(map, &mut r.do_not_perform, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::one(map, cx, &mut r.status_reason, k)?,
+                "intent" => de::formed(map, cx, &mut r.intent, k, de::Form::Code)?,
+                "_intent" => de::prim_ext(map, cx, &mut r.intent, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "doNotPerform" => de::prim(map, cx, &mut r.do_not_perform, k)?,
+                "_doNotPerform" => de::prim_ext(map, cx, &mut r.do_not_perform, k)?,
                 "reportedBoolean" | "_reportedBoolean" | "reportedReference" => {
-                    MedicationRequestReported::de(map, &mut r.reported, k, "reported")?
+                    MedicationRequestReported::de(map, cx, &mut r.reported, k, "reported")?
                 }
                 "medicationCodeableConcept" | "medicationReference" => {
-                    MedicationRequestMedication::de(map, &mut r.medication, k, "medication")?
+                    MedicationRequestMedication::de(map, cx, &mut r.medication, k, "medication")?
                 }
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
-                "authoredOn" => de::prim(map, &mut r.authored_on, k)?,
-                "_authoredOn" => de::prim_ext(map, &mut r.authored_on, k)?,
-                "requester" => de::one(map, &mut r.requester, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
-                "performerType" => de::one(map, &mut r.performer_type, k)?,
-                "recorder" => de::one(map, &mut r.recorder, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "supportingInformation" => de::many(map, cx, &mut r.supporting_information, k)?,
+                "authoredOn" => de::prim(map, cx, &mut r.authored_on, k)?,
+                "_authoredOn" => de::prim_ext(map, cx, &mut r.authored_on, k)?,
+                "requester" => de::one(map, cx, &mut r.requester, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
+                "performerType" => de::one(map, cx, &mut r.performer_type, k)?,
+                "recorder" => de::one(map, cx, &mut r.recorder, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
                 "instantiatesCanonical" => {
-                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "groupIdentifier" => de::one(map, &mut r.group_identifier, k)?,
-                "courseOfTherapyType" => de::one(map, &mut r.course_of_therapy_type, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "dosageInstruction" => de::many(map, &mut r.dosage_instruction, k)?,
-                "dispenseRequest" => de::one(map, &mut r.dispense_request, k)?,
-                "substitution" => de::one(map, &mut r.substitution, k)?,
-                "priorPrescription" => de::one(map, &mut r.prior_prescription, k)?,
-                "detectedIssue" => de::many(map, &mut r.detected_issue, k)?,
-                "eventHistory" => de::many(map, &mut r.event_history, k)?,
-                "resourceType" => de::resource_type(map, "MedicationRequest")?,
-                _ => de::unknown(map, k, "MedicationRequest")?,
+                "_instantiatesCanonical" => {
+                    de::prims_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formeds(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prims_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "groupIdentifier" => de::one(map, cx, &mut r.group_identifier, k)?,
+                "courseOfTherapyType" => de::one(map, cx, &mut r.course_of_therapy_type, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "dosageInstruction" => de::many(map, cx, &mut r.dosage_instruction, k)?,
+                "dispenseRequest" => de::one(map, cx, &mut r.dispense_request, k)?,
+                "substitution" => de::one(map, cx, &mut r.substitution, k)?,
+                "priorPrescription" => de::one(map, cx, &mut r.prior_prescription, k)?,
+                "detectedIssue" => de::many(map, cx, &mut r.detected_issue, k)?,
+                "eventHistory" => de::many(map, cx, &mut r.event_history, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicationRequest")?,
+                _ => de::unknown(map, cx, k, "MedicationRequest")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "MedicationRequest", "status")?;
-        de::required::<A::Error>(r.intent.is_some(), "MedicationRequest", "intent")?;
-        de::required::<A::Error>(r.medication.is_some(), "MedicationRequest", "medication")?;
-        de::required::<A::Error>(r.subject.is_some(), "MedicationRequest", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MedicationRequest", "status")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "MedicationRequest", "intent")?;
+        de::required::<A::Error>(
+            cx,
+            r.medication.is_some(),
+            "MedicationRequest",
+            "medication",
+        )?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "MedicationRequest", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -268,36 +283,40 @@ pub struct MedicationRequestDispenseRequest {
 impl_de!(MedicationRequestDispenseRequest);
 
 impl MedicationRequestDispenseRequest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "initialFill" => de::one(map, &mut r.initial_fill, k)?,
-                "dispenseInterval" => de::one(map, &mut r.dispense_interval, k)?,
-                "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "initialFill" => de::one(map, cx, &mut r.initial_fill, k)?,
+                "dispenseInterval" => de::one(map, cx, &mut r.dispense_interval, k)?,
+                "validityPeriod" => de::one(map, cx, &mut r.validity_period, k)?,
                 "numberOfRepeatsAllowed" => de::formed(
                     map,
+                    cx,
                     &mut r.number_of_repeats_allowed,
                     k,
                     de::Form::UnsignedInt,
                 )?,
                 "_numberOfRepeatsAllowed" => {
-                    de::prim_ext(map, &mut r.number_of_repeats_allowed, k)?
+                    de::prim_ext(map, cx, &mut r.number_of_repeats_allowed, k)?
                 }
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "expectedSupplyDuration" => de::one(map, &mut r.expected_supply_duration, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
-                _ => de::unknown(map, k, "MedicationRequest.dispenseRequest")?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "expectedSupplyDuration" => de::one(map, cx, &mut r.expected_supply_duration, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
+                _ => de::unknown(map, cx, k, "MedicationRequest.dispenseRequest")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationRequest.dispenseRequest")?;
+            de::empty_object::<A::Error>(cx, "MedicationRequest.dispenseRequest")?;
         }
         Ok(r)
     }
@@ -340,23 +359,26 @@ pub struct MedicationRequestDispenseRequestInitialFill {
 impl_de!(MedicationRequestDispenseRequestInitialFill);
 
 impl MedicationRequestDispenseRequestInitialFill {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "duration" => de::one(map, &mut r.duration, k)?,
-                _ => de::unknown(map, k, "MedicationRequest.dispenseRequest.initialFill")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "duration" => de::one(map, cx, &mut r.duration, k)?,
+                _ => de::unknown(map, cx, k, "MedicationRequest.dispenseRequest.initialFill")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationRequest.dispenseRequest.initialFill")?;
+            de::empty_object::<A::Error>(cx, "MedicationRequest.dispenseRequest.initialFill")?;
         }
         Ok(r)
     }
@@ -394,27 +416,31 @@ pub struct MedicationRequestSubstitution {
 impl_de!(MedicationRequestSubstitution);
 
 impl MedicationRequestSubstitution {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "allowedBoolean" | "_allowedBoolean" | "allowedCodeableConcept" => {
-                    MedicationRequestSubstitutionAllowed::de(map, &mut r.allowed, k, "allowed")?
+                    MedicationRequestSubstitutionAllowed::de(map, cx, &mut r.allowed, k, "allowed")?
                 }
-                "reason" => de::one(map, &mut r.reason, k)?,
-                _ => de::unknown(map, k, "MedicationRequest.substitution")?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                _ => de::unknown(map, cx, k, "MedicationRequest.substitution")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicationRequest.substitution")?;
+            de::empty_object::<A::Error>(cx, "MedicationRequest.substitution")?;
         }
         de::required::<A::Error>(
+            cx,
             r.allowed.is_some(),
             "MedicationRequest.substitution",
             "allowed",
@@ -462,20 +488,23 @@ impl MedicationRequestMedication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -517,32 +546,33 @@ impl MedicationRequestReported {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -584,32 +614,35 @@ impl MedicationRequestSubstitutionAllowed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

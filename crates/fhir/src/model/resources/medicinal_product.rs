@@ -86,64 +86,72 @@ pub struct MedicinalProduct {
 impl_de!(MedicinalProduct);
 
 impl MedicinalProduct {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "domain" => de::one(map, &mut r.domain, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "domain" => de::one(map, cx, &mut r.domain, k)?,
                 "combinedPharmaceuticalDoseForm" => {
-                    de::one(map, &mut r.combined_pharmaceutical_dose_form, k)?
+                    de::one(map, cx, &mut r.combined_pharmaceutical_dose_form, k)?
                 }
-                "legalStatusOfSupply" => de::one(map, &mut r.legal_status_of_supply, k)?,
+                "legalStatusOfSupply" => de::one(map, cx, &mut r.legal_status_of_supply, k)?,
                 "additionalMonitoringIndicator" => {
-                    de::one(map, &mut r.additional_monitoring_indicator, k)?
+                    de::one(map, cx, &mut r.additional_monitoring_indicator, k)?
                 }
                 "specialMeasures" => {
-                    de::formeds(map, &mut r.special_measures, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.special_measures, k, de::Form::String)?
                 }
-                "_specialMeasures" => de::prims_ext(map, &mut r.special_measures, k)?,
-                "paediatricUseIndicator" => de::one(map, &mut r.paediatric_use_indicator, k)?,
-                "productClassification" => de::many(map, &mut r.product_classification, k)?,
-                "marketingStatus" => de::many(map, &mut r.marketing_status, k)?,
-                "pharmaceuticalProduct" => de::many(map, &mut r.pharmaceutical_product, k)?,
-                "packagedMedicinalProduct" => de::many(map, &mut r.packaged_medicinal_product, k)?,
-                "attachedDocument" => de::many(map, &mut r.attached_document, k)?,
-                "masterFile" => de::many(map, &mut r.master_file, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "clinicalTrial" => de::many(map, &mut r.clinical_trial, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "crossReference" => de::many(map, &mut r.cross_reference, k)?,
+                "_specialMeasures" => de::prims_ext(map, cx, &mut r.special_measures, k)?,
+                "paediatricUseIndicator" => de::one(map, cx, &mut r.paediatric_use_indicator, k)?,
+                "productClassification" => de::many(map, cx, &mut r.product_classification, k)?,
+                "marketingStatus" => de::many(map, cx, &mut r.marketing_status, k)?,
+                "pharmaceuticalProduct" => de::many(map, cx, &mut r.pharmaceutical_product, k)?,
+                "packagedMedicinalProduct" => {
+                    de::many(map, cx, &mut r.packaged_medicinal_product, k)?
+                }
+                "attachedDocument" => de::many(map, cx, &mut r.attached_document, k)?,
+                "masterFile" => de::many(map, cx, &mut r.master_file, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "clinicalTrial" => de::many(map, cx, &mut r.clinical_trial, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "crossReference" => de::many(map, cx, &mut r.cross_reference, k)?,
                 "manufacturingBusinessOperation" => {
-                    de::many(map, &mut r.manufacturing_business_operation, k)?
+                    de::many(map, cx, &mut r.manufacturing_business_operation, k)?
                 }
-                "specialDesignation" => de::many(map, &mut r.special_designation, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProduct")?,
-                _ => de::unknown(map, k, "MedicinalProduct")?,
+                "specialDesignation" => de::many(map, cx, &mut r.special_designation, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProduct")?,
+                _ => de::unknown(map, cx, k, "MedicinalProduct")?,
             }
         }
-        de::required::<A::Error>(!r.name.is_empty(), "MedicinalProduct", "name")?;
+        de::required::<A::Error>(cx, !r.name.is_empty(), "MedicinalProduct", "name")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -214,27 +222,31 @@ pub struct MedicinalProductName {
 impl_de!(MedicinalProductName);
 
 impl MedicinalProductName {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productName" => de::formed(map, &mut r.product_name, k, de::Form::String)?,
-                "_productName" => de::prim_ext(map, &mut r.product_name, k)?,
-                "namePart" => de::many(map, &mut r.name_part, k)?,
-                "countryLanguage" => de::many(map, &mut r.country_language, k)?,
-                _ => de::unknown(map, k, "MedicinalProduct.name")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "productName" => de::formed(map, cx, &mut r.product_name, k, de::Form::String)?,
+                "_productName" => de::prim_ext(map, cx, &mut r.product_name, k)?,
+                "namePart" => de::many(map, cx, &mut r.name_part, k)?,
+                "countryLanguage" => de::many(map, cx, &mut r.country_language, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProduct.name")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProduct.name")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProduct.name")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product_name.is_some(),
             "MedicinalProduct.name",
             "productName",
@@ -276,27 +288,40 @@ pub struct MedicinalProductNameNamePart {
 impl_de!(MedicinalProductNameNamePart);
 
 impl MedicinalProductNameNamePart {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "part" => de::formed(map, &mut r.part, k, de::Form::String)?,
-                "_part" => de::prim_ext(map, &mut r.part, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "MedicinalProduct.name.namePart")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "part" => de::formed(map, cx, &mut r.part, k, de::Form::String)?,
+                "_part" => de::prim_ext(map, cx, &mut r.part, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProduct.name.namePart")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProduct.name.namePart")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProduct.name.namePart")?;
         }
-        de::required::<A::Error>(r.part.is_some(), "MedicinalProduct.name.namePart", "part")?;
-        de::required::<A::Error>(r.type_.is_some(), "MedicinalProduct.name.namePart", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.part.is_some(),
+            "MedicinalProduct.name.namePart",
+            "part",
+        )?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "MedicinalProduct.name.namePart",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -335,31 +360,36 @@ pub struct MedicinalProductNameCountryLanguage {
 impl_de!(MedicinalProductNameCountryLanguage);
 
 impl MedicinalProductNameCountryLanguage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "country" => de::one(map, &mut r.country, k)?,
-                "jurisdiction" => de::one(map, &mut r.jurisdiction, k)?,
-                "language" => de::one(map, &mut r.language, k)?,
-                _ => de::unknown(map, k, "MedicinalProduct.name.countryLanguage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "country" => de::one(map, cx, &mut r.country, k)?,
+                "jurisdiction" => de::one(map, cx, &mut r.jurisdiction, k)?,
+                "language" => de::one(map, cx, &mut r.language, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProduct.name.countryLanguage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProduct.name.countryLanguage")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProduct.name.countryLanguage")?;
         }
         de::required::<A::Error>(
+            cx,
             r.country.is_some(),
             "MedicinalProduct.name.countryLanguage",
             "country",
         )?;
         de::required::<A::Error>(
+            cx,
             r.language.is_some(),
             "MedicinalProduct.name.countryLanguage",
             "language",
@@ -409,30 +439,40 @@ pub struct MedicinalProductManufacturingBusinessOperation {
 impl_de!(MedicinalProductManufacturingBusinessOperation);
 
 impl MedicinalProductManufacturingBusinessOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operationType" => de::one(map, &mut r.operation_type, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operationType" => de::one(map, cx, &mut r.operation_type, k)?,
                 "authorisationReferenceNumber" => {
-                    de::one(map, &mut r.authorisation_reference_number, k)?
+                    de::one(map, cx, &mut r.authorisation_reference_number, k)?
                 }
-                "effectiveDate" => de::prim(map, &mut r.effective_date, k)?,
-                "_effectiveDate" => de::prim_ext(map, &mut r.effective_date, k)?,
-                "confidentialityIndicator" => de::one(map, &mut r.confidentiality_indicator, k)?,
-                "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
-                "regulator" => de::one(map, &mut r.regulator, k)?,
-                _ => de::unknown(map, k, "MedicinalProduct.manufacturingBusinessOperation")?,
+                "effectiveDate" => de::prim(map, cx, &mut r.effective_date, k)?,
+                "_effectiveDate" => de::prim_ext(map, cx, &mut r.effective_date, k)?,
+                "confidentialityIndicator" => {
+                    de::one(map, cx, &mut r.confidentiality_indicator, k)?
+                }
+                "manufacturer" => de::many(map, cx, &mut r.manufacturer, k)?,
+                "regulator" => de::one(map, cx, &mut r.regulator, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "MedicinalProduct.manufacturingBusinessOperation",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProduct.manufacturingBusinessOperation")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProduct.manufacturingBusinessOperation")?;
         }
         Ok(r)
     }
@@ -487,36 +527,40 @@ pub struct MedicinalProductSpecialDesignation {
 impl_de!(MedicinalProductSpecialDesignation);
 
 impl MedicinalProductSpecialDesignation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "intendedUse" => de::one(map, &mut r.intended_use, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "intendedUse" => de::one(map, cx, &mut r.intended_use, k)?,
                 "indicationCodeableConcept" | "indicationReference" => {
                     MedicinalProductSpecialDesignationIndication::de(
                         map,
+                        cx,
                         &mut r.indication,
                         k,
                         "indication",
                     )?
                 }
-                "status" => de::one(map, &mut r.status, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "species" => de::one(map, &mut r.species, k)?,
-                _ => de::unknown(map, k, "MedicinalProduct.specialDesignation")?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "species" => de::one(map, cx, &mut r.species, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProduct.specialDesignation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProduct.specialDesignation")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProduct.specialDesignation")?;
         }
         Ok(r)
     }
@@ -566,20 +610,23 @@ impl MedicinalProductSpecialDesignationIndication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -78,48 +78,55 @@ pub struct MedicinalProductAuthorization {
 impl_de!(MedicinalProductAuthorization);
 
 impl MedicinalProductAuthorization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "country" => de::many(map, &mut r.country, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "statusDate" => de::prim(map, &mut r.status_date, k)?,
-                "_statusDate" => de::prim_ext(map, &mut r.status_date, k)?,
-                "restoreDate" => de::prim(map, &mut r.restore_date, k)?,
-                "_restoreDate" => de::prim_ext(map, &mut r.restore_date, k)?,
-                "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
-                "dataExclusivityPeriod" => de::one(map, &mut r.data_exclusivity_period, k)?,
-                "dateOfFirstAuthorization" => de::prim(map, &mut r.date_of_first_authorization, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "country" => de::many(map, cx, &mut r.country, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "statusDate" => de::prim(map, cx, &mut r.status_date, k)?,
+                "_statusDate" => de::prim_ext(map, cx, &mut r.status_date, k)?,
+                "restoreDate" => de::prim(map, cx, &mut r.restore_date, k)?,
+                "_restoreDate" => de::prim_ext(map, cx, &mut r.restore_date, k)?,
+                "validityPeriod" => de::one(map, cx, &mut r.validity_period, k)?,
+                "dataExclusivityPeriod" => de::one(map, cx, &mut r.data_exclusivity_period, k)?,
+                "dateOfFirstAuthorization" => {
+                    de::prim(map, cx, &mut r.date_of_first_authorization, k)?
+                }
                 "_dateOfFirstAuthorization" => {
-                    de::prim_ext(map, &mut r.date_of_first_authorization, k)?
+                    de::prim_ext(map, cx, &mut r.date_of_first_authorization, k)?
                 }
-                "internationalBirthDate" => de::prim(map, &mut r.international_birth_date, k)?,
-                "_internationalBirthDate" => de::prim_ext(map, &mut r.international_birth_date, k)?,
-                "legalBasis" => de::one(map, &mut r.legal_basis, k)?,
+                "internationalBirthDate" => de::prim(map, cx, &mut r.international_birth_date, k)?,
+                "_internationalBirthDate" => {
+                    de::prim_ext(map, cx, &mut r.international_birth_date, k)?
+                }
+                "legalBasis" => de::one(map, cx, &mut r.legal_basis, k)?,
                 "jurisdictionalAuthorization" => {
-                    de::many(map, &mut r.jurisdictional_authorization, k)?
+                    de::many(map, cx, &mut r.jurisdictional_authorization, k)?
                 }
-                "holder" => de::one(map, &mut r.holder, k)?,
-                "regulator" => de::one(map, &mut r.regulator, k)?,
-                "procedure" => de::one(map, &mut r.procedure, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductAuthorization")?,
-                _ => de::unknown(map, k, "MedicinalProductAuthorization")?,
+                "holder" => de::one(map, cx, &mut r.holder, k)?,
+                "regulator" => de::one(map, cx, &mut r.regulator, k)?,
+                "procedure" => de::one(map, cx, &mut r.procedure, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductAuthorization")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductAuthorization")?,
             }
         }
         Ok(r)
@@ -128,8 +135,11 @@ impl MedicinalProductAuthorization {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -197,23 +207,27 @@ pub struct MedicinalProductAuthorizationJurisdictionalAuthorization {
 impl_de!(MedicinalProductAuthorizationJurisdictionalAuthorization);
 
 impl MedicinalProductAuthorizationJurisdictionalAuthorization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "country" => de::one(map, &mut r.country, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "legalStatusOfSupply" => de::one(map, &mut r.legal_status_of_supply, k)?,
-                "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "country" => de::one(map, cx, &mut r.country, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "legalStatusOfSupply" => de::one(map, cx, &mut r.legal_status_of_supply, k)?,
+                "validityPeriod" => de::one(map, cx, &mut r.validity_period, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductAuthorization.jurisdictionalAuthorization",
                 )?,
@@ -221,6 +235,7 @@ impl MedicinalProductAuthorizationJurisdictionalAuthorization {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "MedicinalProductAuthorization.jurisdictionalAuthorization",
             )?;
         }
@@ -267,29 +282,33 @@ pub struct MedicinalProductAuthorizationProcedure {
 impl_de!(MedicinalProductAuthorizationProcedure);
 
 impl MedicinalProductAuthorizationProcedure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "datePeriod" | "dateDateTime" | "_dateDateTime" => {
-                    MedicinalProductAuthorizationProcedureDate::de(map, &mut r.date, k, "date")?
+                    MedicinalProductAuthorizationProcedureDate::de(map, cx, &mut r.date, k, "date")?
                 }
-                "application" => de::many(map, &mut r.application, k)?,
-                _ => de::unknown(map, k, "MedicinalProductAuthorization.procedure")?,
+                "application" => de::many(map, cx, &mut r.application, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductAuthorization.procedure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductAuthorization.procedure")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductAuthorization.procedure")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicinalProductAuthorization.procedure",
             "type",
@@ -339,32 +358,33 @@ impl MedicinalProductAuthorizationProcedureDate {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

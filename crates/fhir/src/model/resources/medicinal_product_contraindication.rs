@@ -60,31 +60,34 @@ pub struct MedicinalProductContraindication {
 impl_de!(MedicinalProductContraindication);
 
 impl MedicinalProductContraindication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "disease" => de::one(map, &mut r.disease, k)?,
-                "diseaseStatus" => de::one(map, &mut r.disease_status, k)?,
-                "comorbidity" => de::many(map, &mut r.comorbidity, k)?,
-                "therapeuticIndication" => de::many(map, &mut r.therapeutic_indication, k)?,
-                "otherTherapy" => de::many(map, &mut r.other_therapy, k)?,
-                "population" => de::many(map, &mut r.population, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductContraindication")?,
-                _ => de::unknown(map, k, "MedicinalProductContraindication")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "disease" => de::one(map, cx, &mut r.disease, k)?,
+                "diseaseStatus" => de::one(map, cx, &mut r.disease_status, k)?,
+                "comorbidity" => de::many(map, cx, &mut r.comorbidity, k)?,
+                "therapeuticIndication" => de::many(map, cx, &mut r.therapeutic_indication, k)?,
+                "otherTherapy" => de::many(map, cx, &mut r.other_therapy, k)?,
+                "population" => de::many(map, cx, &mut r.population, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductContraindication")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductContraindication")?,
             }
         }
         Ok(r)
@@ -93,8 +96,11 @@ impl MedicinalProductContraindication {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -141,37 +147,43 @@ pub struct MedicinalProductContraindicationOtherTherapy {
 impl_de!(MedicinalProductContraindicationOtherTherapy);
 
 impl MedicinalProductContraindicationOtherTherapy {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "therapyRelationshipType" => de::one(map, &mut r.therapy_relationship_type, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "therapyRelationshipType" => de::one(map, cx, &mut r.therapy_relationship_type, k)?,
                 "medicationCodeableConcept" | "medicationReference" => {
                     MedicinalProductContraindicationOtherTherapyMedication::de(
                         map,
+                        cx,
                         &mut r.medication,
                         k,
                         "medication",
                     )?
                 }
-                _ => de::unknown(map, k, "MedicinalProductContraindication.otherTherapy")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductContraindication.otherTherapy")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductContraindication.otherTherapy")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductContraindication.otherTherapy")?;
         }
         de::required::<A::Error>(
+            cx,
             r.therapy_relationship_type.is_some(),
             "MedicinalProductContraindication.otherTherapy",
             "therapyRelationshipType",
         )?;
         de::required::<A::Error>(
+            cx,
             r.medication.is_some(),
             "MedicinalProductContraindication.otherTherapy",
             "medication",
@@ -219,20 +231,23 @@ impl MedicinalProductContraindicationOtherTherapyMedication {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

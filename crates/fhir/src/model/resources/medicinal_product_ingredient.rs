@@ -58,42 +58,48 @@ pub struct MedicinalProductIngredient {
 impl_de!(MedicinalProductIngredient);
 
 impl MedicinalProductIngredient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "allergenicIndicator" => de::prim(map, &mut r.allergenic_indicator, k)?,
-                "_allergenicIndicator" => de::prim_ext(map, &mut r.allergenic_indicator, k)?,
-                "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
-                "specifiedSubstance" => de::many(map, &mut r.specified_substance, k)?,
-                "substance" => de::one(map, &mut r.substance, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductIngredient")?,
-                _ => de::unknown(map, k, "MedicinalProductIngredient")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "allergenicIndicator" => de::prim(map, cx, &mut r.allergenic_indicator, k)?,
+                "_allergenicIndicator" => de::prim_ext(map, cx, &mut r.allergenic_indicator, k)?,
+                "manufacturer" => de::many(map, cx, &mut r.manufacturer, k)?,
+                "specifiedSubstance" => de::many(map, cx, &mut r.specified_substance, k)?,
+                "substance" => de::one(map, cx, &mut r.substance, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductIngredient")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductIngredient")?,
             }
         }
-        de::required::<A::Error>(r.role.is_some(), "MedicinalProductIngredient", "role")?;
+        de::required::<A::Error>(cx, r.role.is_some(), "MedicinalProductIngredient", "role")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -143,32 +149,37 @@ pub struct MedicinalProductIngredientSpecifiedSubstance {
 impl_de!(MedicinalProductIngredientSpecifiedSubstance);
 
 impl MedicinalProductIngredientSpecifiedSubstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "group" => de::one(map, &mut r.group, k)?,
-                "confidentiality" => de::one(map, &mut r.confidentiality, k)?,
-                "strength" => de::many(map, &mut r.strength, k)?,
-                _ => de::unknown(map, k, "MedicinalProductIngredient.specifiedSubstance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "group" => de::one(map, cx, &mut r.group, k)?,
+                "confidentiality" => de::one(map, cx, &mut r.confidentiality, k)?,
+                "strength" => de::many(map, cx, &mut r.strength, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductIngredient.specifiedSubstance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductIngredient.specifiedSubstance")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductIngredient.specifiedSubstance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MedicinalProductIngredient.specifiedSubstance",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             r.group.is_some(),
             "MedicinalProductIngredient.specifiedSubstance",
             "group",
@@ -222,37 +233,45 @@ pub struct MedicinalProductIngredientSpecifiedSubstanceStrength {
 impl_de!(MedicinalProductIngredientSpecifiedSubstanceStrength);
 
 impl MedicinalProductIngredientSpecifiedSubstanceStrength {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "presentation" => de::one(map, &mut r.presentation, k)?,
-                "presentationLowLimit" => de::one(map, &mut r.presentation_low_limit, k)?,
-                "concentration" => de::one(map, &mut r.concentration, k)?,
-                "concentrationLowLimit" => de::one(map, &mut r.concentration_low_limit, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "presentation" => de::one(map, cx, &mut r.presentation, k)?,
+                "presentationLowLimit" => de::one(map, cx, &mut r.presentation_low_limit, k)?,
+                "concentration" => de::one(map, cx, &mut r.concentration, k)?,
+                "concentrationLowLimit" => de::one(map, cx, &mut r.concentration_low_limit, k)?,
                 "measurementPoint" => {
-                    de::formed(map, &mut r.measurement_point, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.measurement_point, k, de::Form::String)?
                 }
-                "_measurementPoint" => de::prim_ext(map, &mut r.measurement_point, k)?,
-                "country" => de::many(map, &mut r.country, k)?,
-                "referenceStrength" => de::many(map, &mut r.reference_strength, k)?,
+                "_measurementPoint" => de::prim_ext(map, cx, &mut r.measurement_point, k)?,
+                "country" => de::many(map, cx, &mut r.country, k)?,
+                "referenceStrength" => de::many(map, cx, &mut r.reference_strength, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductIngredient.specifiedSubstance.strength",
                 )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductIngredient.specifiedSubstance.strength")?;
+            de::empty_object::<A::Error>(
+                cx,
+                "MedicinalProductIngredient.specifiedSubstance.strength",
+            )?;
         }
         de::required::<A::Error>(
+            cx,
             r.presentation.is_some(),
             "MedicinalProductIngredient.specifiedSubstance.strength",
             "presentation",
@@ -304,26 +323,30 @@ pub struct MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength
 impl_de!(MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength);
 
 impl MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "substance" => de::one(map, &mut r.substance, k)?,
-                "strength" => de::one(map, &mut r.strength, k)?,
-                "strengthLowLimit" => de::one(map, &mut r.strength_low_limit, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "substance" => de::one(map, cx, &mut r.substance, k)?,
+                "strength" => de::one(map, cx, &mut r.strength, k)?,
+                "strengthLowLimit" => de::one(map, cx, &mut r.strength_low_limit, k)?,
                 "measurementPoint" => {
-                    de::formed(map, &mut r.measurement_point, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.measurement_point, k, de::Form::String)?
                 }
-                "_measurementPoint" => de::prim_ext(map, &mut r.measurement_point, k)?,
-                "country" => de::many(map, &mut r.country, k)?,
+                "_measurementPoint" => de::prim_ext(map, cx, &mut r.measurement_point, k)?,
+                "country" => de::many(map, cx, &mut r.country, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength",
                 )?,
@@ -331,10 +354,12 @@ impl MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.strength.is_some(),
             "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength",
             "strength",
@@ -378,25 +403,29 @@ pub struct MedicinalProductIngredientSubstance {
 impl_de!(MedicinalProductIngredientSubstance);
 
 impl MedicinalProductIngredientSubstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "strength" => de::many(map, &mut r.strength, k)?,
-                _ => de::unknown(map, k, "MedicinalProductIngredient.substance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "strength" => de::many(map, cx, &mut r.strength, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductIngredient.substance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductIngredient.substance")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductIngredient.substance")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MedicinalProductIngredient.substance",
             "code",

@@ -60,32 +60,35 @@ pub struct MedicinalProductInteraction {
 impl_de!(MedicinalProductInteraction);
 
 impl MedicinalProductInteraction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "interactant" => de::many(map, &mut r.interactant, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "effect" => de::one(map, &mut r.effect, k)?,
-                "incidence" => de::one(map, &mut r.incidence, k)?,
-                "management" => de::one(map, &mut r.management, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductInteraction")?,
-                _ => de::unknown(map, k, "MedicinalProductInteraction")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "interactant" => de::many(map, cx, &mut r.interactant, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "effect" => de::one(map, cx, &mut r.effect, k)?,
+                "incidence" => de::one(map, cx, &mut r.incidence, k)?,
+                "management" => de::one(map, cx, &mut r.management, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductInteraction")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductInteraction")?,
             }
         }
         Ok(r)
@@ -94,8 +97,11 @@ impl MedicinalProductInteraction {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -140,26 +146,30 @@ pub struct MedicinalProductInteractionInteractant {
 impl_de!(MedicinalProductInteractionInteractant);
 
 impl MedicinalProductInteractionInteractant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "itemReference" | "itemCodeableConcept" => {
-                    MedicinalProductInteractionInteractantItem::de(map, &mut r.item, k, "item")?
+                    MedicinalProductInteractionInteractantItem::de(map, cx, &mut r.item, k, "item")?
                 }
-                _ => de::unknown(map, k, "MedicinalProductInteraction.interactant")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductInteraction.interactant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductInteraction.interactant")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductInteraction.interactant")?;
         }
         de::required::<A::Error>(
+            cx,
             r.item.is_some(),
             "MedicinalProductInteraction.interactant",
             "item",
@@ -206,20 +216,23 @@ impl MedicinalProductInteractionInteractantItem {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -60,39 +60,44 @@ pub struct MedicinalProductManufactured {
 impl_de!(MedicinalProductManufactured);
 
 impl MedicinalProductManufactured {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "manufacturedDoseForm" => de::one(map, &mut r.manufactured_dose_form, k)?,
-                "unitOfPresentation" => de::one(map, &mut r.unit_of_presentation, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
-                "ingredient" => de::many(map, &mut r.ingredient, k)?,
-                "physicalCharacteristics" => de::one(map, &mut r.physical_characteristics, k)?,
-                "otherCharacteristics" => de::many(map, &mut r.other_characteristics, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductManufactured")?,
-                _ => de::unknown(map, k, "MedicinalProductManufactured")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "manufacturedDoseForm" => de::one(map, cx, &mut r.manufactured_dose_form, k)?,
+                "unitOfPresentation" => de::one(map, cx, &mut r.unit_of_presentation, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "manufacturer" => de::many(map, cx, &mut r.manufacturer, k)?,
+                "ingredient" => de::many(map, cx, &mut r.ingredient, k)?,
+                "physicalCharacteristics" => de::one(map, cx, &mut r.physical_characteristics, k)?,
+                "otherCharacteristics" => de::many(map, cx, &mut r.other_characteristics, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductManufactured")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductManufactured")?,
             }
         }
         de::required::<A::Error>(
+            cx,
             r.manufactured_dose_form.is_some(),
             "MedicinalProductManufactured",
             "manufacturedDoseForm",
         )?;
         de::required::<A::Error>(
+            cx,
             r.quantity.is_some(),
             "MedicinalProductManufactured",
             "quantity",
@@ -103,8 +108,11 @@ impl MedicinalProductManufactured {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -64,37 +64,41 @@ pub struct MedicinalProductPackaged {
 impl_de!(MedicinalProductPackaged);
 
 impl MedicinalProductPackaged {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "legalStatusOfSupply" => de::one(map, &mut r.legal_status_of_supply, k)?,
-                "marketingStatus" => de::many(map, &mut r.marketing_status, k)?,
-                "marketingAuthorization" => de::one(map, &mut r.marketing_authorization, k)?,
-                "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
-                "batchIdentifier" => de::many(map, &mut r.batch_identifier, k)?,
-                "packageItem" => de::many(map, &mut r.package_item, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductPackaged")?,
-                _ => de::unknown(map, k, "MedicinalProductPackaged")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "legalStatusOfSupply" => de::one(map, cx, &mut r.legal_status_of_supply, k)?,
+                "marketingStatus" => de::many(map, cx, &mut r.marketing_status, k)?,
+                "marketingAuthorization" => de::one(map, cx, &mut r.marketing_authorization, k)?,
+                "manufacturer" => de::many(map, cx, &mut r.manufacturer, k)?,
+                "batchIdentifier" => de::many(map, cx, &mut r.batch_identifier, k)?,
+                "packageItem" => de::many(map, cx, &mut r.package_item, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductPackaged")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductPackaged")?,
             }
         }
         de::required::<A::Error>(
+            cx,
             !r.package_item.is_empty(),
             "MedicinalProductPackaged",
             "packageItem",
@@ -105,8 +109,11 @@ impl MedicinalProductPackaged {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -155,25 +162,29 @@ pub struct MedicinalProductPackagedBatchIdentifier {
 impl_de!(MedicinalProductPackagedBatchIdentifier);
 
 impl MedicinalProductPackagedBatchIdentifier {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "outerPackaging" => de::one(map, &mut r.outer_packaging, k)?,
-                "immediatePackaging" => de::one(map, &mut r.immediate_packaging, k)?,
-                _ => de::unknown(map, k, "MedicinalProductPackaged.batchIdentifier")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "outerPackaging" => de::one(map, cx, &mut r.outer_packaging, k)?,
+                "immediatePackaging" => de::one(map, cx, &mut r.immediate_packaging, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductPackaged.batchIdentifier")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductPackaged.batchIdentifier")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductPackaged.batchIdentifier")?;
         }
         de::required::<A::Error>(
+            cx,
             r.outer_packaging.is_some(),
             "MedicinalProductPackaged.batchIdentifier",
             "outerPackaging",
@@ -234,40 +245,45 @@ pub struct MedicinalProductPackagedPackageItem {
 impl_de!(MedicinalProductPackagedPackageItem);
 
 impl MedicinalProductPackagedPackageItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "material" => de::many(map, &mut r.material, k)?,
-                "alternateMaterial" => de::many(map, &mut r.alternate_material, k)?,
-                "device" => de::many(map, &mut r.device, k)?,
-                "manufacturedItem" => de::many(map, &mut r.manufactured_item, k)?,
-                "packageItem" => de::many(map, &mut r.package_item, k)?,
-                "physicalCharacteristics" => de::one(map, &mut r.physical_characteristics, k)?,
-                "otherCharacteristics" => de::many(map, &mut r.other_characteristics, k)?,
-                "shelfLifeStorage" => de::many(map, &mut r.shelf_life_storage, k)?,
-                "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
-                _ => de::unknown(map, k, "MedicinalProductPackaged.packageItem")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "material" => de::many(map, cx, &mut r.material, k)?,
+                "alternateMaterial" => de::many(map, cx, &mut r.alternate_material, k)?,
+                "device" => de::many(map, cx, &mut r.device, k)?,
+                "manufacturedItem" => de::many(map, cx, &mut r.manufactured_item, k)?,
+                "packageItem" => de::many(map, cx, &mut r.package_item, k)?,
+                "physicalCharacteristics" => de::one(map, cx, &mut r.physical_characteristics, k)?,
+                "otherCharacteristics" => de::many(map, cx, &mut r.other_characteristics, k)?,
+                "shelfLifeStorage" => de::many(map, cx, &mut r.shelf_life_storage, k)?,
+                "manufacturer" => de::many(map, cx, &mut r.manufacturer, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductPackaged.packageItem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductPackaged.packageItem")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductPackaged.packageItem")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "MedicinalProductPackaged.packageItem",
             "type",
         )?;
         de::required::<A::Error>(
+            cx,
             r.quantity.is_some(),
             "MedicinalProductPackaged.packageItem",
             "quantity",

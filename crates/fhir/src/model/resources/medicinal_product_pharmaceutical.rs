@@ -60,39 +60,44 @@ pub struct MedicinalProductPharmaceutical {
 impl_de!(MedicinalProductPharmaceutical);
 
 impl MedicinalProductPharmaceutical {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "administrableDoseForm" => de::one(map, &mut r.administrable_dose_form, k)?,
-                "unitOfPresentation" => de::one(map, &mut r.unit_of_presentation, k)?,
-                "ingredient" => de::many(map, &mut r.ingredient, k)?,
-                "device" => de::many(map, &mut r.device, k)?,
-                "characteristics" => de::many(map, &mut r.characteristics, k)?,
-                "routeOfAdministration" => de::many(map, &mut r.route_of_administration, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductPharmaceutical")?,
-                _ => de::unknown(map, k, "MedicinalProductPharmaceutical")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "administrableDoseForm" => de::one(map, cx, &mut r.administrable_dose_form, k)?,
+                "unitOfPresentation" => de::one(map, cx, &mut r.unit_of_presentation, k)?,
+                "ingredient" => de::many(map, cx, &mut r.ingredient, k)?,
+                "device" => de::many(map, cx, &mut r.device, k)?,
+                "characteristics" => de::many(map, cx, &mut r.characteristics, k)?,
+                "routeOfAdministration" => de::many(map, cx, &mut r.route_of_administration, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductPharmaceutical")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductPharmaceutical")?,
             }
         }
         de::required::<A::Error>(
+            cx,
             r.administrable_dose_form.is_some(),
             "MedicinalProductPharmaceutical",
             "administrableDoseForm",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.route_of_administration.is_empty(),
             "MedicinalProductPharmaceutical",
             "routeOfAdministration",
@@ -103,8 +108,11 @@ impl MedicinalProductPharmaceutical {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -151,25 +159,29 @@ pub struct MedicinalProductPharmaceuticalCharacteristics {
 impl_de!(MedicinalProductPharmaceuticalCharacteristics);
 
 impl MedicinalProductPharmaceuticalCharacteristics {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                _ => de::unknown(map, k, "MedicinalProductPharmaceutical.characteristics")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                _ => de::unknown(map, cx, k, "MedicinalProductPharmaceutical.characteristics")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductPharmaceutical.characteristics")?;
+            de::empty_object::<A::Error>(cx, "MedicinalProductPharmaceutical.characteristics")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MedicinalProductPharmaceutical.characteristics",
             "code",
@@ -220,36 +232,44 @@ pub struct MedicinalProductPharmaceuticalRouteOfAdministration {
 impl_de!(MedicinalProductPharmaceuticalRouteOfAdministration);
 
 impl MedicinalProductPharmaceuticalRouteOfAdministration {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "firstDose" => de::one(map, &mut r.first_dose, k)?,
-                "maxSingleDose" => de::one(map, &mut r.max_single_dose, k)?,
-                "maxDosePerDay" => de::one(map, &mut r.max_dose_per_day, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "firstDose" => de::one(map, cx, &mut r.first_dose, k)?,
+                "maxSingleDose" => de::one(map, cx, &mut r.max_single_dose, k)?,
+                "maxDosePerDay" => de::one(map, cx, &mut r.max_dose_per_day, k)?,
                 "maxDosePerTreatmentPeriod" => {
-                    de::one(map, &mut r.max_dose_per_treatment_period, k)?
+                    de::one(map, cx, &mut r.max_dose_per_treatment_period, k)?
                 }
-                "maxTreatmentPeriod" => de::one(map, &mut r.max_treatment_period, k)?,
-                "targetSpecies" => de::many(map, &mut r.target_species, k)?,
+                "maxTreatmentPeriod" => de::one(map, cx, &mut r.max_treatment_period, k)?,
+                "targetSpecies" => de::many(map, cx, &mut r.target_species, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductPharmaceutical.routeOfAdministration",
                 )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MedicinalProductPharmaceutical.routeOfAdministration")?;
+            de::empty_object::<A::Error>(
+                cx,
+                "MedicinalProductPharmaceutical.routeOfAdministration",
+            )?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MedicinalProductPharmaceutical.routeOfAdministration",
             "code",
@@ -299,20 +319,24 @@ pub struct MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
 impl_de!(MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies);
 
 impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "withdrawalPeriod" => de::many(map, &mut r.withdrawal_period, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "withdrawalPeriod" => de::many(map, cx, &mut r.withdrawal_period, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies",
                 )?,
@@ -320,10 +344,12 @@ impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies",
             "code",
@@ -366,24 +392,30 @@ pub struct MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithd
 impl_de!(MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalPeriod);
 
 impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalPeriod {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "tissue" => de::one(map, &mut r.tissue, k)?,
-                "value" => de::one(map, &mut r.value, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "tissue" => de::one(map, cx, &mut r.tissue, k)?,
+                "value" => de::one(map, cx, &mut r.value, k)?,
                 "supportingInformation" => {
-                    de::formed(map, &mut r.supporting_information, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.supporting_information, k, de::Form::String)?
                 }
-                "_supportingInformation" => de::prim_ext(map, &mut r.supporting_information, k)?,
+                "_supportingInformation" => {
+                    de::prim_ext(map, cx, &mut r.supporting_information, k)?
+                }
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
                 )?,
@@ -391,15 +423,18 @@ impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalP
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
             )?;
         }
         de::required::<A::Error>(
+            cx,
             r.tissue.is_some(),
             "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
             "tissue",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
             "value",

@@ -56,29 +56,32 @@ pub struct MedicinalProductUndesirableEffect {
 impl_de!(MedicinalProductUndesirableEffect);
 
 impl MedicinalProductUndesirableEffect {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subject" => de::many(map, &mut r.subject, k)?,
-                "symptomConditionEffect" => de::one(map, &mut r.symptom_condition_effect, k)?,
-                "classification" => de::one(map, &mut r.classification, k)?,
-                "frequencyOfOccurrence" => de::one(map, &mut r.frequency_of_occurrence, k)?,
-                "population" => de::many(map, &mut r.population, k)?,
-                "resourceType" => de::resource_type(map, "MedicinalProductUndesirableEffect")?,
-                _ => de::unknown(map, k, "MedicinalProductUndesirableEffect")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subject" => de::many(map, cx, &mut r.subject, k)?,
+                "symptomConditionEffect" => de::one(map, cx, &mut r.symptom_condition_effect, k)?,
+                "classification" => de::one(map, cx, &mut r.classification, k)?,
+                "frequencyOfOccurrence" => de::one(map, cx, &mut r.frequency_of_occurrence, k)?,
+                "population" => de::many(map, cx, &mut r.population, k)?,
+                "resourceType" => de::resource_type(map, cx, "MedicinalProductUndesirableEffect")?,
+                _ => de::unknown(map, cx, k, "MedicinalProductUndesirableEffect")?,
             }
         }
         Ok(r)
@@ -87,8 +90,11 @@ impl MedicinalProductUndesirableEffect {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

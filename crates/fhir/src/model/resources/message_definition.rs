@@ -94,80 +94,88 @@ pub struct MessageDefinition {
 impl_de!(MessageDefinition);
 
 impl MessageDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "replaces" => de::formeds(map, &mut r.replaces, k, de::Form::Uri)?,
-                "_replaces" => de::prims_ext(map, &mut r.replaces, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "base" => de::formed(map, &mut r.base, k, de::Form::Uri)?,
-                "_base" => de::prim_ext(map, &mut r.base, k)?,
-                "parent" => de::formeds(map, &mut r.parent, k, de::Form::Uri)?,
-                "_parent" => de::prims_ext(map, &mut r.parent, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "replaces" => de::formeds(map, cx, &mut r.replaces, k, de::Form::Uri)?,
+                "_replaces" => de::prims_ext(map, cx, &mut r.replaces, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "base" => de::formed(map, cx, &mut r.base, k, de::Form::Uri)?,
+                "_base" => de::prim_ext(map, cx, &mut r.base, k)?,
+                "parent" => de::formeds(map, cx, &mut r.parent, k, de::Form::Uri)?,
+                "_parent" => de::prims_ext(map, cx, &mut r.parent, k)?,
                 "eventCoding" | "eventUri" | "_eventUri" => {
-                    MessageDefinitionEvent::de(map, &mut r.event, k, "event")?
+                    MessageDefinitionEvent::de(map, cx, &mut r.event, k, "event")?
                 }
-                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
-                "_category" => de::prim_ext(map, &mut r.category, k)?,
-                "focus" => de::many(map, &mut r.focus, k)?,
-                "responseRequired" => de::formed(map, &mut r.response_required, k, de::Form::Code)?,
-                "_responseRequired" => de::prim_ext(map, &mut r.response_required, k)?,
-                "allowedResponse" => de::many(map, &mut r.allowed_response, k)?,
-                "graph" => de::formeds(map, &mut r.graph, k, de::Form::Uri)?,
-                "_graph" => de::prims_ext(map, &mut r.graph, k)?,
-                "resourceType" => de::resource_type(map, "MessageDefinition")?,
-                _ => de::unknown(map, k, "MessageDefinition")?,
+                "category" => de::formed(map, cx, &mut r.category, k, de::Form::Code)?,
+                "_category" => de::prim_ext(map, cx, &mut r.category, k)?,
+                "focus" => de::many(map, cx, &mut r.focus, k)?,
+                "responseRequired" => {
+                    de::formed(map, cx, &mut r.response_required, k, de::Form::Code)?
+                }
+                "_responseRequired" => de::prim_ext(map, cx, &mut r.response_required, k)?,
+                "allowedResponse" => de::many(map, cx, &mut r.allowed_response, k)?,
+                "graph" => de::formeds(map, cx, &mut r.graph, k, de::Form::Uri)?,
+                "_graph" => de::prims_ext(map, cx, &mut r.graph, k)?,
+                "resourceType" => de::resource_type(map, cx, "MessageDefinition")?,
+                _ => de::unknown(map, cx, k, "MessageDefinition")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "MessageDefinition", "status")?;
-        de::required::<A::Error>(r.date.is_some(), "MessageDefinition", "date")?;
-        de::required::<A::Error>(r.event.is_some(), "MessageDefinition", "event")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "MessageDefinition", "status")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "MessageDefinition", "date")?;
+        de::required::<A::Error>(cx, r.event.is_some(), "MessageDefinition", "event")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -235,32 +243,35 @@ pub struct MessageDefinitionFocus {
 impl_de!(MessageDefinitionFocus);
 
 impl MessageDefinitionFocus {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
-                "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                _ => de::unknown(map, k, "MessageDefinition.focus")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "profile" => de::formed(map, cx, &mut r.profile, k, de::Form::Uri)?,
+                "_profile" => de::prim_ext(map, cx, &mut r.profile, k)?,
+                "min" => de::formed(map, cx, &mut r.min, k, de::Form::UnsignedInt)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                _ => de::unknown(map, cx, k, "MessageDefinition.focus")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MessageDefinition.focus")?;
+            de::empty_object::<A::Error>(cx, "MessageDefinition.focus")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "MessageDefinition.focus", "code")?;
-        de::required::<A::Error>(r.min.is_some(), "MessageDefinition.focus", "min")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "MessageDefinition.focus", "code")?;
+        de::required::<A::Error>(cx, r.min.is_some(), "MessageDefinition.focus", "min")?;
         Ok(r)
     }
 }
@@ -299,27 +310,31 @@ pub struct MessageDefinitionAllowedResponse {
 impl_de!(MessageDefinitionAllowedResponse);
 
 impl MessageDefinitionAllowedResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "message" => de::formed(map, &mut r.message, k, de::Form::Uri)?,
-                "_message" => de::prim_ext(map, &mut r.message, k)?,
-                "situation" => de::formed(map, &mut r.situation, k, de::Form::String)?,
-                "_situation" => de::prim_ext(map, &mut r.situation, k)?,
-                _ => de::unknown(map, k, "MessageDefinition.allowedResponse")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "message" => de::formed(map, cx, &mut r.message, k, de::Form::Uri)?,
+                "_message" => de::prim_ext(map, cx, &mut r.message, k)?,
+                "situation" => de::formed(map, cx, &mut r.situation, k, de::Form::String)?,
+                "_situation" => de::prim_ext(map, cx, &mut r.situation, k)?,
+                _ => de::unknown(map, cx, k, "MessageDefinition.allowedResponse")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MessageDefinition.allowedResponse")?;
+            de::empty_object::<A::Error>(cx, "MessageDefinition.allowedResponse")?;
         }
         de::required::<A::Error>(
+            cx,
             r.message.is_some(),
             "MessageDefinition.allowedResponse",
             "message",
@@ -367,32 +382,33 @@ impl MessageDefinitionEvent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -68,50 +68,56 @@ pub struct MessageHeader {
 impl_de!(MessageHeader);
 
 impl MessageHeader {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "eventCoding" | "eventUri" | "_eventUri" => {
-                    MessageHeaderEvent::de(map, &mut r.event, k, "event")?
+                    MessageHeaderEvent::de(map, cx, &mut r.event, k, "event")?
                 }
-                "destination" => de::many(map, &mut r.destination, k)?,
-                "sender" => de::one(map, &mut r.sender, k)?,
-                "enterer" => de::one(map, &mut r.enterer, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "source" => de::one(map, &mut r.source, k)?,
-                "responsible" => de::one(map, &mut r.responsible, k)?,
-                "reason" => de::one(map, &mut r.reason, k)?,
-                "response" => de::one(map, &mut r.response, k)?,
-                "focus" => de::many(map, &mut r.focus, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "resourceType" => de::resource_type(map, "MessageHeader")?,
-                _ => de::unknown(map, k, "MessageHeader")?,
+                "destination" => de::many(map, cx, &mut r.destination, k)?,
+                "sender" => de::one(map, cx, &mut r.sender, k)?,
+                "enterer" => de::one(map, cx, &mut r.enterer, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "source" => de::one(map, cx, &mut r.source, k)?,
+                "responsible" => de::one(map, cx, &mut r.responsible, k)?,
+                "reason" => de::one(map, cx, &mut r.reason, k)?,
+                "response" => de::one(map, cx, &mut r.response, k)?,
+                "focus" => de::many(map, cx, &mut r.focus, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "resourceType" => de::resource_type(map, cx, "MessageHeader")?,
+                _ => de::unknown(map, cx, k, "MessageHeader")?,
             }
         }
-        de::required::<A::Error>(r.event.is_some(), "MessageHeader", "event")?;
-        de::required::<A::Error>(r.source.is_some(), "MessageHeader", "source")?;
+        de::required::<A::Error>(cx, r.event.is_some(), "MessageHeader", "event")?;
+        de::required::<A::Error>(cx, r.source.is_some(), "MessageHeader", "source")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -166,29 +172,33 @@ pub struct MessageHeaderDestination {
 impl_de!(MessageHeaderDestination);
 
 impl MessageHeaderDestination {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "target" => de::one(map, &mut r.target, k)?,
-                "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
-                "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
-                "receiver" => de::one(map, &mut r.receiver, k)?,
-                _ => de::unknown(map, k, "MessageHeader.destination")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "target" => de::one(map, cx, &mut r.target, k)?,
+                "endpoint" => de::formed(map, cx, &mut r.endpoint, k, de::Form::Uri)?,
+                "_endpoint" => de::prim_ext(map, cx, &mut r.endpoint, k)?,
+                "receiver" => de::one(map, cx, &mut r.receiver, k)?,
+                _ => de::unknown(map, cx, k, "MessageHeader.destination")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MessageHeader.destination")?;
+            de::empty_object::<A::Error>(cx, "MessageHeader.destination")?;
         }
         de::required::<A::Error>(
+            cx,
             r.endpoint.is_some(),
             "MessageHeader.destination",
             "endpoint",
@@ -237,32 +247,35 @@ pub struct MessageHeaderSource {
 impl_de!(MessageHeaderSource);
 
 impl MessageHeaderSource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "software" => de::formed(map, &mut r.software, k, de::Form::String)?,
-                "_software" => de::prim_ext(map, &mut r.software, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "contact" => de::one(map, &mut r.contact, k)?,
-                "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
-                "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
-                _ => de::unknown(map, k, "MessageHeader.source")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "software" => de::formed(map, cx, &mut r.software, k, de::Form::String)?,
+                "_software" => de::prim_ext(map, cx, &mut r.software, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "contact" => de::one(map, cx, &mut r.contact, k)?,
+                "endpoint" => de::formed(map, cx, &mut r.endpoint, k, de::Form::Uri)?,
+                "_endpoint" => de::prim_ext(map, cx, &mut r.endpoint, k)?,
+                _ => de::unknown(map, cx, k, "MessageHeader.source")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MessageHeader.source")?;
+            de::empty_object::<A::Error>(cx, "MessageHeader.source")?;
         }
-        de::required::<A::Error>(r.endpoint.is_some(), "MessageHeader.source", "endpoint")?;
+        de::required::<A::Error>(cx, r.endpoint.is_some(), "MessageHeader.source", "endpoint")?;
         Ok(r)
     }
 }
@@ -304,33 +317,37 @@ pub struct MessageHeaderResponse {
 impl_de!(MessageHeaderResponse);
 
 impl MessageHeaderResponse {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::formed(map, &mut r.identifier, k, de::Form::Id)?,
-                "_identifier" => de::prim_ext(map, &mut r.identifier, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "details" => de::one(map, &mut r.details, k)?,
-                _ => de::unknown(map, k, "MessageHeader.response")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::formed(map, cx, &mut r.identifier, k, de::Form::Id)?,
+                "_identifier" => de::prim_ext(map, cx, &mut r.identifier, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "details" => de::one(map, cx, &mut r.details, k)?,
+                _ => de::unknown(map, cx, k, "MessageHeader.response")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MessageHeader.response")?;
+            de::empty_object::<A::Error>(cx, "MessageHeader.response")?;
         }
         de::required::<A::Error>(
+            cx,
             r.identifier.is_some(),
             "MessageHeader.response",
             "identifier",
         )?;
-        de::required::<A::Error>(r.code.is_some(), "MessageHeader.response", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "MessageHeader.response", "code")?;
         Ok(r)
     }
 }
@@ -375,32 +392,33 @@ impl MessageHeaderEvent {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

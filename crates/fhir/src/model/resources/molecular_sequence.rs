@@ -78,47 +78,51 @@ pub struct MolecularSequence {
 impl_de!(MolecularSequence);
 
 impl MolecularSequence {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "coordinateSystem" => de::prim(map, &mut r.coordinate_system, k)?,
-                "_coordinateSystem" => de::prim_ext(map, &mut r.coordinate_system, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "specimen" => de::one(map, &mut r.specimen, k)?,
-                "device" => de::one(map, &mut r.device, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "referenceSeq" => de::one(map, &mut r.reference_seq, k)?,
-                "variant" => de::many(map, &mut r.variant, k)?,
-                "observedSeq" => de::formed(map, &mut r.observed_seq, k, de::Form::String)?,
-                "_observedSeq" => de::prim_ext(map, &mut r.observed_seq, k)?,
-                "quality" => de::many(map, &mut r.quality, k)?,
-                "readCoverage" => de::prim(map, &mut r.read_coverage, k)?,
-                "_readCoverage" => de::prim_ext(map, &mut r.read_coverage, k)?,
-                "repository" => de::many(map, &mut r.repository, k)?,
-                "pointer" => de::many(map, &mut r.pointer, k)?,
-                "structureVariant" => de::many(map, &mut r.structure_variant, k)?,
-                "resourceType" => de::resource_type(map, "MolecularSequence")?,
-                _ => de::unknown(map, k, "MolecularSequence")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "coordinateSystem" => de::prim(map, cx, &mut r.coordinate_system, k)?,
+                "_coordinateSystem" => de::prim_ext(map, cx, &mut r.coordinate_system, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "specimen" => de::one(map, cx, &mut r.specimen, k)?,
+                "device" => de::one(map, cx, &mut r.device, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "referenceSeq" => de::one(map, cx, &mut r.reference_seq, k)?,
+                "variant" => de::many(map, cx, &mut r.variant, k)?,
+                "observedSeq" => de::formed(map, cx, &mut r.observed_seq, k, de::Form::String)?,
+                "_observedSeq" => de::prim_ext(map, cx, &mut r.observed_seq, k)?,
+                "quality" => de::many(map, cx, &mut r.quality, k)?,
+                "readCoverage" => de::prim(map, cx, &mut r.read_coverage, k)?,
+                "_readCoverage" => de::prim_ext(map, cx, &mut r.read_coverage, k)?,
+                "repository" => de::many(map, cx, &mut r.repository, k)?,
+                "pointer" => de::many(map, cx, &mut r.pointer, k)?,
+                "structureVariant" => de::many(map, cx, &mut r.structure_variant, k)?,
+                "resourceType" => de::resource_type(map, cx, "MolecularSequence")?,
+                _ => de::unknown(map, cx, k, "MolecularSequence")?,
             }
         }
         de::required::<A::Error>(
+            cx,
             r.coordinate_system.is_some(),
             "MolecularSequence",
             "coordinateSystem",
@@ -129,8 +133,11 @@ impl MolecularSequence {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -200,38 +207,41 @@ pub struct MolecularSequenceReferenceSeq {
 impl_de!(MolecularSequenceReferenceSeq);
 
 impl MolecularSequenceReferenceSeq {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "chromosome" => de::one(map, &mut r.chromosome, k)?,
-                "genomeBuild" => de::formed(map, &mut r.genome_build, k, de::Form::String)?,
-                "_genomeBuild" => de::prim_ext(map, &mut r.genome_build, k)?,
-                "orientation" => de::formed(map, &mut r.orientation, k, de::Form::Code)?,
-                "_orientation" => de::prim_ext(map, &mut r.orientation, k)?,
-                "referenceSeqId" => de::one(map, &mut r.reference_seq_id, k)?,
-                "referenceSeqPointer" => de::one(map, &mut r.reference_seq_pointer, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "chromosome" => de::one(map, cx, &mut r.chromosome, k)?,
+                "genomeBuild" => de::formed(map, cx, &mut r.genome_build, k, de::Form::String)?,
+                "_genomeBuild" => de::prim_ext(map, cx, &mut r.genome_build, k)?,
+                "orientation" => de::formed(map, cx, &mut r.orientation, k, de::Form::Code)?,
+                "_orientation" => de::prim_ext(map, cx, &mut r.orientation, k)?,
+                "referenceSeqId" => de::one(map, cx, &mut r.reference_seq_id, k)?,
+                "referenceSeqPointer" => de::one(map, cx, &mut r.reference_seq_pointer, k)?,
                 "referenceSeqString" => {
-                    de::formed(map, &mut r.reference_seq_string, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.reference_seq_string, k, de::Form::String)?
                 }
-                "_referenceSeqString" => de::prim_ext(map, &mut r.reference_seq_string, k)?,
-                "strand" => de::formed(map, &mut r.strand, k, de::Form::Code)?,
-                "_strand" => de::prim_ext(map, &mut r.strand, k)?,
-                "windowStart" => de::prim(map, &mut r.window_start, k)?,
-                "_windowStart" => de::prim_ext(map, &mut r.window_start, k)?,
-                "windowEnd" => de::prim(map, &mut r.window_end, k)?,
-                "_windowEnd" => de::prim_ext(map, &mut r.window_end, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.referenceSeq")?,
+                "_referenceSeqString" => de::prim_ext(map, cx, &mut r.reference_seq_string, k)?,
+                "strand" => de::formed(map, cx, &mut r.strand, k, de::Form::Code)?,
+                "_strand" => de::prim_ext(map, cx, &mut r.strand, k)?,
+                "windowStart" => de::prim(map, cx, &mut r.window_start, k)?,
+                "_windowStart" => de::prim_ext(map, cx, &mut r.window_start, k)?,
+                "windowEnd" => de::prim(map, cx, &mut r.window_end, k)?,
+                "_windowEnd" => de::prim_ext(map, cx, &mut r.window_end, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.referenceSeq")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.referenceSeq")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.referenceSeq")?;
         }
         Ok(r)
     }
@@ -284,32 +294,39 @@ pub struct MolecularSequenceVariant {
 impl_de!(MolecularSequenceVariant);
 
 impl MolecularSequenceVariant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "observedAllele" => de::formed(map, &mut r.observed_allele, k, de::Form::String)?,
-                "_observedAllele" => de::prim_ext(map, &mut r.observed_allele, k)?,
-                "referenceAllele" => de::formed(map, &mut r.reference_allele, k, de::Form::String)?,
-                "_referenceAllele" => de::prim_ext(map, &mut r.reference_allele, k)?,
-                "cigar" => de::formed(map, &mut r.cigar, k, de::Form::String)?,
-                "_cigar" => de::prim_ext(map, &mut r.cigar, k)?,
-                "variantPointer" => de::one(map, &mut r.variant_pointer, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.variant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                "observedAllele" => {
+                    de::formed(map, cx, &mut r.observed_allele, k, de::Form::String)?
+                }
+                "_observedAllele" => de::prim_ext(map, cx, &mut r.observed_allele, k)?,
+                "referenceAllele" => {
+                    de::formed(map, cx, &mut r.reference_allele, k, de::Form::String)?
+                }
+                "_referenceAllele" => de::prim_ext(map, cx, &mut r.reference_allele, k)?,
+                "cigar" => de::formed(map, cx, &mut r.cigar, k, de::Form::String)?,
+                "_cigar" => de::prim_ext(map, cx, &mut r.cigar, k)?,
+                "variantPointer" => de::one(map, cx, &mut r.variant_pointer, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.variant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.variant")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.variant")?;
         }
         Ok(r)
     }
@@ -377,49 +394,52 @@ pub struct MolecularSequenceQuality {
 impl_de!(MolecularSequenceQuality);
 
 impl MolecularSequenceQuality {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "standardSequence" => de::one(map, &mut r.standard_sequence, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "score" => de::one(map, &mut r.score, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                "truthTP" => de::prim(map, &mut r.truth_t_p, k)?,
-                "_truthTP" => de::prim_ext(map, &mut r.truth_t_p, k)?,
-                "queryTP" => de::prim(map, &mut r.query_t_p, k)?,
-                "_queryTP" => de::prim_ext(map, &mut r.query_t_p, k)?,
-                "truthFN" => de::prim(map, &mut r.truth_f_n, k)?,
-                "_truthFN" => de::prim_ext(map, &mut r.truth_f_n, k)?,
-                "queryFP" => de::prim(map, &mut r.query_f_p, k)?,
-                "_queryFP" => de::prim_ext(map, &mut r.query_f_p, k)?,
-                "gtFP" => de::prim(map, &mut r.gt_f_p, k)?,
-                "_gtFP" => de::prim_ext(map, &mut r.gt_f_p, k)?,
-                "precision" => de::prim(map, &mut r.precision, k)?,
-                "_precision" => de::prim_ext(map, &mut r.precision, k)?,
-                "recall" => de::prim(map, &mut r.recall, k)?,
-                "_recall" => de::prim_ext(map, &mut r.recall, k)?,
-                "fScore" => de::prim(map, &mut r.f_score, k)?,
-                "_fScore" => de::prim_ext(map, &mut r.f_score, k)?,
-                "roc" => de::one(map, &mut r.roc, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.quality")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "standardSequence" => de::one(map, cx, &mut r.standard_sequence, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                "score" => de::one(map, cx, &mut r.score, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                "truthTP" => de::prim(map, cx, &mut r.truth_t_p, k)?,
+                "_truthTP" => de::prim_ext(map, cx, &mut r.truth_t_p, k)?,
+                "queryTP" => de::prim(map, cx, &mut r.query_t_p, k)?,
+                "_queryTP" => de::prim_ext(map, cx, &mut r.query_t_p, k)?,
+                "truthFN" => de::prim(map, cx, &mut r.truth_f_n, k)?,
+                "_truthFN" => de::prim_ext(map, cx, &mut r.truth_f_n, k)?,
+                "queryFP" => de::prim(map, cx, &mut r.query_f_p, k)?,
+                "_queryFP" => de::prim_ext(map, cx, &mut r.query_f_p, k)?,
+                "gtFP" => de::prim(map, cx, &mut r.gt_f_p, k)?,
+                "_gtFP" => de::prim_ext(map, cx, &mut r.gt_f_p, k)?,
+                "precision" => de::prim(map, cx, &mut r.precision, k)?,
+                "_precision" => de::prim_ext(map, cx, &mut r.precision, k)?,
+                "recall" => de::prim(map, cx, &mut r.recall, k)?,
+                "_recall" => de::prim_ext(map, cx, &mut r.recall, k)?,
+                "fScore" => de::prim(map, cx, &mut r.f_score, k)?,
+                "_fScore" => de::prim_ext(map, cx, &mut r.f_score, k)?,
+                "roc" => de::one(map, cx, &mut r.roc, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.quality")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.quality")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.quality")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "MolecularSequence.quality", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "MolecularSequence.quality", "type")?;
         Ok(r)
     }
 }
@@ -479,35 +499,38 @@ pub struct MolecularSequenceQualityRoc {
 impl_de!(MolecularSequenceQualityRoc);
 
 impl MolecularSequenceQualityRoc {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "score" => de::prims(map, &mut r.score, k)?,
-                "_score" => de::prims_ext(map, &mut r.score, k)?,
-                "numTP" => de::prims(map, &mut r.num_t_p, k)?,
-                "_numTP" => de::prims_ext(map, &mut r.num_t_p, k)?,
-                "numFP" => de::prims(map, &mut r.num_f_p, k)?,
-                "_numFP" => de::prims_ext(map, &mut r.num_f_p, k)?,
-                "numFN" => de::prims(map, &mut r.num_f_n, k)?,
-                "_numFN" => de::prims_ext(map, &mut r.num_f_n, k)?,
-                "precision" => de::prims(map, &mut r.precision, k)?,
-                "_precision" => de::prims_ext(map, &mut r.precision, k)?,
-                "sensitivity" => de::prims(map, &mut r.sensitivity, k)?,
-                "_sensitivity" => de::prims_ext(map, &mut r.sensitivity, k)?,
-                "fMeasure" => de::prims(map, &mut r.f_measure, k)?,
-                "_fMeasure" => de::prims_ext(map, &mut r.f_measure, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.quality.roc")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "score" => de::prims(map, cx, &mut r.score, k)?,
+                "_score" => de::prims_ext(map, cx, &mut r.score, k)?,
+                "numTP" => de::prims(map, cx, &mut r.num_t_p, k)?,
+                "_numTP" => de::prims_ext(map, cx, &mut r.num_t_p, k)?,
+                "numFP" => de::prims(map, cx, &mut r.num_f_p, k)?,
+                "_numFP" => de::prims_ext(map, cx, &mut r.num_f_p, k)?,
+                "numFN" => de::prims(map, cx, &mut r.num_f_n, k)?,
+                "_numFN" => de::prims_ext(map, cx, &mut r.num_f_n, k)?,
+                "precision" => de::prims(map, cx, &mut r.precision, k)?,
+                "_precision" => de::prims_ext(map, cx, &mut r.precision, k)?,
+                "sensitivity" => de::prims(map, cx, &mut r.sensitivity, k)?,
+                "_sensitivity" => de::prims_ext(map, cx, &mut r.sensitivity, k)?,
+                "fMeasure" => de::prims(map, cx, &mut r.f_measure, k)?,
+                "_fMeasure" => de::prims_ext(map, cx, &mut r.f_measure, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.quality.roc")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.quality.roc")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.quality.roc")?;
         }
         Ok(r)
     }
@@ -558,35 +581,43 @@ pub struct MolecularSequenceRepository {
 impl_de!(MolecularSequenceRepository);
 
 impl MolecularSequenceRepository {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "datasetId" => de::formed(map, &mut r.dataset_id, k, de::Form::String)?,
-                "_datasetId" => de::prim_ext(map, &mut r.dataset_id, k)?,
-                "variantsetId" => de::formed(map, &mut r.variantset_id, k, de::Form::String)?,
-                "_variantsetId" => de::prim_ext(map, &mut r.variantset_id, k)?,
-                "readsetId" => de::formed(map, &mut r.readset_id, k, de::Form::String)?,
-                "_readsetId" => de::prim_ext(map, &mut r.readset_id, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.repository")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "datasetId" => de::formed(map, cx, &mut r.dataset_id, k, de::Form::String)?,
+                "_datasetId" => de::prim_ext(map, cx, &mut r.dataset_id, k)?,
+                "variantsetId" => de::formed(map, cx, &mut r.variantset_id, k, de::Form::String)?,
+                "_variantsetId" => de::prim_ext(map, cx, &mut r.variantset_id, k)?,
+                "readsetId" => de::formed(map, cx, &mut r.readset_id, k, de::Form::String)?,
+                "_readsetId" => de::prim_ext(map, cx, &mut r.readset_id, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.repository")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.repository")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.repository")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "MolecularSequence.repository", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "MolecularSequence.repository",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -633,28 +664,31 @@ pub struct MolecularSequenceStructureVariant {
 impl_de!(MolecularSequenceStructureVariant);
 
 impl MolecularSequenceStructureVariant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "variantType" => de::one(map, &mut r.variant_type, k)?,
-                "exact" => de::prim(map, &mut r.exact, k)?,
-                "_exact" => de::prim_ext(map, &mut r.exact, k)?,
-                "length" => de::prim(map, &mut r.length, k)?,
-                "_length" => de::prim_ext(map, &mut r.length, k)?,
-                "outer" => de::one(map, &mut r.outer, k)?,
-                "inner" => de::one(map, &mut r.inner, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.structureVariant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "variantType" => de::one(map, cx, &mut r.variant_type, k)?,
+                "exact" => de::prim(map, cx, &mut r.exact, k)?,
+                "_exact" => de::prim_ext(map, cx, &mut r.exact, k)?,
+                "length" => de::prim(map, cx, &mut r.length, k)?,
+                "_length" => de::prim_ext(map, cx, &mut r.length, k)?,
+                "outer" => de::one(map, cx, &mut r.outer, k)?,
+                "inner" => de::one(map, cx, &mut r.inner, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.structureVariant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.structureVariant")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.structureVariant")?;
         }
         Ok(r)
     }
@@ -695,25 +729,28 @@ pub struct MolecularSequenceStructureVariantOuter {
 impl_de!(MolecularSequenceStructureVariantOuter);
 
 impl MolecularSequenceStructureVariantOuter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.structureVariant.outer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.structureVariant.outer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.structureVariant.outer")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.structureVariant.outer")?;
         }
         Ok(r)
     }
@@ -751,25 +788,28 @@ pub struct MolecularSequenceStructureVariantInner {
 impl_de!(MolecularSequenceStructureVariantInner);
 
 impl MolecularSequenceStructureVariantInner {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                _ => de::unknown(map, k, "MolecularSequence.structureVariant.inner")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                _ => de::unknown(map, cx, k, "MolecularSequence.structureVariant.inner")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("MolecularSequence.structureVariant.inner")?;
+            de::empty_object::<A::Error>(cx, "MolecularSequence.structureVariant.inner")?;
         }
         Ok(r)
     }

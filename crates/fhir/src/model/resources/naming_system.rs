@@ -72,60 +72,66 @@ pub struct NamingSystem {
 impl_de!(NamingSystem);
 
 impl NamingSystem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "responsible" => de::formed(map, &mut r.responsible, k, de::Form::String)?,
-                "_responsible" => de::prim_ext(map, &mut r.responsible, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
-                "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "uniqueId" => de::many(map, &mut r.unique_id, k)?,
-                "resourceType" => de::resource_type(map, "NamingSystem")?,
-                _ => de::unknown(map, k, "NamingSystem")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "responsible" => de::formed(map, cx, &mut r.responsible, k, de::Form::String)?,
+                "_responsible" => de::prim_ext(map, cx, &mut r.responsible, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "usage" => de::formed(map, cx, &mut r.usage, k, de::Form::String)?,
+                "_usage" => de::prim_ext(map, cx, &mut r.usage, k)?,
+                "uniqueId" => de::many(map, cx, &mut r.unique_id, k)?,
+                "resourceType" => de::resource_type(map, cx, "NamingSystem")?,
+                _ => de::unknown(map, cx, k, "NamingSystem")?,
             }
         }
-        de::required::<A::Error>(r.name.is_some(), "NamingSystem", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "NamingSystem", "status")?;
-        de::required::<A::Error>(r.kind.is_some(), "NamingSystem", "kind")?;
-        de::required::<A::Error>(r.date.is_some(), "NamingSystem", "date")?;
-        de::required::<A::Error>(!r.unique_id.is_empty(), "NamingSystem", "uniqueId")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "NamingSystem", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "NamingSystem", "status")?;
+        de::required::<A::Error>(cx, r.kind.is_some(), "NamingSystem", "kind")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "NamingSystem", "date")?;
+        de::required::<A::Error>(cx, !r.unique_id.is_empty(), "NamingSystem", "uniqueId")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -184,33 +190,36 @@ pub struct NamingSystemUniqueId {
 impl_de!(NamingSystemUniqueId);
 
 impl NamingSystemUniqueId {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "preferred" => de::prim(map, &mut r.preferred, k)?,
-                "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "NamingSystem.uniqueId")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "preferred" => de::prim(map, cx, &mut r.preferred, k)?,
+                "_preferred" => de::prim_ext(map, cx, &mut r.preferred, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "NamingSystem.uniqueId")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NamingSystem.uniqueId")?;
+            de::empty_object::<A::Error>(cx, "NamingSystem.uniqueId")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "NamingSystem.uniqueId", "type")?;
-        de::required::<A::Error>(r.value.is_some(), "NamingSystem.uniqueId", "value")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "NamingSystem.uniqueId", "type")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "NamingSystem.uniqueId", "value")?;
         Ok(r)
     }
 }

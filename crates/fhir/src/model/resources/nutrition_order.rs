@@ -80,63 +80,73 @@ pub struct NutritionOrder {
 impl_de!(NutritionOrder);
 
 impl NutritionOrder {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "instantiatesCanonical" => {
-                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
-                "instantiates" => de::formeds(map, &mut r.instantiates, k, de::Form::Uri)?,
-                "_instantiates" => de::prims_ext(map, &mut r.instantiates, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
-                "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "dateTime" => de::prim(map, &mut r.date_time, k)?,
-                "_dateTime" => de::prim_ext(map, &mut r.date_time, k)?,
-                "orderer" => de::one(map, &mut r.orderer, k)?,
-                "allergyIntolerance" => de::many(map, &mut r.allergy_intolerance, k)?,
-                "foodPreferenceModifier" => de::many(map, &mut r.food_preference_modifier, k)?,
-                "excludeFoodModifier" => de::many(map, &mut r.exclude_food_modifier, k)?,
-                "oralDiet" => de::one(map, &mut r.oral_diet, k)?,
-                "supplement" => de::many(map, &mut r.supplement, k)?,
-                "enteralFormula" => de::one(map, &mut r.enteral_formula, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "NutritionOrder")?,
-                _ => de::unknown(map, k, "NutritionOrder")?,
+                "_instantiatesCanonical" => {
+                    de::prims_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formeds(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prims_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "instantiates" => de::formeds(map, cx, &mut r.instantiates, k, de::Form::Uri)?,
+                "_instantiates" => de::prims_ext(map, cx, &mut r.instantiates, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "intent" => de::formed(map, cx, &mut r.intent, k, de::Form::Code)?,
+                "_intent" => de::prim_ext(map, cx, &mut r.intent, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "dateTime" => de::prim(map, cx, &mut r.date_time, k)?,
+                "_dateTime" => de::prim_ext(map, cx, &mut r.date_time, k)?,
+                "orderer" => de::one(map, cx, &mut r.orderer, k)?,
+                "allergyIntolerance" => de::many(map, cx, &mut r.allergy_intolerance, k)?,
+                "foodPreferenceModifier" => de::many(map, cx, &mut r.food_preference_modifier, k)?,
+                "excludeFoodModifier" => de::many(map, cx, &mut r.exclude_food_modifier, k)?,
+                "oralDiet" => de::one(map, cx, &mut r.oral_diet, k)?,
+                "supplement" => de::many(map, cx, &mut r.supplement, k)?,
+                "enteralFormula" => de::one(map, cx, &mut r.enteral_formula, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "NutritionOrder")?,
+                _ => de::unknown(map, cx, k, "NutritionOrder")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "NutritionOrder", "status")?;
-        de::required::<A::Error>(r.intent.is_some(), "NutritionOrder", "intent")?;
-        de::required::<A::Error>(r.patient.is_some(), "NutritionOrder", "patient")?;
-        de::required::<A::Error>(r.date_time.is_some(), "NutritionOrder", "dateTime")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "NutritionOrder", "status")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "NutritionOrder", "intent")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "NutritionOrder", "patient")?;
+        de::required::<A::Error>(cx, r.date_time.is_some(), "NutritionOrder", "dateTime")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -201,28 +211,31 @@ pub struct NutritionOrderOralDiet {
 impl_de!(NutritionOrderOralDiet);
 
 impl NutritionOrderOralDiet {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "schedule" => de::many(map, &mut r.schedule, k)?,
-                "nutrient" => de::many(map, &mut r.nutrient, k)?,
-                "texture" => de::many(map, &mut r.texture, k)?,
-                "fluidConsistencyType" => de::many(map, &mut r.fluid_consistency_type, k)?,
-                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
-                "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
-                _ => de::unknown(map, k, "NutritionOrder.oralDiet")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "schedule" => de::many(map, cx, &mut r.schedule, k)?,
+                "nutrient" => de::many(map, cx, &mut r.nutrient, k)?,
+                "texture" => de::many(map, cx, &mut r.texture, k)?,
+                "fluidConsistencyType" => de::many(map, cx, &mut r.fluid_consistency_type, k)?,
+                "instruction" => de::formed(map, cx, &mut r.instruction, k, de::Form::String)?,
+                "_instruction" => de::prim_ext(map, cx, &mut r.instruction, k)?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.oralDiet")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.oralDiet")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.oralDiet")?;
         }
         Ok(r)
     }
@@ -264,23 +277,26 @@ pub struct NutritionOrderOralDietNutrient {
 impl_de!(NutritionOrderOralDietNutrient);
 
 impl NutritionOrderOralDietNutrient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "modifier" => de::one(map, &mut r.modifier, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "NutritionOrder.oralDiet.nutrient")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "modifier" => de::one(map, cx, &mut r.modifier, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.oralDiet.nutrient")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.oralDiet.nutrient")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.oralDiet.nutrient")?;
         }
         Ok(r)
     }
@@ -318,23 +334,26 @@ pub struct NutritionOrderOralDietTexture {
 impl_de!(NutritionOrderOralDietTexture);
 
 impl NutritionOrderOralDietTexture {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "modifier" => de::one(map, &mut r.modifier, k)?,
-                "foodType" => de::one(map, &mut r.food_type, k)?,
-                _ => de::unknown(map, k, "NutritionOrder.oralDiet.texture")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "modifier" => de::one(map, cx, &mut r.modifier, k)?,
+                "foodType" => de::one(map, cx, &mut r.food_type, k)?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.oralDiet.texture")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.oralDiet.texture")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.oralDiet.texture")?;
         }
         Ok(r)
     }
@@ -378,28 +397,31 @@ pub struct NutritionOrderSupplement {
 impl_de!(NutritionOrderSupplement);
 
 impl NutritionOrderSupplement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "productName" => de::formed(map, &mut r.product_name, k, de::Form::String)?,
-                "_productName" => de::prim_ext(map, &mut r.product_name, k)?,
-                "schedule" => de::many(map, &mut r.schedule, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
-                "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
-                _ => de::unknown(map, k, "NutritionOrder.supplement")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "productName" => de::formed(map, cx, &mut r.product_name, k, de::Form::String)?,
+                "_productName" => de::prim_ext(map, cx, &mut r.product_name, k)?,
+                "schedule" => de::many(map, cx, &mut r.schedule, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "instruction" => de::formed(map, cx, &mut r.instruction, k, de::Form::String)?,
+                "_instruction" => de::prim_ext(map, cx, &mut r.instruction, k)?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.supplement")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.supplement")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.supplement")?;
         }
         Ok(r)
     }
@@ -454,43 +476,54 @@ pub struct NutritionOrderEnteralFormula {
 impl_de!(NutritionOrderEnteralFormula);
 
 impl NutritionOrderEnteralFormula {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "baseFormulaType" => de::one(map, &mut r.base_formula_type, k)?,
-                "baseFormulaProductName" => {
-                    de::formed(map, &mut r.base_formula_product_name, k, de::Form::String)?
-                }
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "baseFormulaType" => de::one(map, cx, &mut r.base_formula_type, k)?,
+                "baseFormulaProductName" => de::formed(
+                    map,
+                    cx,
+                    &mut r.base_formula_product_name,
+                    k,
+                    de::Form::String,
+                )?,
                 "_baseFormulaProductName" => {
-                    de::prim_ext(map, &mut r.base_formula_product_name, k)?
+                    de::prim_ext(map, cx, &mut r.base_formula_product_name, k)?
                 }
-                "additiveType" => de::one(map, &mut r.additive_type, k)?,
+                "additiveType" => de::one(map, cx, &mut r.additive_type, k)?,
                 "additiveProductName" => {
-                    de::formed(map, &mut r.additive_product_name, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.additive_product_name, k, de::Form::String)?
                 }
-                "_additiveProductName" => de::prim_ext(map, &mut r.additive_product_name, k)?,
-                "caloricDensity" => de::one(map, &mut r.caloric_density, k)?,
-                "routeofAdministration" => de::one(map, &mut r.routeof_administration, k)?,
-                "administration" => de::many(map, &mut r.administration, k)?,
-                "maxVolumeToDeliver" => de::one(map, &mut r.max_volume_to_deliver, k)?,
-                "administrationInstruction" => {
-                    de::formed(map, &mut r.administration_instruction, k, de::Form::String)?
-                }
+                "_additiveProductName" => de::prim_ext(map, cx, &mut r.additive_product_name, k)?,
+                "caloricDensity" => de::one(map, cx, &mut r.caloric_density, k)?,
+                "routeofAdministration" => de::one(map, cx, &mut r.routeof_administration, k)?,
+                "administration" => de::many(map, cx, &mut r.administration, k)?,
+                "maxVolumeToDeliver" => de::one(map, cx, &mut r.max_volume_to_deliver, k)?,
+                "administrationInstruction" => de::formed(
+                    map,
+                    cx,
+                    &mut r.administration_instruction,
+                    k,
+                    de::Form::String,
+                )?,
                 "_administrationInstruction" => {
-                    de::prim_ext(map, &mut r.administration_instruction, k)?
+                    de::prim_ext(map, cx, &mut r.administration_instruction, k)?
                 }
-                _ => de::unknown(map, k, "NutritionOrder.enteralFormula")?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.enteralFormula")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.enteralFormula")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.enteralFormula")?;
         }
         Ok(r)
     }
@@ -540,26 +573,33 @@ pub struct NutritionOrderEnteralFormulaAdministration {
 impl_de!(NutritionOrderEnteralFormulaAdministration);
 
 impl NutritionOrderEnteralFormulaAdministration {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "schedule" => de::one(map, &mut r.schedule, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                "rateQuantity" | "rateRatio" => {
-                    NutritionOrderEnteralFormulaAdministrationRate::de(map, &mut r.rate, k, "rate")?
-                }
-                _ => de::unknown(map, k, "NutritionOrder.enteralFormula.administration")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "schedule" => de::one(map, cx, &mut r.schedule, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                "rateQuantity" | "rateRatio" => NutritionOrderEnteralFormulaAdministrationRate::de(
+                    map,
+                    cx,
+                    &mut r.rate,
+                    k,
+                    "rate",
+                )?,
+                _ => de::unknown(map, cx, k, "NutritionOrder.enteralFormula.administration")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("NutritionOrder.enteralFormula.administration")?;
+            de::empty_object::<A::Error>(cx, "NutritionOrder.enteralFormula.administration")?;
         }
         Ok(r)
     }
@@ -605,20 +645,21 @@ impl NutritionOrderEnteralFormulaAdministrationRate {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

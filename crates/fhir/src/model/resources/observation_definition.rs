@@ -74,56 +74,64 @@ pub struct ObservationDefinition {
 impl_de!(ObservationDefinition);
 
 impl ObservationDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "publisher" => de::one(map, &mut r.publisher, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "publisher" => de::one(map, cx, &mut r.publisher, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "permittedDataType" => {
-                    de::formeds(map, &mut r.permitted_data_type, k, de::Form::Code)?
+                    de::formeds(map, cx, &mut r.permitted_data_type, k, de::Form::Code)?
                 }
-                "_permittedDataType" => de::prims_ext(map, &mut r.permitted_data_type, k)?,
-                "multipleResultsAllowed" => de::prim(map, &mut r.multiple_results_allowed, k)?,
-                "_multipleResultsAllowed" => de::prim_ext(map, &mut r.multiple_results_allowed, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
+                "_permittedDataType" => de::prims_ext(map, cx, &mut r.permitted_data_type, k)?,
+                "multipleResultsAllowed" => de::prim(map, cx, &mut r.multiple_results_allowed, k)?,
+                "_multipleResultsAllowed" => {
+                    de::prim_ext(map, cx, &mut r.multiple_results_allowed, k)?
+                }
+                "method" => de::one(map, cx, &mut r.method, k)?,
                 "preferredReportName" => {
-                    de::formed(map, &mut r.preferred_report_name, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.preferred_report_name, k, de::Form::String)?
                 }
-                "_preferredReportName" => de::prim_ext(map, &mut r.preferred_report_name, k)?,
-                "quantitativeDetails" => de::one(map, &mut r.quantitative_details, k)?,
-                "qualifiedInterval" => de::many(map, &mut r.qualified_interval, k)?,
-                "validCodedValueSet" => de::one(map, &mut r.valid_coded_value_set, k)?,
-                "normalCodedValueSet" => de::one(map, &mut r.normal_coded_value_set, k)?,
-                "abnormalCodedValueSet" => de::one(map, &mut r.abnormal_coded_value_set, k)?,
-                "criticalCodedValueSet" => de::one(map, &mut r.critical_coded_value_set, k)?,
-                "resourceType" => de::resource_type(map, "ObservationDefinition")?,
-                _ => de::unknown(map, k, "ObservationDefinition")?,
+                "_preferredReportName" => de::prim_ext(map, cx, &mut r.preferred_report_name, k)?,
+                "quantitativeDetails" => de::one(map, cx, &mut r.quantitative_details, k)?,
+                "qualifiedInterval" => de::many(map, cx, &mut r.qualified_interval, k)?,
+                "validCodedValueSet" => de::one(map, cx, &mut r.valid_coded_value_set, k)?,
+                "normalCodedValueSet" => de::one(map, cx, &mut r.normal_coded_value_set, k)?,
+                "abnormalCodedValueSet" => de::one(map, cx, &mut r.abnormal_coded_value_set, k)?,
+                "criticalCodedValueSet" => de::one(map, cx, &mut r.critical_coded_value_set, k)?,
+                "resourceType" => de::resource_type(map, cx, "ObservationDefinition")?,
+                _ => de::unknown(map, cx, k, "ObservationDefinition")?,
             }
         }
-        de::required::<A::Error>(r.code.is_some(), "ObservationDefinition", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "ObservationDefinition", "code")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -181,27 +189,30 @@ pub struct ObservationDefinitionQuantitativeDetails {
 impl_de!(ObservationDefinitionQuantitativeDetails);
 
 impl ObservationDefinitionQuantitativeDetails {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "customaryUnit" => de::one(map, &mut r.customary_unit, k)?,
-                "unit" => de::one(map, &mut r.unit, k)?,
-                "conversionFactor" => de::prim(map, &mut r.conversion_factor, k)?,
-                "_conversionFactor" => de::prim_ext(map, &mut r.conversion_factor, k)?,
-                "decimalPrecision" => de::prim(map, &mut r.decimal_precision, k)?,
-                "_decimalPrecision" => de::prim_ext(map, &mut r.decimal_precision, k)?,
-                _ => de::unknown(map, k, "ObservationDefinition.quantitativeDetails")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "customaryUnit" => de::one(map, cx, &mut r.customary_unit, k)?,
+                "unit" => de::one(map, cx, &mut r.unit, k)?,
+                "conversionFactor" => de::prim(map, cx, &mut r.conversion_factor, k)?,
+                "_conversionFactor" => de::prim_ext(map, cx, &mut r.conversion_factor, k)?,
+                "decimalPrecision" => de::prim(map, cx, &mut r.decimal_precision, k)?,
+                "_decimalPrecision" => de::prim_ext(map, cx, &mut r.decimal_precision, k)?,
+                _ => de::unknown(map, cx, k, "ObservationDefinition.quantitativeDetails")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ObservationDefinition.quantitativeDetails")?;
+            de::empty_object::<A::Error>(cx, "ObservationDefinition.quantitativeDetails")?;
         }
         Ok(r)
     }
@@ -253,32 +264,35 @@ pub struct ObservationDefinitionQualifiedInterval {
 impl_de!(ObservationDefinitionQualifiedInterval);
 
 impl ObservationDefinitionQualifiedInterval {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
-                "_category" => de::prim_ext(map, &mut r.category, k)?,
-                "range" => de::one(map, &mut r.range, k)?,
-                "context" => de::one(map, &mut r.context, k)?,
-                "appliesTo" => de::many(map, &mut r.applies_to, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "age" => de::one(map, &mut r.age, k)?,
-                "gestationalAge" => de::one(map, &mut r.gestational_age, k)?,
-                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
-                "_condition" => de::prim_ext(map, &mut r.condition, k)?,
-                _ => de::unknown(map, k, "ObservationDefinition.qualifiedInterval")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::formed(map, cx, &mut r.category, k, de::Form::Code)?,
+                "_category" => de::prim_ext(map, cx, &mut r.category, k)?,
+                "range" => de::one(map, cx, &mut r.range, k)?,
+                "context" => de::one(map, cx, &mut r.context, k)?,
+                "appliesTo" => de::many(map, cx, &mut r.applies_to, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "age" => de::one(map, cx, &mut r.age, k)?,
+                "gestationalAge" => de::one(map, cx, &mut r.gestational_age, k)?,
+                "condition" => de::formed(map, cx, &mut r.condition, k, de::Form::String)?,
+                "_condition" => de::prim_ext(map, cx, &mut r.condition, k)?,
+                _ => de::unknown(map, cx, k, "ObservationDefinition.qualifiedInterval")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ObservationDefinition.qualifiedInterval")?;
+            de::empty_object::<A::Error>(cx, "ObservationDefinition.qualifiedInterval")?;
         }
         Ok(r)
     }

@@ -98,88 +98,94 @@ pub struct OperationDefinition {
 impl_de!(OperationDefinition);
 
 impl OperationDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "affectsState" => de::prim(map, &mut r.affects_state, k)?,
-                "_affectsState" => de::prim_ext(map, &mut r.affects_state, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "base" => de::formed(map, &mut r.base, k, de::Form::Uri)?,
-                "_base" => de::prim_ext(map, &mut r.base, k)?,
-                "resource" => de::formeds(map, &mut r.resource, k, de::Form::Code)?,
-                "_resource" => de::prims_ext(map, &mut r.resource, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "instance" => de::prim(map, &mut r.instance, k)?,
-                "_instance" => de::prim_ext(map, &mut r.instance, k)?,
-                "inputProfile" => de::formed(map, &mut r.input_profile, k, de::Form::Uri)?,
-                "_inputProfile" => de::prim_ext(map, &mut r.input_profile, k)?,
-                "outputProfile" => de::formed(map, &mut r.output_profile, k, de::Form::Uri)?,
-                "_outputProfile" => de::prim_ext(map, &mut r.output_profile, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                "overload" => de::many(map, &mut r.overload, k)?,
-                "resourceType" => de::resource_type(map, "OperationDefinition")?,
-                _ => de::unknown(map, k, "OperationDefinition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "affectsState" => de::prim(map, cx, &mut r.affects_state, k)?,
+                "_affectsState" => de::prim_ext(map, cx, &mut r.affects_state, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "base" => de::formed(map, cx, &mut r.base, k, de::Form::Uri)?,
+                "_base" => de::prim_ext(map, cx, &mut r.base, k)?,
+                "resource" => de::formeds(map, cx, &mut r.resource, k, de::Form::Code)?,
+                "_resource" => de::prims_ext(map, cx, &mut r.resource, k)?,
+                "system" => de::prim(map, cx, &mut r.system, k)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "type" => de::prim(map, cx, &mut r.type_, k)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "instance" => de::prim(map, cx, &mut r.instance, k)?,
+                "_instance" => de::prim_ext(map, cx, &mut r.instance, k)?,
+                "inputProfile" => de::formed(map, cx, &mut r.input_profile, k, de::Form::Uri)?,
+                "_inputProfile" => de::prim_ext(map, cx, &mut r.input_profile, k)?,
+                "outputProfile" => de::formed(map, cx, &mut r.output_profile, k, de::Form::Uri)?,
+                "_outputProfile" => de::prim_ext(map, cx, &mut r.output_profile, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                "overload" => de::many(map, cx, &mut r.overload, k)?,
+                "resourceType" => de::resource_type(map, cx, "OperationDefinition")?,
+                _ => de::unknown(map, cx, k, "OperationDefinition")?,
             }
         }
-        de::required::<A::Error>(r.name.is_some(), "OperationDefinition", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "OperationDefinition", "status")?;
-        de::required::<A::Error>(r.kind.is_some(), "OperationDefinition", "kind")?;
-        de::required::<A::Error>(r.code.is_some(), "OperationDefinition", "code")?;
-        de::required::<A::Error>(r.system.is_some(), "OperationDefinition", "system")?;
-        de::required::<A::Error>(r.type_.is_some(), "OperationDefinition", "type")?;
-        de::required::<A::Error>(r.instance.is_some(), "OperationDefinition", "instance")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "OperationDefinition", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "OperationDefinition", "status")?;
+        de::required::<A::Error>(cx, r.kind.is_some(), "OperationDefinition", "kind")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "OperationDefinition", "code")?;
+        de::required::<A::Error>(cx, r.system.is_some(), "OperationDefinition", "system")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "OperationDefinition", "type")?;
+        de::required::<A::Error>(cx, r.instance.is_some(), "OperationDefinition", "instance")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -263,45 +269,53 @@ pub struct OperationDefinitionParameter {
 impl_de!(OperationDefinitionParameter);
 
 impl OperationDefinitionParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Code)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
-                "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "targetProfile" => de::formeds(map, &mut r.target_profile, k, de::Form::Uri)?,
-                "_targetProfile" => de::prims_ext(map, &mut r.target_profile, k)?,
-                "searchType" => de::formed(map, &mut r.search_type, k, de::Form::Code)?,
-                "_searchType" => de::prim_ext(map, &mut r.search_type, k)?,
-                "binding" => de::one(map, &mut r.binding, k)?,
-                "referencedFrom" => de::many(map, &mut r.referenced_from, k)?,
-                "part" => de::many(map, &mut r.part, k)?,
-                _ => de::unknown(map, k, "OperationDefinition.parameter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Code)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "use" => de::formed(map, cx, &mut r.use_, k, de::Form::Code)?,
+                "_use" => de::prim_ext(map, cx, &mut r.use_, k)?,
+                "min" => de::prim(map, cx, &mut r.min, k)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "targetProfile" => de::formeds(map, cx, &mut r.target_profile, k, de::Form::Uri)?,
+                "_targetProfile" => de::prims_ext(map, cx, &mut r.target_profile, k)?,
+                "searchType" => de::formed(map, cx, &mut r.search_type, k, de::Form::Code)?,
+                "_searchType" => de::prim_ext(map, cx, &mut r.search_type, k)?,
+                "binding" => de::one(map, cx, &mut r.binding, k)?,
+                "referencedFrom" => de::many(map, cx, &mut r.referenced_from, k)?,
+                "part" => de::many(map, cx, &mut r.part, k)?,
+                _ => de::unknown(map, cx, k, "OperationDefinition.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("OperationDefinition.parameter")?;
+            de::empty_object::<A::Error>(cx, "OperationDefinition.parameter")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "OperationDefinition.parameter", "name")?;
-        de::required::<A::Error>(r.use_.is_some(), "OperationDefinition.parameter", "use")?;
-        de::required::<A::Error>(r.min.is_some(), "OperationDefinition.parameter", "min")?;
-        de::required::<A::Error>(r.max.is_some(), "OperationDefinition.parameter", "max")?;
+        de::required::<A::Error>(
+            cx,
+            r.name.is_some(),
+            "OperationDefinition.parameter",
+            "name",
+        )?;
+        de::required::<A::Error>(cx, r.use_.is_some(), "OperationDefinition.parameter", "use")?;
+        de::required::<A::Error>(cx, r.min.is_some(), "OperationDefinition.parameter", "min")?;
+        de::required::<A::Error>(cx, r.max.is_some(), "OperationDefinition.parameter", "max")?;
         Ok(r)
     }
 }
@@ -347,32 +361,37 @@ pub struct OperationDefinitionParameterBinding {
 impl_de!(OperationDefinitionParameterBinding);
 
 impl OperationDefinitionParameterBinding {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "strength" => de::formed(map, &mut r.strength, k, de::Form::Code)?,
-                "_strength" => de::prim_ext(map, &mut r.strength, k)?,
-                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
-                "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
-                _ => de::unknown(map, k, "OperationDefinition.parameter.binding")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "strength" => de::formed(map, cx, &mut r.strength, k, de::Form::Code)?,
+                "_strength" => de::prim_ext(map, cx, &mut r.strength, k)?,
+                "valueSet" => de::formed(map, cx, &mut r.value_set, k, de::Form::Uri)?,
+                "_valueSet" => de::prim_ext(map, cx, &mut r.value_set, k)?,
+                _ => de::unknown(map, cx, k, "OperationDefinition.parameter.binding")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("OperationDefinition.parameter.binding")?;
+            de::empty_object::<A::Error>(cx, "OperationDefinition.parameter.binding")?;
         }
         de::required::<A::Error>(
+            cx,
             r.strength.is_some(),
             "OperationDefinition.parameter.binding",
             "strength",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value_set.is_some(),
             "OperationDefinition.parameter.binding",
             "valueSet",
@@ -413,27 +432,31 @@ pub struct OperationDefinitionParameterReferencedFrom {
 impl_de!(OperationDefinitionParameterReferencedFrom);
 
 impl OperationDefinitionParameterReferencedFrom {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
-                "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::String)?,
-                "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
-                _ => de::unknown(map, k, "OperationDefinition.parameter.referencedFrom")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "source" => de::formed(map, cx, &mut r.source, k, de::Form::String)?,
+                "_source" => de::prim_ext(map, cx, &mut r.source, k)?,
+                "sourceId" => de::formed(map, cx, &mut r.source_id, k, de::Form::String)?,
+                "_sourceId" => de::prim_ext(map, cx, &mut r.source_id, k)?,
+                _ => de::unknown(map, cx, k, "OperationDefinition.parameter.referencedFrom")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("OperationDefinition.parameter.referencedFrom")?;
+            de::empty_object::<A::Error>(cx, "OperationDefinition.parameter.referencedFrom")?;
         }
         de::required::<A::Error>(
+            cx,
             r.source.is_some(),
             "OperationDefinition.parameter.referencedFrom",
             "source",
@@ -474,25 +497,30 @@ pub struct OperationDefinitionOverload {
 impl_de!(OperationDefinitionOverload);
 
 impl OperationDefinitionOverload {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "parameterName" => de::formeds(map, &mut r.parameter_name, k, de::Form::String)?,
-                "_parameterName" => de::prims_ext(map, &mut r.parameter_name, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                _ => de::unknown(map, k, "OperationDefinition.overload")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "parameterName" => {
+                    de::formeds(map, cx, &mut r.parameter_name, k, de::Form::String)?
+                }
+                "_parameterName" => de::prims_ext(map, cx, &mut r.parameter_name, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                _ => de::unknown(map, cx, k, "OperationDefinition.overload")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("OperationDefinition.overload")?;
+            de::empty_object::<A::Error>(cx, "OperationDefinition.overload")?;
         }
         Ok(r)
     }

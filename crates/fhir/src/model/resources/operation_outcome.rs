@@ -48,36 +48,42 @@ pub struct OperationOutcome {
 impl_de!(OperationOutcome);
 
 impl OperationOutcome {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "issue" => de::many(map, &mut r.issue, k)?,
-                "resourceType" => de::resource_type(map, "OperationOutcome")?,
-                _ => de::unknown(map, k, "OperationOutcome")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "issue" => de::many(map, cx, &mut r.issue, k)?,
+                "resourceType" => de::resource_type(map, cx, "OperationOutcome")?,
+                _ => de::unknown(map, cx, k, "OperationOutcome")?,
             }
         }
-        de::required::<A::Error>(!r.issue.is_empty(), "OperationOutcome", "issue")?;
+        de::required::<A::Error>(cx, !r.issue.is_empty(), "OperationOutcome", "issue")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -126,35 +132,43 @@ pub struct OperationOutcomeIssue {
 impl_de!(OperationOutcomeIssue);
 
 impl OperationOutcomeIssue {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
-                "_severity" => de::prim_ext(map, &mut r.severity, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "details" => de::one(map, &mut r.details, k)?,
-                "diagnostics" => de::formed(map, &mut r.diagnostics, k, de::Form::String)?,
-                "_diagnostics" => de::prim_ext(map, &mut r.diagnostics, k)?,
-                "location" => de::formeds(map, &mut r.location, k, de::Form::String)?,
-                "_location" => de::prims_ext(map, &mut r.location, k)?,
-                "expression" => de::formeds(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prims_ext(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "OperationOutcome.issue")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "severity" => de::formed(map, cx, &mut r.severity, k, de::Form::Code)?,
+                "_severity" => de::prim_ext(map, cx, &mut r.severity, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "details" => de::one(map, cx, &mut r.details, k)?,
+                "diagnostics" => de::formed(map, cx, &mut r.diagnostics, k, de::Form::String)?,
+                "_diagnostics" => de::prim_ext(map, cx, &mut r.diagnostics, k)?,
+                "location" => de::formeds(map, cx, &mut r.location, k, de::Form::String)?,
+                "_location" => de::prims_ext(map, cx, &mut r.location, k)?,
+                "expression" => de::formeds(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prims_ext(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "OperationOutcome.issue")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("OperationOutcome.issue")?;
+            de::empty_object::<A::Error>(cx, "OperationOutcome.issue")?;
         }
-        de::required::<A::Error>(r.severity.is_some(), "OperationOutcome.issue", "severity")?;
-        de::required::<A::Error>(r.code.is_some(), "OperationOutcome.issue", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.severity.is_some(),
+            "OperationOutcome.issue",
+            "severity",
+        )?;
+        de::required::<A::Error>(cx, r.code.is_some(), "OperationOutcome.issue", "code")?;
         Ok(r)
     }
 }

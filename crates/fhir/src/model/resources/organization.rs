@@ -66,37 +66,40 @@ pub struct Organization {
 impl_de!(Organization);
 
 impl Organization {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::many(map, &mut r.address, k)?,
-                "partOf" => de::one(map, &mut r.part_of, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "resourceType" => de::resource_type(map, "Organization")?,
-                _ => de::unknown(map, k, "Organization")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "alias" => de::formeds(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prims_ext(map, cx, &mut r.alias, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::many(map, cx, &mut r.address, k)?,
+                "partOf" => de::one(map, cx, &mut r.part_of, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "resourceType" => de::resource_type(map, cx, "Organization")?,
+                _ => de::unknown(map, cx, k, "Organization")?,
             }
         }
         Ok(r)
@@ -105,8 +108,11 @@ impl Organization {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -160,25 +166,28 @@ pub struct OrganizationContact {
 impl_de!(OrganizationContact);
 
 impl OrganizationContact {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "purpose" => de::one(map, &mut r.purpose, k)?,
-                "name" => de::one(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::one(map, &mut r.address, k)?,
-                _ => de::unknown(map, k, "Organization.contact")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "purpose" => de::one(map, cx, &mut r.purpose, k)?,
+                "name" => de::one(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::one(map, cx, &mut r.address, k)?,
+                _ => de::unknown(map, cx, k, "Organization.contact")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Organization.contact")?;
+            de::empty_object::<A::Error>(cx, "Organization.contact")?;
         }
         Ok(r)
     }

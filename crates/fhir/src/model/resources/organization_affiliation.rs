@@ -70,37 +70,42 @@ pub struct OrganizationAffiliation {
 impl_de!(OrganizationAffiliation);
 
 impl OrganizationAffiliation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "organization" => de::one(map, &mut r.organization, k)?,
-                "participatingOrganization" => de::one(map, &mut r.participating_organization, k)?,
-                "network" => de::many(map, &mut r.network, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "specialty" => de::many(map, &mut r.specialty, k)?,
-                "location" => de::many(map, &mut r.location, k)?,
-                "healthcareService" => de::many(map, &mut r.healthcare_service, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "resourceType" => de::resource_type(map, "OrganizationAffiliation")?,
-                _ => de::unknown(map, k, "OrganizationAffiliation")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "organization" => de::one(map, cx, &mut r.organization, k)?,
+                "participatingOrganization" => {
+                    de::one(map, cx, &mut r.participating_organization, k)?
+                }
+                "network" => de::many(map, cx, &mut r.network, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "specialty" => de::many(map, cx, &mut r.specialty, k)?,
+                "location" => de::many(map, cx, &mut r.location, k)?,
+                "healthcareService" => de::many(map, cx, &mut r.healthcare_service, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "resourceType" => de::resource_type(map, cx, "OrganizationAffiliation")?,
+                _ => de::unknown(map, cx, k, "OrganizationAffiliation")?,
             }
         }
         Ok(r)
@@ -109,8 +114,11 @@ impl OrganizationAffiliation {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

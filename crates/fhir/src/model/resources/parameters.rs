@@ -40,21 +40,24 @@ pub struct Parameters {
 impl_de!(Parameters);
 
 impl Parameters {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                "resourceType" => de::resource_type(map, "Parameters")?,
-                _ => de::unknown(map, k, "Parameters")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                "resourceType" => de::resource_type(map, cx, "Parameters")?,
+                _ => de::unknown(map, cx, k, "Parameters")?,
             }
         }
         Ok(r)
@@ -63,8 +66,11 @@ impl Parameters {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -105,18 +111,21 @@ pub struct ParametersParameter {
 impl_de!(ParametersParameter);
 
 impl ParametersParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
                 | "valueBoolean"
@@ -185,16 +194,16 @@ impl ParametersParameter {
                 | "valueTriggerDefinition"
                 | "valueUsageContext"
                 | "valueDosage"
-                | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
-                "resource" => de::one(map, &mut r.resource, k)?,
-                "part" => de::many(map, &mut r.part, k)?,
-                _ => de::unknown(map, k, "Parameters.parameter")?,
+                | "valueMeta" => AnyValue::de(map, cx, &mut r.value, k, "value")?,
+                "resource" => de::one(map, cx, &mut r.resource, k)?,
+                "part" => de::many(map, cx, &mut r.part, k)?,
+                _ => de::unknown(map, cx, k, "Parameters.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Parameters.parameter")?;
+            de::empty_object::<A::Error>(cx, "Parameters.parameter")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "Parameters.parameter", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "Parameters.parameter", "name")?;
         Ok(r)
     }
 }

@@ -78,49 +78,54 @@ pub struct Patient {
 impl_de!(Patient);
 
 impl Patient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "birthDate" => de::prim(map, &mut r.birth_date, k)?,
-                "_birthDate" => de::prim_ext(map, &mut r.birth_date, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "birthDate" => de::prim(map, cx, &mut r.birth_date, k)?,
+                "_birthDate" => de::prim_ext(map, cx, &mut r.birth_date, k)?,
                 "deceasedBoolean" | "_deceasedBoolean" | "deceasedDateTime"
-                | "_deceasedDateTime" => PatientDeceased::de(map, &mut r.deceased, k, "deceased")?,
-                "address" => de::many(map, &mut r.address, k)?,
-                "maritalStatus" => de::one(map, &mut r.marital_status, k)?,
+                | "_deceasedDateTime" => {
+                    PatientDeceased::de(map, cx, &mut r.deceased, k, "deceased")?
+                }
+                "address" => de::many(map, cx, &mut r.address, k)?,
+                "maritalStatus" => de::one(map, cx, &mut r.marital_status, k)?,
                 "multipleBirthBoolean"
                 | "_multipleBirthBoolean"
                 | "multipleBirthInteger"
                 | "_multipleBirthInteger" => {
-                    PatientMultipleBirth::de(map, &mut r.multiple_birth, k, "multipleBirth")?
+                    PatientMultipleBirth::de(map, cx, &mut r.multiple_birth, k, "multipleBirth")?
                 }
-                "photo" => de::many(map, &mut r.photo, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "communication" => de::many(map, &mut r.communication, k)?,
-                "generalPractitioner" => de::many(map, &mut r.general_practitioner, k)?,
-                "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "resourceType" => de::resource_type(map, "Patient")?,
-                _ => de::unknown(map, k, "Patient")?,
+                "photo" => de::many(map, cx, &mut r.photo, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "communication" => de::many(map, cx, &mut r.communication, k)?,
+                "generalPractitioner" => de::many(map, cx, &mut r.general_practitioner, k)?,
+                "managingOrganization" => de::one(map, cx, &mut r.managing_organization, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "resourceType" => de::resource_type(map, cx, "Patient")?,
+                _ => de::unknown(map, cx, k, "Patient")?,
             }
         }
         Ok(r)
@@ -129,8 +134,11 @@ impl Patient {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -196,29 +204,32 @@ pub struct PatientContact {
 impl_de!(PatientContact);
 
 impl PatientContact {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "relationship" => de::many(map, &mut r.relationship, k)?,
-                "name" => de::one(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::one(map, &mut r.address, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "organization" => de::one(map, &mut r.organization, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "Patient.contact")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "relationship" => de::many(map, cx, &mut r.relationship, k)?,
+                "name" => de::one(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::one(map, cx, &mut r.address, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "organization" => de::one(map, cx, &mut r.organization, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "Patient.contact")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Patient.contact")?;
+            de::empty_object::<A::Error>(cx, "Patient.contact")?;
         }
         Ok(r)
     }
@@ -261,26 +272,34 @@ pub struct PatientCommunication {
 impl_de!(PatientCommunication);
 
 impl PatientCommunication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "language" => de::one(map, &mut r.language, k)?,
-                "preferred" => de::prim(map, &mut r.preferred, k)?,
-                "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
-                _ => de::unknown(map, k, "Patient.communication")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "language" => de::one(map, cx, &mut r.language, k)?,
+                "preferred" => de::prim(map, cx, &mut r.preferred, k)?,
+                "_preferred" => de::prim_ext(map, cx, &mut r.preferred, k)?,
+                _ => de::unknown(map, cx, k, "Patient.communication")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Patient.communication")?;
+            de::empty_object::<A::Error>(cx, "Patient.communication")?;
         }
-        de::required::<A::Error>(r.language.is_some(), "Patient.communication", "language")?;
+        de::required::<A::Error>(
+            cx,
+            r.language.is_some(),
+            "Patient.communication",
+            "language",
+        )?;
         Ok(r)
     }
 }
@@ -317,27 +336,30 @@ pub struct PatientLink {
 impl_de!(PatientLink);
 
 impl PatientLink {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "other" => de::one(map, &mut r.other, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                _ => de::unknown(map, k, "Patient.link")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "other" => de::one(map, cx, &mut r.other, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                _ => de::unknown(map, cx, k, "Patient.link")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Patient.link")?;
+            de::empty_object::<A::Error>(cx, "Patient.link")?;
         }
-        de::required::<A::Error>(r.other.is_some(), "Patient.link", "other")?;
-        de::required::<A::Error>(r.type_.is_some(), "Patient.link", "type")?;
+        de::required::<A::Error>(cx, r.other.is_some(), "Patient.link", "other")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Patient.link", "type")?;
         Ok(r)
     }
 }
@@ -381,44 +403,45 @@ impl PatientDeceased {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -460,44 +483,45 @@ impl PatientMultipleBirth {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -70,54 +70,60 @@ pub struct PaymentNotice {
 impl_de!(PaymentNotice);
 
 impl PaymentNotice {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "response" => de::one(map, &mut r.response, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "provider" => de::one(map, &mut r.provider, k)?,
-                "payment" => de::one(map, &mut r.payment, k)?,
-                "paymentDate" => de::prim(map, &mut r.payment_date, k)?,
-                "_paymentDate" => de::prim_ext(map, &mut r.payment_date, k)?,
-                "payee" => de::one(map, &mut r.payee, k)?,
-                "recipient" => de::one(map, &mut r.recipient, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "paymentStatus" => de::one(map, &mut r.payment_status, k)?,
-                "resourceType" => de::resource_type(map, "PaymentNotice")?,
-                _ => de::unknown(map, k, "PaymentNotice")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "response" => de::one(map, cx, &mut r.response, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "provider" => de::one(map, cx, &mut r.provider, k)?,
+                "payment" => de::one(map, cx, &mut r.payment, k)?,
+                "paymentDate" => de::prim(map, cx, &mut r.payment_date, k)?,
+                "_paymentDate" => de::prim_ext(map, cx, &mut r.payment_date, k)?,
+                "payee" => de::one(map, cx, &mut r.payee, k)?,
+                "recipient" => de::one(map, cx, &mut r.recipient, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "paymentStatus" => de::one(map, cx, &mut r.payment_status, k)?,
+                "resourceType" => de::resource_type(map, cx, "PaymentNotice")?,
+                _ => de::unknown(map, cx, k, "PaymentNotice")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "PaymentNotice", "status")?;
-        de::required::<A::Error>(r.created.is_some(), "PaymentNotice", "created")?;
-        de::required::<A::Error>(r.payment.is_some(), "PaymentNotice", "payment")?;
-        de::required::<A::Error>(r.recipient.is_some(), "PaymentNotice", "recipient")?;
-        de::required::<A::Error>(r.amount.is_some(), "PaymentNotice", "amount")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "PaymentNotice", "status")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "PaymentNotice", "created")?;
+        de::required::<A::Error>(cx, r.payment.is_some(), "PaymentNotice", "payment")?;
+        de::required::<A::Error>(cx, r.recipient.is_some(), "PaymentNotice", "recipient")?;
+        de::required::<A::Error>(cx, r.amount.is_some(), "PaymentNotice", "amount")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -76,54 +76,59 @@ pub struct PaymentReconciliation {
 impl_de!(PaymentReconciliation);
 
 impl PaymentReconciliation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "paymentIssuer" => de::one(map, &mut r.payment_issuer, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "requestor" => de::one(map, &mut r.requestor, k)?,
-                "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
-                "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
-                "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "paymentDate" => de::prim(map, &mut r.payment_date, k)?,
-                "_paymentDate" => de::prim_ext(map, &mut r.payment_date, k)?,
-                "paymentAmount" => de::one(map, &mut r.payment_amount, k)?,
-                "paymentIdentifier" => de::one(map, &mut r.payment_identifier, k)?,
-                "detail" => de::many(map, &mut r.detail, k)?,
-                "formCode" => de::one(map, &mut r.form_code, k)?,
-                "processNote" => de::many(map, &mut r.process_note, k)?,
-                "resourceType" => de::resource_type(map, "PaymentReconciliation")?,
-                _ => de::unknown(map, k, "PaymentReconciliation")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "paymentIssuer" => de::one(map, cx, &mut r.payment_issuer, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "requestor" => de::one(map, cx, &mut r.requestor, k)?,
+                "outcome" => de::formed(map, cx, &mut r.outcome, k, de::Form::Code)?,
+                "_outcome" => de::prim_ext(map, cx, &mut r.outcome, k)?,
+                "disposition" => de::formed(map, cx, &mut r.disposition, k, de::Form::String)?,
+                "_disposition" => de::prim_ext(map, cx, &mut r.disposition, k)?,
+                "paymentDate" => de::prim(map, cx, &mut r.payment_date, k)?,
+                "_paymentDate" => de::prim_ext(map, cx, &mut r.payment_date, k)?,
+                "paymentAmount" => de::one(map, cx, &mut r.payment_amount, k)?,
+                "paymentIdentifier" => de::one(map, cx, &mut r.payment_identifier, k)?,
+                "detail" => de::many(map, cx, &mut r.detail, k)?,
+                "formCode" => de::one(map, cx, &mut r.form_code, k)?,
+                "processNote" => de::many(map, cx, &mut r.process_note, k)?,
+                "resourceType" => de::resource_type(map, cx, "PaymentReconciliation")?,
+                _ => de::unknown(map, cx, k, "PaymentReconciliation")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "PaymentReconciliation", "status")?;
-        de::required::<A::Error>(r.created.is_some(), "PaymentReconciliation", "created")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "PaymentReconciliation", "status")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "PaymentReconciliation", "created")?;
         de::required::<A::Error>(
+            cx,
             r.payment_date.is_some(),
             "PaymentReconciliation",
             "paymentDate",
         )?;
         de::required::<A::Error>(
+            cx,
             r.payment_amount.is_some(),
             "PaymentReconciliation",
             "paymentAmount",
@@ -134,8 +139,11 @@ impl PaymentReconciliation {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -206,34 +214,42 @@ pub struct PaymentReconciliationDetail {
 impl_de!(PaymentReconciliationDetail);
 
 impl PaymentReconciliationDetail {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "predecessor" => de::one(map, &mut r.predecessor, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "request" => de::one(map, &mut r.request, k)?,
-                "submitter" => de::one(map, &mut r.submitter, k)?,
-                "response" => de::one(map, &mut r.response, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "responsible" => de::one(map, &mut r.responsible, k)?,
-                "payee" => de::one(map, &mut r.payee, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "PaymentReconciliation.detail")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "predecessor" => de::one(map, cx, &mut r.predecessor, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "request" => de::one(map, cx, &mut r.request, k)?,
+                "submitter" => de::one(map, cx, &mut r.submitter, k)?,
+                "response" => de::one(map, cx, &mut r.response, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "responsible" => de::one(map, cx, &mut r.responsible, k)?,
+                "payee" => de::one(map, cx, &mut r.payee, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "PaymentReconciliation.detail")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PaymentReconciliation.detail")?;
+            de::empty_object::<A::Error>(cx, "PaymentReconciliation.detail")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "PaymentReconciliation.detail", "type")?;
+        de::required::<A::Error>(
+            cx,
+            r.type_.is_some(),
+            "PaymentReconciliation.detail",
+            "type",
+        )?;
         Ok(r)
     }
 }
@@ -278,25 +294,28 @@ pub struct PaymentReconciliationProcessNote {
 impl_de!(PaymentReconciliationProcessNote);
 
 impl PaymentReconciliationProcessNote {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                _ => de::unknown(map, k, "PaymentReconciliation.processNote")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                _ => de::unknown(map, cx, k, "PaymentReconciliation.processNote")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PaymentReconciliation.processNote")?;
+            de::empty_object::<A::Error>(cx, "PaymentReconciliation.processNote")?;
         }
         Ok(r)
     }

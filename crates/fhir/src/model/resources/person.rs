@@ -66,37 +66,40 @@ pub struct Person {
 impl_de!(Person);
 
 impl Person {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "birthDate" => de::prim(map, &mut r.birth_date, k)?,
-                "_birthDate" => de::prim_ext(map, &mut r.birth_date, k)?,
-                "address" => de::many(map, &mut r.address, k)?,
-                "photo" => de::one(map, &mut r.photo, k)?,
-                "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "resourceType" => de::resource_type(map, "Person")?,
-                _ => de::unknown(map, k, "Person")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "birthDate" => de::prim(map, cx, &mut r.birth_date, k)?,
+                "_birthDate" => de::prim_ext(map, cx, &mut r.birth_date, k)?,
+                "address" => de::many(map, cx, &mut r.address, k)?,
+                "photo" => de::one(map, cx, &mut r.photo, k)?,
+                "managingOrganization" => de::one(map, cx, &mut r.managing_organization, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "resourceType" => de::resource_type(map, cx, "Person")?,
+                _ => de::unknown(map, cx, k, "Person")?,
             }
         }
         Ok(r)
@@ -105,8 +108,11 @@ impl Person {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -156,26 +162,29 @@ pub struct PersonLink {
 impl_de!(PersonLink);
 
 impl PersonLink {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "target" => de::one(map, &mut r.target, k)?,
-                "assurance" => de::formed(map, &mut r.assurance, k, de::Form::Code)?,
-                "_assurance" => de::prim_ext(map, &mut r.assurance, k)?,
-                _ => de::unknown(map, k, "Person.link")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "target" => de::one(map, cx, &mut r.target, k)?,
+                "assurance" => de::formed(map, cx, &mut r.assurance, k, de::Form::Code)?,
+                "_assurance" => de::prim_ext(map, cx, &mut r.assurance, k)?,
+                _ => de::unknown(map, cx, k, "Person.link")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Person.link")?;
+            de::empty_object::<A::Error>(cx, "Person.link")?;
         }
-        de::required::<A::Error>(r.target.is_some(), "Person.link", "target")?;
+        de::required::<A::Error>(cx, r.target.is_some(), "Person.link", "target")?;
         Ok(r)
     }
 }

@@ -108,84 +108,90 @@ pub struct PlanDefinition {
 impl_de!(PlanDefinition);
 
 impl PlanDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
-                "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "subtitle" => de::formed(map, cx, &mut r.subtitle, k, de::Form::String)?,
+                "_subtitle" => de::prim_ext(map, cx, &mut r.subtitle, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
                 "subjectCodeableConcept" | "subjectReference" => {
-                    PlanDefinitionSubject::de(map, &mut r.subject, k, "subject")?
+                    PlanDefinitionSubject::de(map, cx, &mut r.subject, k, "subject")?
                 }
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
-                "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "topic" => de::many(map, &mut r.topic, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "editor" => de::many(map, &mut r.editor, k)?,
-                "reviewer" => de::many(map, &mut r.reviewer, k)?,
-                "endorser" => de::many(map, &mut r.endorser, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "library" => de::formeds(map, &mut r.library, k, de::Form::Uri)?,
-                "_library" => de::prims_ext(map, &mut r.library, k)?,
-                "goal" => de::many(map, &mut r.goal, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                "resourceType" => de::resource_type(map, "PlanDefinition")?,
-                _ => de::unknown(map, k, "PlanDefinition")?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "usage" => de::formed(map, cx, &mut r.usage, k, de::Form::String)?,
+                "_usage" => de::prim_ext(map, cx, &mut r.usage, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "topic" => de::many(map, cx, &mut r.topic, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "editor" => de::many(map, cx, &mut r.editor, k)?,
+                "reviewer" => de::many(map, cx, &mut r.reviewer, k)?,
+                "endorser" => de::many(map, cx, &mut r.endorser, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "library" => de::formeds(map, cx, &mut r.library, k, de::Form::Uri)?,
+                "_library" => de::prims_ext(map, cx, &mut r.library, k)?,
+                "goal" => de::many(map, cx, &mut r.goal, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                "resourceType" => de::resource_type(map, cx, "PlanDefinition")?,
+                _ => de::unknown(map, cx, k, "PlanDefinition")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "PlanDefinition", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "PlanDefinition", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -266,30 +272,34 @@ pub struct PlanDefinitionGoal {
 impl_de!(PlanDefinitionGoal);
 
 impl PlanDefinitionGoal {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "description" => de::one(map, &mut r.description, k)?,
-                "priority" => de::one(map, &mut r.priority, k)?,
-                "start" => de::one(map, &mut r.start, k)?,
-                "addresses" => de::many(map, &mut r.addresses, k)?,
-                "documentation" => de::many(map, &mut r.documentation, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.goal")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "description" => de::one(map, cx, &mut r.description, k)?,
+                "priority" => de::one(map, cx, &mut r.priority, k)?,
+                "start" => de::one(map, cx, &mut r.start, k)?,
+                "addresses" => de::many(map, cx, &mut r.addresses, k)?,
+                "documentation" => de::many(map, cx, &mut r.documentation, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.goal")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.goal")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.goal")?;
         }
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "PlanDefinition.goal",
             "description",
@@ -337,26 +347,29 @@ pub struct PlanDefinitionGoalTarget {
 impl_de!(PlanDefinitionGoalTarget);
 
 impl PlanDefinitionGoalTarget {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "measure" => de::one(map, &mut r.measure, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "measure" => de::one(map, cx, &mut r.measure, k)?,
                 "detailQuantity" | "detailRange" | "detailCodeableConcept" => {
-                    PlanDefinitionGoalTargetDetail::de(map, &mut r.detail, k, "detail")?
+                    PlanDefinitionGoalTargetDetail::de(map, cx, &mut r.detail, k, "detail")?
                 }
-                "due" => de::one(map, &mut r.due, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.goal.target")?,
+                "due" => de::one(map, cx, &mut r.due, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.goal.target")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.goal.target")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.goal.target")?;
         }
         Ok(r)
     }
@@ -445,74 +458,85 @@ pub struct PlanDefinitionAction {
 impl_de!(PlanDefinitionAction);
 
 impl PlanDefinitionAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
-                "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "textEquivalent" => de::formed(map, &mut r.text_equivalent, k, de::Form::String)?,
-                "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "reason" => de::many(map, &mut r.reason, k)?,
-                "documentation" => de::many(map, &mut r.documentation, k)?,
-                "goalId" => de::formeds(map, &mut r.goal_id, k, de::Form::Id)?,
-                "_goalId" => de::prims_ext(map, &mut r.goal_id, k)?,
-                "subjectCodeableConcept" | "subjectReference" => {
-                    PlanDefinitionActionSubject::de(map, &mut r.subject, k, "subject")?
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "prefix" => de::formed(map, cx, &mut r.prefix, k, de::Form::String)?,
+                "_prefix" => de::prim_ext(map, cx, &mut r.prefix, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "textEquivalent" => {
+                    de::formed(map, cx, &mut r.text_equivalent, k, de::Form::String)?
                 }
-                "trigger" => de::many(map, &mut r.trigger, k)?,
-                "condition" => de::many(map, &mut r.condition, k)?,
-                "input" => de::many(map, &mut r.input, k)?,
-                "output" => de::many(map, &mut r.output, k)?,
-                "relatedAction" => de::many(map, &mut r.related_action, k)?,
+                "_textEquivalent" => de::prim_ext(map, cx, &mut r.text_equivalent, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "reason" => de::many(map, cx, &mut r.reason, k)?,
+                "documentation" => de::many(map, cx, &mut r.documentation, k)?,
+                "goalId" => de::formeds(map, cx, &mut r.goal_id, k, de::Form::Id)?,
+                "_goalId" => de::prims_ext(map, cx, &mut r.goal_id, k)?,
+                "subjectCodeableConcept" | "subjectReference" => {
+                    PlanDefinitionActionSubject::de(map, cx, &mut r.subject, k, "subject")?
+                }
+                "trigger" => de::many(map, cx, &mut r.trigger, k)?,
+                "condition" => de::many(map, cx, &mut r.condition, k)?,
+                "input" => de::many(map, cx, &mut r.input, k)?,
+                "output" => de::many(map, cx, &mut r.output, k)?,
+                "relatedAction" => de::many(map, cx, &mut r.related_action, k)?,
                 "timingDateTime" | "_timingDateTime" | "timingAge" | "timingPeriod"
                 | "timingDuration" | "timingRange" | "timingTiming" => {
-                    PlanDefinitionActionTiming::de(map, &mut r.timing, k, "timing")?
+                    PlanDefinitionActionTiming::de(map, cx, &mut r.timing, k, "timing")?
                 }
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "groupingBehavior" => de::formed(map, &mut r.grouping_behavior, k, de::Form::Code)?,
-                "_groupingBehavior" => de::prim_ext(map, &mut r.grouping_behavior, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "groupingBehavior" => {
+                    de::formed(map, cx, &mut r.grouping_behavior, k, de::Form::Code)?
+                }
+                "_groupingBehavior" => de::prim_ext(map, cx, &mut r.grouping_behavior, k)?,
                 "selectionBehavior" => {
-                    de::formed(map, &mut r.selection_behavior, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.selection_behavior, k, de::Form::Code)?
                 }
-                "_selectionBehavior" => de::prim_ext(map, &mut r.selection_behavior, k)?,
-                "requiredBehavior" => de::formed(map, &mut r.required_behavior, k, de::Form::Code)?,
-                "_requiredBehavior" => de::prim_ext(map, &mut r.required_behavior, k)?,
-                "precheckBehavior" => de::formed(map, &mut r.precheck_behavior, k, de::Form::Code)?,
-                "_precheckBehavior" => de::prim_ext(map, &mut r.precheck_behavior, k)?,
+                "_selectionBehavior" => de::prim_ext(map, cx, &mut r.selection_behavior, k)?,
+                "requiredBehavior" => {
+                    de::formed(map, cx, &mut r.required_behavior, k, de::Form::Code)?
+                }
+                "_requiredBehavior" => de::prim_ext(map, cx, &mut r.required_behavior, k)?,
+                "precheckBehavior" => {
+                    de::formed(map, cx, &mut r.precheck_behavior, k, de::Form::Code)?
+                }
+                "_precheckBehavior" => de::prim_ext(map, cx, &mut r.precheck_behavior, k)?,
                 "cardinalityBehavior" => {
-                    de::formed(map, &mut r.cardinality_behavior, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.cardinality_behavior, k, de::Form::Code)?
                 }
-                "_cardinalityBehavior" => de::prim_ext(map, &mut r.cardinality_behavior, k)?,
+                "_cardinalityBehavior" => de::prim_ext(map, cx, &mut r.cardinality_behavior, k)?,
                 "definitionCanonical"
                 | "_definitionCanonical"
                 | "definitionUri"
                 | "_definitionUri" => {
-                    PlanDefinitionActionDefinition::de(map, &mut r.definition, k, "definition")?
+                    PlanDefinitionActionDefinition::de(map, cx, &mut r.definition, k, "definition")?
                 }
-                "transform" => de::formed(map, &mut r.transform, k, de::Form::Uri)?,
-                "_transform" => de::prim_ext(map, &mut r.transform, k)?,
-                "dynamicValue" => de::many(map, &mut r.dynamic_value, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.action")?,
+                "transform" => de::formed(map, cx, &mut r.transform, k, de::Form::Uri)?,
+                "_transform" => de::prim_ext(map, cx, &mut r.transform, k)?,
+                "dynamicValue" => de::many(map, cx, &mut r.dynamic_value, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.action")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.action")?;
         }
         Ok(r)
     }
@@ -575,26 +599,34 @@ pub struct PlanDefinitionActionCondition {
 impl_de!(PlanDefinitionActionCondition);
 
 impl PlanDefinitionActionCondition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "expression" => de::one(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.action.condition")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "expression" => de::one(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.action.condition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.action.condition")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.action.condition")?;
         }
-        de::required::<A::Error>(r.kind.is_some(), "PlanDefinition.action.condition", "kind")?;
+        de::required::<A::Error>(
+            cx,
+            r.kind.is_some(),
+            "PlanDefinition.action.condition",
+            "kind",
+        )?;
         Ok(r)
     }
 }
@@ -633,35 +665,44 @@ pub struct PlanDefinitionActionRelatedAction {
 impl_de!(PlanDefinitionActionRelatedAction);
 
 impl PlanDefinitionActionRelatedAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actionId" => de::formed(map, &mut r.action_id, k, de::Form::Id)?,
-                "_actionId" => de::prim_ext(map, &mut r.action_id, k)?,
-                "relationship" => de::formed(map, &mut r.relationship, k, de::Form::Code)?,
-                "_relationship" => de::prim_ext(map, &mut r.relationship, k)?,
-                "offsetDuration" | "offsetRange" => {
-                    PlanDefinitionActionRelatedActionOffset::de(map, &mut r.offset, k, "offset")?
-                }
-                _ => de::unknown(map, k, "PlanDefinition.action.relatedAction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "actionId" => de::formed(map, cx, &mut r.action_id, k, de::Form::Id)?,
+                "_actionId" => de::prim_ext(map, cx, &mut r.action_id, k)?,
+                "relationship" => de::formed(map, cx, &mut r.relationship, k, de::Form::Code)?,
+                "_relationship" => de::prim_ext(map, cx, &mut r.relationship, k)?,
+                "offsetDuration" | "offsetRange" => PlanDefinitionActionRelatedActionOffset::de(
+                    map,
+                    cx,
+                    &mut r.offset,
+                    k,
+                    "offset",
+                )?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.action.relatedAction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.action.relatedAction")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.action.relatedAction")?;
         }
         de::required::<A::Error>(
+            cx,
             r.action_id.is_some(),
             "PlanDefinition.action.relatedAction",
             "actionId",
         )?;
         de::required::<A::Error>(
+            cx,
             r.relationship.is_some(),
             "PlanDefinition.action.relatedAction",
             "relationship",
@@ -703,26 +744,30 @@ pub struct PlanDefinitionActionParticipant {
 impl_de!(PlanDefinitionActionParticipant);
 
 impl PlanDefinitionActionParticipant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.action.participant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.action.participant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.action.participant")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.action.participant")?;
         }
         de::required::<A::Error>(
+            cx,
             r.type_.is_some(),
             "PlanDefinition.action.participant",
             "type",
@@ -763,24 +808,27 @@ pub struct PlanDefinitionActionDynamicValue {
 impl_de!(PlanDefinitionActionDynamicValue);
 
 impl PlanDefinitionActionDynamicValue {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "expression" => de::one(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "PlanDefinition.action.dynamicValue")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "expression" => de::one(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "PlanDefinition.action.dynamicValue")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PlanDefinition.action.dynamicValue")?;
+            de::empty_object::<A::Error>(cx, "PlanDefinition.action.dynamicValue")?;
         }
         Ok(r)
     }
@@ -825,44 +873,45 @@ impl PlanDefinitionActionDefinition {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -904,20 +953,21 @@ impl PlanDefinitionActionRelatedActionOffset {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -959,20 +1009,23 @@ impl PlanDefinitionActionSubject {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1026,48 +1079,49 @@ impl PlanDefinitionActionTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Age") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Age(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Age(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1116,24 +1170,27 @@ impl PlanDefinitionGoalTargetDetail {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1176,20 +1233,23 @@ impl PlanDefinitionSubject {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -66,37 +66,40 @@ pub struct Practitioner {
 impl_de!(Practitioner);
 
 impl Practitioner {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "address" => de::many(map, &mut r.address, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "birthDate" => de::prim(map, &mut r.birth_date, k)?,
-                "_birthDate" => de::prim_ext(map, &mut r.birth_date, k)?,
-                "photo" => de::many(map, &mut r.photo, k)?,
-                "qualification" => de::many(map, &mut r.qualification, k)?,
-                "communication" => de::many(map, &mut r.communication, k)?,
-                "resourceType" => de::resource_type(map, "Practitioner")?,
-                _ => de::unknown(map, k, "Practitioner")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "address" => de::many(map, cx, &mut r.address, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "birthDate" => de::prim(map, cx, &mut r.birth_date, k)?,
+                "_birthDate" => de::prim_ext(map, cx, &mut r.birth_date, k)?,
+                "photo" => de::many(map, cx, &mut r.photo, k)?,
+                "qualification" => de::many(map, cx, &mut r.qualification, k)?,
+                "communication" => de::many(map, cx, &mut r.communication, k)?,
+                "resourceType" => de::resource_type(map, cx, "Practitioner")?,
+                _ => de::unknown(map, cx, k, "Practitioner")?,
             }
         }
         Ok(r)
@@ -105,8 +108,11 @@ impl Practitioner {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -160,27 +166,30 @@ pub struct PractitionerQualification {
 impl_de!(PractitionerQualification);
 
 impl PractitionerQualification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "issuer" => de::one(map, &mut r.issuer, k)?,
-                _ => de::unknown(map, k, "Practitioner.qualification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "issuer" => de::one(map, cx, &mut r.issuer, k)?,
+                _ => de::unknown(map, cx, k, "Practitioner.qualification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Practitioner.qualification")?;
+            de::empty_object::<A::Error>(cx, "Practitioner.qualification")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "Practitioner.qualification", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "Practitioner.qualification", "code")?;
         Ok(r)
     }
 }

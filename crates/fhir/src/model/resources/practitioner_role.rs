@@ -74,42 +74,47 @@ pub struct PractitionerRole {
 impl_de!(PractitionerRole);
 
 impl PractitionerRole {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "practitioner" => de::one(map, &mut r.practitioner, k)?,
-                "organization" => de::one(map, &mut r.organization, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "specialty" => de::many(map, &mut r.specialty, k)?,
-                "location" => de::many(map, &mut r.location, k)?,
-                "healthcareService" => de::many(map, &mut r.healthcare_service, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "availableTime" => de::many(map, &mut r.available_time, k)?,
-                "notAvailable" => de::many(map, &mut r.not_available, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "practitioner" => de::one(map, cx, &mut r.practitioner, k)?,
+                "organization" => de::one(map, cx, &mut r.organization, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "specialty" => de::many(map, cx, &mut r.specialty, k)?,
+                "location" => de::many(map, cx, &mut r.location, k)?,
+                "healthcareService" => de::many(map, cx, &mut r.healthcare_service, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "availableTime" => de::many(map, cx, &mut r.available_time, k)?,
+                "notAvailable" => de::many(map, cx, &mut r.not_available, k)?,
                 "availabilityExceptions" => {
-                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.availability_exceptions, k, de::Form::String)?
                 }
-                "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
-                "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "resourceType" => de::resource_type(map, "PractitionerRole")?,
-                _ => de::unknown(map, k, "PractitionerRole")?,
+                "_availabilityExceptions" => {
+                    de::prim_ext(map, cx, &mut r.availability_exceptions, k)?
+                }
+                "endpoint" => de::many(map, cx, &mut r.endpoint, k)?,
+                "resourceType" => de::resource_type(map, cx, "PractitionerRole")?,
+                _ => de::unknown(map, cx, k, "PractitionerRole")?,
             }
         }
         Ok(r)
@@ -118,8 +123,11 @@ impl PractitionerRole {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -177,29 +185,32 @@ pub struct PractitionerRoleAvailableTime {
 impl_de!(PractitionerRoleAvailableTime);
 
 impl PractitionerRoleAvailableTime {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "daysOfWeek" => de::formeds(map, &mut r.days_of_week, k, de::Form::Code)?,
-                "_daysOfWeek" => de::prims_ext(map, &mut r.days_of_week, k)?,
-                "allDay" => de::prim(map, &mut r.all_day, k)?,
-                "_allDay" => de::prim_ext(map, &mut r.all_day, k)?,
-                "availableStartTime" => de::prim(map, &mut r.available_start_time, k)?,
-                "_availableStartTime" => de::prim_ext(map, &mut r.available_start_time, k)?,
-                "availableEndTime" => de::prim(map, &mut r.available_end_time, k)?,
-                "_availableEndTime" => de::prim_ext(map, &mut r.available_end_time, k)?,
-                _ => de::unknown(map, k, "PractitionerRole.availableTime")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "daysOfWeek" => de::formeds(map, cx, &mut r.days_of_week, k, de::Form::Code)?,
+                "_daysOfWeek" => de::prims_ext(map, cx, &mut r.days_of_week, k)?,
+                "allDay" => de::prim(map, cx, &mut r.all_day, k)?,
+                "_allDay" => de::prim_ext(map, cx, &mut r.all_day, k)?,
+                "availableStartTime" => de::prim(map, cx, &mut r.available_start_time, k)?,
+                "_availableStartTime" => de::prim_ext(map, cx, &mut r.available_start_time, k)?,
+                "availableEndTime" => de::prim(map, cx, &mut r.available_end_time, k)?,
+                "_availableEndTime" => de::prim_ext(map, cx, &mut r.available_end_time, k)?,
+                _ => de::unknown(map, cx, k, "PractitionerRole.availableTime")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PractitionerRole.availableTime")?;
+            de::empty_object::<A::Error>(cx, "PractitionerRole.availableTime")?;
         }
         Ok(r)
     }
@@ -239,26 +250,30 @@ pub struct PractitionerRoleNotAvailable {
 impl_de!(PractitionerRoleNotAvailable);
 
 impl PractitionerRoleNotAvailable {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "during" => de::one(map, &mut r.during, k)?,
-                _ => de::unknown(map, k, "PractitionerRole.notAvailable")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "during" => de::one(map, cx, &mut r.during, k)?,
+                _ => de::unknown(map, cx, k, "PractitionerRole.notAvailable")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("PractitionerRole.notAvailable")?;
+            de::empty_object::<A::Error>(cx, "PractitionerRole.notAvailable")?;
         }
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "PractitionerRole.notAvailable",
             "description",

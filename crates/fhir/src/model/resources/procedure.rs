@@ -102,72 +102,82 @@ pub struct Procedure {
 impl_de!(Procedure);
 
 impl Procedure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "instantiatesCanonical" => {
-                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::one(map, &mut r.status_reason, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "_instantiatesCanonical" => {
+                    de::prims_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formeds(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prims_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::one(map, cx, &mut r.status_reason, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "performedDateTime" | "_performedDateTime" | "performedPeriod"
                 | "performedString" | "_performedString" | "performedAge" | "performedRange" => {
-                    ProcedurePerformed::de(map, &mut r.performed, k, "performed")?
+                    ProcedurePerformed::de(map, cx, &mut r.performed, k, "performed")?
                 }
-                "recorder" => de::one(map, &mut r.recorder, k)?,
-                "asserter" => de::one(map, &mut r.asserter, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "bodySite" => de::many(map, &mut r.body_site, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
-                "report" => de::many(map, &mut r.report, k)?,
-                "complication" => de::many(map, &mut r.complication, k)?,
-                "complicationDetail" => de::many(map, &mut r.complication_detail, k)?,
-                "followUp" => de::many(map, &mut r.follow_up, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "focalDevice" => de::many(map, &mut r.focal_device, k)?,
-                "usedReference" => de::many(map, &mut r.used_reference, k)?,
-                "usedCode" => de::many(map, &mut r.used_code, k)?,
-                "resourceType" => de::resource_type(map, "Procedure")?,
-                _ => de::unknown(map, k, "Procedure")?,
+                "recorder" => de::one(map, cx, &mut r.recorder, k)?,
+                "asserter" => de::one(map, cx, &mut r.asserter, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "bodySite" => de::many(map, cx, &mut r.body_site, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
+                "report" => de::many(map, cx, &mut r.report, k)?,
+                "complication" => de::many(map, cx, &mut r.complication, k)?,
+                "complicationDetail" => de::many(map, cx, &mut r.complication_detail, k)?,
+                "followUp" => de::many(map, cx, &mut r.follow_up, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "focalDevice" => de::many(map, cx, &mut r.focal_device, k)?,
+                "usedReference" => de::many(map, cx, &mut r.used_reference, k)?,
+                "usedCode" => de::many(map, cx, &mut r.used_code, k)?,
+                "resourceType" => de::resource_type(map, cx, "Procedure")?,
+                _ => de::unknown(map, cx, k, "Procedure")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Procedure", "status")?;
-        de::required::<A::Error>(r.subject.is_some(), "Procedure", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Procedure", "status")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "Procedure", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -237,26 +247,29 @@ pub struct ProcedurePerformer {
 impl_de!(ProcedurePerformer);
 
 impl ProcedurePerformer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "function" => de::one(map, &mut r.function, k)?,
-                "actor" => de::one(map, &mut r.actor, k)?,
-                "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                _ => de::unknown(map, k, "Procedure.performer")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "function" => de::one(map, cx, &mut r.function, k)?,
+                "actor" => de::one(map, cx, &mut r.actor, k)?,
+                "onBehalfOf" => de::one(map, cx, &mut r.on_behalf_of, k)?,
+                _ => de::unknown(map, cx, k, "Procedure.performer")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Procedure.performer")?;
+            de::empty_object::<A::Error>(cx, "Procedure.performer")?;
         }
-        de::required::<A::Error>(r.actor.is_some(), "Procedure.performer", "actor")?;
+        de::required::<A::Error>(cx, r.actor.is_some(), "Procedure.performer", "actor")?;
         Ok(r)
     }
 }
@@ -294,25 +307,29 @@ pub struct ProcedureFocalDevice {
 impl_de!(ProcedureFocalDevice);
 
 impl ProcedureFocalDevice {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::one(map, &mut r.action, k)?,
-                "manipulated" => de::one(map, &mut r.manipulated, k)?,
-                _ => de::unknown(map, k, "Procedure.focalDevice")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::one(map, cx, &mut r.action, k)?,
+                "manipulated" => de::one(map, cx, &mut r.manipulated, k)?,
+                _ => de::unknown(map, cx, k, "Procedure.focalDevice")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Procedure.focalDevice")?;
+            de::empty_object::<A::Error>(cx, "Procedure.focalDevice")?;
         }
         de::required::<A::Error>(
+            cx,
             r.manipulated.is_some(),
             "Procedure.focalDevice",
             "manipulated",
@@ -369,56 +386,57 @@ impl ProcedurePerformed {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Age") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Age(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Age(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -66,51 +66,57 @@ pub struct Provenance {
 impl_de!(Provenance);
 
 impl Provenance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
                 "occurredPeriod" | "occurredDateTime" | "_occurredDateTime" => {
-                    ProvenanceOccurred::de(map, &mut r.occurred, k, "occurred")?
+                    ProvenanceOccurred::de(map, cx, &mut r.occurred, k, "occurred")?
                 }
-                "recorded" => de::prim(map, &mut r.recorded, k)?,
-                "_recorded" => de::prim_ext(map, &mut r.recorded, k)?,
-                "policy" => de::formeds(map, &mut r.policy, k, de::Form::Uri)?,
-                "_policy" => de::prims_ext(map, &mut r.policy, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "reason" => de::many(map, &mut r.reason, k)?,
-                "activity" => de::one(map, &mut r.activity, k)?,
-                "agent" => de::many(map, &mut r.agent, k)?,
-                "entity" => de::many(map, &mut r.entity, k)?,
-                "signature" => de::many(map, &mut r.signature, k)?,
-                "resourceType" => de::resource_type(map, "Provenance")?,
-                _ => de::unknown(map, k, "Provenance")?,
+                "recorded" => de::prim(map, cx, &mut r.recorded, k)?,
+                "_recorded" => de::prim_ext(map, cx, &mut r.recorded, k)?,
+                "policy" => de::formeds(map, cx, &mut r.policy, k, de::Form::Uri)?,
+                "_policy" => de::prims_ext(map, cx, &mut r.policy, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "reason" => de::many(map, cx, &mut r.reason, k)?,
+                "activity" => de::one(map, cx, &mut r.activity, k)?,
+                "agent" => de::many(map, cx, &mut r.agent, k)?,
+                "entity" => de::many(map, cx, &mut r.entity, k)?,
+                "signature" => de::many(map, cx, &mut r.signature, k)?,
+                "resourceType" => de::resource_type(map, cx, "Provenance")?,
+                _ => de::unknown(map, cx, k, "Provenance")?,
             }
         }
-        de::required::<A::Error>(!r.target.is_empty(), "Provenance", "target")?;
-        de::required::<A::Error>(r.recorded.is_some(), "Provenance", "recorded")?;
-        de::required::<A::Error>(!r.agent.is_empty(), "Provenance", "agent")?;
+        de::required::<A::Error>(cx, !r.target.is_empty(), "Provenance", "target")?;
+        de::required::<A::Error>(cx, r.recorded.is_some(), "Provenance", "recorded")?;
+        de::required::<A::Error>(cx, !r.agent.is_empty(), "Provenance", "agent")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -164,27 +170,30 @@ pub struct ProvenanceAgent {
 impl_de!(ProvenanceAgent);
 
 impl ProvenanceAgent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "role" => de::many(map, &mut r.role, k)?,
-                "who" => de::one(map, &mut r.who, k)?,
-                "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                _ => de::unknown(map, k, "Provenance.agent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "role" => de::many(map, cx, &mut r.role, k)?,
+                "who" => de::one(map, cx, &mut r.who, k)?,
+                "onBehalfOf" => de::one(map, cx, &mut r.on_behalf_of, k)?,
+                _ => de::unknown(map, cx, k, "Provenance.agent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Provenance.agent")?;
+            de::empty_object::<A::Error>(cx, "Provenance.agent")?;
         }
-        de::required::<A::Error>(r.who.is_some(), "Provenance.agent", "who")?;
+        de::required::<A::Error>(cx, r.who.is_some(), "Provenance.agent", "who")?;
         Ok(r)
     }
 }
@@ -225,28 +234,31 @@ pub struct ProvenanceEntity {
 impl_de!(ProvenanceEntity);
 
 impl ProvenanceEntity {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "role" => de::formed(map, &mut r.role, k, de::Form::Code)?,
-                "_role" => de::prim_ext(map, &mut r.role, k)?,
-                "what" => de::one(map, &mut r.what, k)?,
-                "agent" => de::many(map, &mut r.agent, k)?,
-                _ => de::unknown(map, k, "Provenance.entity")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "role" => de::formed(map, cx, &mut r.role, k, de::Form::Code)?,
+                "_role" => de::prim_ext(map, cx, &mut r.role, k)?,
+                "what" => de::one(map, cx, &mut r.what, k)?,
+                "agent" => de::many(map, cx, &mut r.agent, k)?,
+                _ => de::unknown(map, cx, k, "Provenance.entity")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Provenance.entity")?;
+            de::empty_object::<A::Error>(cx, "Provenance.entity")?;
         }
-        de::required::<A::Error>(r.role.is_some(), "Provenance.entity", "role")?;
-        de::required::<A::Error>(r.what.is_some(), "Provenance.entity", "what")?;
+        de::required::<A::Error>(cx, r.role.is_some(), "Provenance.entity", "role")?;
+        de::required::<A::Error>(cx, r.what.is_some(), "Provenance.entity", "what")?;
         Ok(r)
     }
 }
@@ -291,32 +303,33 @@ impl ProvenanceOccurred {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -90,72 +90,78 @@ pub struct Questionnaire {
 impl_de!(Questionnaire);
 
 impl Questionnaire {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "derivedFrom" => de::formeds(map, &mut r.derived_from, k, de::Form::Uri)?,
-                "_derivedFrom" => de::prims_ext(map, &mut r.derived_from, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "subjectType" => de::formeds(map, &mut r.subject_type, k, de::Form::Code)?,
-                "_subjectType" => de::prims_ext(map, &mut r.subject_type, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                "resourceType" => de::resource_type(map, "Questionnaire")?,
-                _ => de::unknown(map, k, "Questionnaire")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "derivedFrom" => de::formeds(map, cx, &mut r.derived_from, k, de::Form::Uri)?,
+                "_derivedFrom" => de::prims_ext(map, cx, &mut r.derived_from, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "subjectType" => de::formeds(map, cx, &mut r.subject_type, k, de::Form::Code)?,
+                "_subjectType" => de::prims_ext(map, cx, &mut r.subject_type, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                "resourceType" => de::resource_type(map, cx, "Questionnaire")?,
+                _ => de::unknown(map, cx, k, "Questionnaire")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Questionnaire", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Questionnaire", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -245,51 +251,54 @@ pub struct QuestionnaireItem {
 impl_de!(QuestionnaireItem);
 
 impl QuestionnaireItem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::String)?,
-                "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
-                "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
-                "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "enableWhen" => de::many(map, &mut r.enable_when, k)?,
-                "enableBehavior" => de::formed(map, &mut r.enable_behavior, k, de::Form::Code)?,
-                "_enableBehavior" => de::prim_ext(map, &mut r.enable_behavior, k)?,
-                "required" => de::prim(map, &mut r.required, k)?,
-                "_required" => de::prim_ext(map, &mut r.required, k)?,
-                "repeats" => de::prim(map, &mut r.repeats, k)?,
-                "_repeats" => de::prim_ext(map, &mut r.repeats, k)?,
-                "readOnly" => de::prim(map, &mut r.read_only, k)?,
-                "_readOnly" => de::prim_ext(map, &mut r.read_only, k)?,
-                "maxLength" => de::prim(map, &mut r.max_length, k)?,
-                "_maxLength" => de::prim_ext(map, &mut r.max_length, k)?,
-                "answerValueSet" => de::formed(map, &mut r.answer_value_set, k, de::Form::Uri)?,
-                "_answerValueSet" => de::prim_ext(map, &mut r.answer_value_set, k)?,
-                "answerOption" => de::many(map, &mut r.answer_option, k)?,
-                "initial" => de::many(map, &mut r.initial, k)?,
-                "item" => de::many(map, &mut r.item, k)?,
-                _ => de::unknown(map, k, "Questionnaire.item")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "linkId" => de::formed(map, cx, &mut r.link_id, k, de::Form::String)?,
+                "_linkId" => de::prim_ext(map, cx, &mut r.link_id, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "prefix" => de::formed(map, cx, &mut r.prefix, k, de::Form::String)?,
+                "_prefix" => de::prim_ext(map, cx, &mut r.prefix, k)?,
+                "text" => de::formed(map, cx, &mut r.text, k, de::Form::String)?,
+                "_text" => de::prim_ext(map, cx, &mut r.text, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "enableWhen" => de::many(map, cx, &mut r.enable_when, k)?,
+                "enableBehavior" => de::formed(map, cx, &mut r.enable_behavior, k, de::Form::Code)?,
+                "_enableBehavior" => de::prim_ext(map, cx, &mut r.enable_behavior, k)?,
+                "required" => de::prim(map, cx, &mut r.required, k)?,
+                "_required" => de::prim_ext(map, cx, &mut r.required, k)?,
+                "repeats" => de::prim(map, cx, &mut r.repeats, k)?,
+                "_repeats" => de::prim_ext(map, cx, &mut r.repeats, k)?,
+                "readOnly" => de::prim(map, cx, &mut r.read_only, k)?,
+                "_readOnly" => de::prim_ext(map, cx, &mut r.read_only, k)?,
+                "maxLength" => de::prim(map, cx, &mut r.max_length, k)?,
+                "_maxLength" => de::prim_ext(map, cx, &mut r.max_length, k)?,
+                "answerValueSet" => de::formed(map, cx, &mut r.answer_value_set, k, de::Form::Uri)?,
+                "_answerValueSet" => de::prim_ext(map, cx, &mut r.answer_value_set, k)?,
+                "answerOption" => de::many(map, cx, &mut r.answer_option, k)?,
+                "initial" => de::many(map, cx, &mut r.initial, k)?,
+                "item" => de::many(map, cx, &mut r.item, k)?,
+                _ => de::unknown(map, cx, k, "Questionnaire.item")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Questionnaire.item")?;
+            de::empty_object::<A::Error>(cx, "Questionnaire.item")?;
         }
-        de::required::<A::Error>(r.link_id.is_some(), "Questionnaire.item", "linkId")?;
-        de::required::<A::Error>(r.type_.is_some(), "Questionnaire.item", "type")?;
+        de::required::<A::Error>(cx, r.link_id.is_some(), "Questionnaire.item", "linkId")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Questionnaire.item", "type")?;
         Ok(r)
     }
 }
@@ -342,44 +351,50 @@ pub struct QuestionnaireItemEnableWhen {
 impl_de!(QuestionnaireItemEnableWhen);
 
 impl QuestionnaireItemEnableWhen {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "question" => de::formed(map, &mut r.question, k, de::Form::String)?,
-                "_question" => de::prim_ext(map, &mut r.question, k)?,
-                "operator" => de::formed(map, &mut r.operator, k, de::Form::Code)?,
-                "_operator" => de::prim_ext(map, &mut r.operator, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "question" => de::formed(map, cx, &mut r.question, k, de::Form::String)?,
+                "_question" => de::prim_ext(map, cx, &mut r.question, k)?,
+                "operator" => de::formed(map, cx, &mut r.operator, k, de::Form::Code)?,
+                "_operator" => de::prim_ext(map, cx, &mut r.operator, k)?,
                 "answerBoolean" | "_answerBoolean" | "answerDecimal" | "_answerDecimal"
                 | "answerInteger" | "_answerInteger" | "answerDate" | "_answerDate"
                 | "answerDateTime" | "_answerDateTime" | "answerTime" | "_answerTime"
                 | "answerString" | "_answerString" | "answerCoding" | "answerQuantity"
                 | "answerReference" => {
-                    QuestionnaireItemEnableWhenAnswer::de(map, &mut r.answer, k, "answer")?
+                    QuestionnaireItemEnableWhenAnswer::de(map, cx, &mut r.answer, k, "answer")?
                 }
-                _ => de::unknown(map, k, "Questionnaire.item.enableWhen")?,
+                _ => de::unknown(map, cx, k, "Questionnaire.item.enableWhen")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Questionnaire.item.enableWhen")?;
+            de::empty_object::<A::Error>(cx, "Questionnaire.item.enableWhen")?;
         }
         de::required::<A::Error>(
+            cx,
             r.question.is_some(),
             "Questionnaire.item.enableWhen",
             "question",
         )?;
         de::required::<A::Error>(
+            cx,
             r.operator.is_some(),
             "Questionnaire.item.enableWhen",
             "operator",
         )?;
         de::required::<A::Error>(
+            cx,
             r.answer.is_some(),
             "Questionnaire.item.enableWhen",
             "answer",
@@ -421,30 +436,34 @@ pub struct QuestionnaireItemAnswerOption {
 impl_de!(QuestionnaireItemAnswerOption);
 
 impl QuestionnaireItemAnswerOption {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "valueInteger" | "_valueInteger" | "valueDate" | "_valueDate" | "valueTime"
                 | "_valueTime" | "valueString" | "_valueString" | "valueCoding"
                 | "valueReference" => {
-                    QuestionnaireItemAnswerOptionValue::de(map, &mut r.value, k, "value")?
+                    QuestionnaireItemAnswerOptionValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                "initialSelected" => de::prim(map, &mut r.initial_selected, k)?,
-                "_initialSelected" => de::prim_ext(map, &mut r.initial_selected, k)?,
-                _ => de::unknown(map, k, "Questionnaire.item.answerOption")?,
+                "initialSelected" => de::prim(map, cx, &mut r.initial_selected, k)?,
+                "_initialSelected" => de::prim_ext(map, cx, &mut r.initial_selected, k)?,
+                _ => de::unknown(map, cx, k, "Questionnaire.item.answerOption")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Questionnaire.item.answerOption")?;
+            de::empty_object::<A::Error>(cx, "Questionnaire.item.answerOption")?;
         }
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "Questionnaire.item.answerOption",
             "value",
@@ -483,30 +502,33 @@ pub struct QuestionnaireItemInitial {
 impl_de!(QuestionnaireItemInitial);
 
 impl QuestionnaireItemInitial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "valueBoolean" | "_valueBoolean" | "valueDecimal" | "_valueDecimal"
                 | "valueInteger" | "_valueInteger" | "valueDate" | "_valueDate"
                 | "valueDateTime" | "_valueDateTime" | "valueTime" | "_valueTime"
                 | "valueString" | "_valueString" | "valueUri" | "_valueUri" | "valueAttachment"
                 | "valueCoding" | "valueQuantity" | "valueReference" => {
-                    QuestionnaireItemInitialValue::de(map, &mut r.value, k, "value")?
+                    QuestionnaireItemInitialValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "Questionnaire.item.initial")?,
+                _ => de::unknown(map, cx, k, "Questionnaire.item.initial")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Questionnaire.item.initial")?;
+            de::empty_object::<A::Error>(cx, "Questionnaire.item.initial")?;
         }
-        de::required::<A::Error>(r.value.is_some(), "Questionnaire.item.initial", "value")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Questionnaire.item.initial", "value")?;
         Ok(r)
     }
 }
@@ -561,84 +583,85 @@ impl QuestionnaireItemAnswerOptionValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -708,136 +731,137 @@ impl QuestionnaireItemEnableWhenAnswer {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -917,156 +941,157 @@ impl QuestionnaireItemInitialValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Date") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
-                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Date") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::from_ext(e))),
-                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Date(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Time") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
-                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Time") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::from_ext(e))),
-                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Time(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Attachment") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Attachment(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Attachment(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Coding") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Coding(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Coding(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

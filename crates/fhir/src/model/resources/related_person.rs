@@ -70,50 +70,56 @@ pub struct RelatedPerson {
 impl_de!(RelatedPerson);
 
 impl RelatedPerson {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "active" => de::prim(map, &mut r.active, k)?,
-                "_active" => de::prim_ext(map, &mut r.active, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "relationship" => de::many(map, &mut r.relationship, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "telecom" => de::many(map, &mut r.telecom, k)?,
-                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
-                "_gender" => de::prim_ext(map, &mut r.gender, k)?,
-                "birthDate" => de::prim(map, &mut r.birth_date, k)?,
-                "_birthDate" => de::prim_ext(map, &mut r.birth_date, k)?,
-                "address" => de::many(map, &mut r.address, k)?,
-                "photo" => de::many(map, &mut r.photo, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "communication" => de::many(map, &mut r.communication, k)?,
-                "resourceType" => de::resource_type(map, "RelatedPerson")?,
-                _ => de::unknown(map, k, "RelatedPerson")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "active" => de::prim(map, cx, &mut r.active, k)?,
+                "_active" => de::prim_ext(map, cx, &mut r.active, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "relationship" => de::many(map, cx, &mut r.relationship, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "telecom" => de::many(map, cx, &mut r.telecom, k)?,
+                "gender" => de::formed(map, cx, &mut r.gender, k, de::Form::Code)?,
+                "_gender" => de::prim_ext(map, cx, &mut r.gender, k)?,
+                "birthDate" => de::prim(map, cx, &mut r.birth_date, k)?,
+                "_birthDate" => de::prim_ext(map, cx, &mut r.birth_date, k)?,
+                "address" => de::many(map, cx, &mut r.address, k)?,
+                "photo" => de::many(map, cx, &mut r.photo, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "communication" => de::many(map, cx, &mut r.communication, k)?,
+                "resourceType" => de::resource_type(map, cx, "RelatedPerson")?,
+                _ => de::unknown(map, cx, k, "RelatedPerson")?,
             }
         }
-        de::required::<A::Error>(r.patient.is_some(), "RelatedPerson", "patient")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "RelatedPerson", "patient")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -165,26 +171,30 @@ pub struct RelatedPersonCommunication {
 impl_de!(RelatedPersonCommunication);
 
 impl RelatedPersonCommunication {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "language" => de::one(map, &mut r.language, k)?,
-                "preferred" => de::prim(map, &mut r.preferred, k)?,
-                "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
-                _ => de::unknown(map, k, "RelatedPerson.communication")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "language" => de::one(map, cx, &mut r.language, k)?,
+                "preferred" => de::prim(map, cx, &mut r.preferred, k)?,
+                "_preferred" => de::prim_ext(map, cx, &mut r.preferred, k)?,
+                _ => de::unknown(map, cx, k, "RelatedPerson.communication")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RelatedPerson.communication")?;
+            de::empty_object::<A::Error>(cx, "RelatedPerson.communication")?;
         }
         de::required::<A::Error>(
+            cx,
             r.language.is_some(),
             "RelatedPerson.communication",
             "language",

@@ -82,62 +82,72 @@ pub struct RequestGroup {
 impl_de!(RequestGroup);
 
 impl RequestGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "instantiatesCanonical" => {
-                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "replaces" => de::many(map, &mut r.replaces, k)?,
-                "groupIdentifier" => de::one(map, &mut r.group_identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
-                "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "authoredOn" => de::prim(map, &mut r.authored_on, k)?,
-                "_authoredOn" => de::prim_ext(map, &mut r.authored_on, k)?,
-                "author" => de::one(map, &mut r.author, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                "resourceType" => de::resource_type(map, "RequestGroup")?,
-                _ => de::unknown(map, k, "RequestGroup")?,
+                "_instantiatesCanonical" => {
+                    de::prims_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formeds(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prims_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "replaces" => de::many(map, cx, &mut r.replaces, k)?,
+                "groupIdentifier" => de::one(map, cx, &mut r.group_identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "intent" => de::formed(map, cx, &mut r.intent, k, de::Form::Code)?,
+                "_intent" => de::prim_ext(map, cx, &mut r.intent, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "authoredOn" => de::prim(map, cx, &mut r.authored_on, k)?,
+                "_authoredOn" => de::prim_ext(map, cx, &mut r.authored_on, k)?,
+                "author" => de::one(map, cx, &mut r.author, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                "resourceType" => de::resource_type(map, cx, "RequestGroup")?,
+                _ => de::unknown(map, cx, k, "RequestGroup")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "RequestGroup", "status")?;
-        de::required::<A::Error>(r.intent.is_some(), "RequestGroup", "intent")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "RequestGroup", "status")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "RequestGroup", "intent")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -229,57 +239,68 @@ pub struct RequestGroupAction {
 impl_de!(RequestGroupAction);
 
 impl RequestGroupAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
-                "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "textEquivalent" => de::formed(map, &mut r.text_equivalent, k, de::Form::String)?,
-                "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "documentation" => de::many(map, &mut r.documentation, k)?,
-                "condition" => de::many(map, &mut r.condition, k)?,
-                "relatedAction" => de::many(map, &mut r.related_action, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "prefix" => de::formed(map, cx, &mut r.prefix, k, de::Form::String)?,
+                "_prefix" => de::prim_ext(map, cx, &mut r.prefix, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "textEquivalent" => {
+                    de::formed(map, cx, &mut r.text_equivalent, k, de::Form::String)?
+                }
+                "_textEquivalent" => de::prim_ext(map, cx, &mut r.text_equivalent, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "documentation" => de::many(map, cx, &mut r.documentation, k)?,
+                "condition" => de::many(map, cx, &mut r.condition, k)?,
+                "relatedAction" => de::many(map, cx, &mut r.related_action, k)?,
                 "timingDateTime" | "_timingDateTime" | "timingAge" | "timingPeriod"
                 | "timingDuration" | "timingRange" | "timingTiming" => {
-                    RequestGroupActionTiming::de(map, &mut r.timing, k, "timing")?
+                    RequestGroupActionTiming::de(map, cx, &mut r.timing, k, "timing")?
                 }
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "groupingBehavior" => de::formed(map, &mut r.grouping_behavior, k, de::Form::Code)?,
-                "_groupingBehavior" => de::prim_ext(map, &mut r.grouping_behavior, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "groupingBehavior" => {
+                    de::formed(map, cx, &mut r.grouping_behavior, k, de::Form::Code)?
+                }
+                "_groupingBehavior" => de::prim_ext(map, cx, &mut r.grouping_behavior, k)?,
                 "selectionBehavior" => {
-                    de::formed(map, &mut r.selection_behavior, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.selection_behavior, k, de::Form::Code)?
                 }
-                "_selectionBehavior" => de::prim_ext(map, &mut r.selection_behavior, k)?,
-                "requiredBehavior" => de::formed(map, &mut r.required_behavior, k, de::Form::Code)?,
-                "_requiredBehavior" => de::prim_ext(map, &mut r.required_behavior, k)?,
-                "precheckBehavior" => de::formed(map, &mut r.precheck_behavior, k, de::Form::Code)?,
-                "_precheckBehavior" => de::prim_ext(map, &mut r.precheck_behavior, k)?,
+                "_selectionBehavior" => de::prim_ext(map, cx, &mut r.selection_behavior, k)?,
+                "requiredBehavior" => {
+                    de::formed(map, cx, &mut r.required_behavior, k, de::Form::Code)?
+                }
+                "_requiredBehavior" => de::prim_ext(map, cx, &mut r.required_behavior, k)?,
+                "precheckBehavior" => {
+                    de::formed(map, cx, &mut r.precheck_behavior, k, de::Form::Code)?
+                }
+                "_precheckBehavior" => de::prim_ext(map, cx, &mut r.precheck_behavior, k)?,
                 "cardinalityBehavior" => {
-                    de::formed(map, &mut r.cardinality_behavior, k, de::Form::Code)?
+                    de::formed(map, cx, &mut r.cardinality_behavior, k, de::Form::Code)?
                 }
-                "_cardinalityBehavior" => de::prim_ext(map, &mut r.cardinality_behavior, k)?,
-                "resource" => de::one(map, &mut r.resource, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "RequestGroup.action")?,
+                "_cardinalityBehavior" => de::prim_ext(map, cx, &mut r.cardinality_behavior, k)?,
+                "resource" => de::one(map, cx, &mut r.resource, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "RequestGroup.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RequestGroup.action")?;
+            de::empty_object::<A::Error>(cx, "RequestGroup.action")?;
         }
         Ok(r)
     }
@@ -334,26 +355,34 @@ pub struct RequestGroupActionCondition {
 impl_de!(RequestGroupActionCondition);
 
 impl RequestGroupActionCondition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "expression" => de::one(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "RequestGroup.action.condition")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "expression" => de::one(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "RequestGroup.action.condition")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RequestGroup.action.condition")?;
+            de::empty_object::<A::Error>(cx, "RequestGroup.action.condition")?;
         }
-        de::required::<A::Error>(r.kind.is_some(), "RequestGroup.action.condition", "kind")?;
+        de::required::<A::Error>(
+            cx,
+            r.kind.is_some(),
+            "RequestGroup.action.condition",
+            "kind",
+        )?;
         Ok(r)
     }
 }
@@ -392,35 +421,40 @@ pub struct RequestGroupActionRelatedAction {
 impl_de!(RequestGroupActionRelatedAction);
 
 impl RequestGroupActionRelatedAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actionId" => de::formed(map, &mut r.action_id, k, de::Form::Id)?,
-                "_actionId" => de::prim_ext(map, &mut r.action_id, k)?,
-                "relationship" => de::formed(map, &mut r.relationship, k, de::Form::Code)?,
-                "_relationship" => de::prim_ext(map, &mut r.relationship, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "actionId" => de::formed(map, cx, &mut r.action_id, k, de::Form::Id)?,
+                "_actionId" => de::prim_ext(map, cx, &mut r.action_id, k)?,
+                "relationship" => de::formed(map, cx, &mut r.relationship, k, de::Form::Code)?,
+                "_relationship" => de::prim_ext(map, cx, &mut r.relationship, k)?,
                 "offsetDuration" | "offsetRange" => {
-                    RequestGroupActionRelatedActionOffset::de(map, &mut r.offset, k, "offset")?
+                    RequestGroupActionRelatedActionOffset::de(map, cx, &mut r.offset, k, "offset")?
                 }
-                _ => de::unknown(map, k, "RequestGroup.action.relatedAction")?,
+                _ => de::unknown(map, cx, k, "RequestGroup.action.relatedAction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RequestGroup.action.relatedAction")?;
+            de::empty_object::<A::Error>(cx, "RequestGroup.action.relatedAction")?;
         }
         de::required::<A::Error>(
+            cx,
             r.action_id.is_some(),
             "RequestGroup.action.relatedAction",
             "actionId",
         )?;
         de::required::<A::Error>(
+            cx,
             r.relationship.is_some(),
             "RequestGroup.action.relatedAction",
             "relationship",
@@ -469,20 +503,21 @@ impl RequestGroupActionRelatedActionOffset {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -536,48 +571,49 @@ impl RequestGroupActionTiming {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Age") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Age(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Age(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -112,84 +112,93 @@ pub struct ResearchElementDefinition {
 impl_de!(ResearchElementDefinition);
 
 impl ResearchElementDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "shortTitle" => de::formed(map, &mut r.short_title, k, de::Form::String)?,
-                "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
-                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
-                "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "shortTitle" => de::formed(map, cx, &mut r.short_title, k, de::Form::String)?,
+                "_shortTitle" => de::prim_ext(map, cx, &mut r.short_title, k)?,
+                "subtitle" => de::formed(map, cx, &mut r.subtitle, k, de::Form::String)?,
+                "_subtitle" => de::prim_ext(map, cx, &mut r.subtitle, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
                 "subjectCodeableConcept" | "subjectReference" => {
-                    ResearchElementDefinitionSubject::de(map, &mut r.subject, k, "subject")?
+                    ResearchElementDefinitionSubject::de(map, cx, &mut r.subject, k, "subject")?
                 }
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "comment" => de::formeds(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prims_ext(map, &mut r.comment, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
-                "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "topic" => de::many(map, &mut r.topic, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "editor" => de::many(map, &mut r.editor, k)?,
-                "reviewer" => de::many(map, &mut r.reviewer, k)?,
-                "endorser" => de::many(map, &mut r.endorser, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "library" => de::formeds(map, &mut r.library, k, de::Form::Uri)?,
-                "_library" => de::prims_ext(map, &mut r.library, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "variableType" => de::formed(map, &mut r.variable_type, k, de::Form::Code)?,
-                "_variableType" => de::prim_ext(map, &mut r.variable_type, k)?,
-                "characteristic" => de::many(map, &mut r.characteristic, k)?,
-                "resourceType" => de::resource_type(map, "ResearchElementDefinition")?,
-                _ => de::unknown(map, k, "ResearchElementDefinition")?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "comment" => de::formeds(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prims_ext(map, cx, &mut r.comment, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "usage" => de::formed(map, cx, &mut r.usage, k, de::Form::String)?,
+                "_usage" => de::prim_ext(map, cx, &mut r.usage, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "topic" => de::many(map, cx, &mut r.topic, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "editor" => de::many(map, cx, &mut r.editor, k)?,
+                "reviewer" => de::many(map, cx, &mut r.reviewer, k)?,
+                "endorser" => de::many(map, cx, &mut r.endorser, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "library" => de::formeds(map, cx, &mut r.library, k, de::Form::Uri)?,
+                "_library" => de::prims_ext(map, cx, &mut r.library, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "variableType" => de::formed(map, cx, &mut r.variable_type, k, de::Form::Code)?,
+                "_variableType" => de::prim_ext(map, cx, &mut r.variable_type, k)?,
+                "characteristic" => de::many(map, cx, &mut r.characteristic, k)?,
+                "resourceType" => de::resource_type(map, cx, "ResearchElementDefinition")?,
+                _ => de::unknown(map, cx, k, "ResearchElementDefinition")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ResearchElementDefinition", "status")?;
-        de::required::<A::Error>(r.type_.is_some(), "ResearchElementDefinition", "type")?;
         de::required::<A::Error>(
+            cx,
+            r.status.is_some(),
+            "ResearchElementDefinition",
+            "status",
+        )?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "ResearchElementDefinition", "type")?;
+        de::required::<A::Error>(
+            cx,
             !r.characteristic.is_empty(),
             "ResearchElementDefinition",
             "characteristic",
@@ -200,8 +209,11 @@ impl ResearchElementDefinition {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -294,16 +306,19 @@ pub struct ResearchElementDefinitionCharacteristic {
 impl_de!(ResearchElementDefinitionCharacteristic);
 
 impl ResearchElementDefinitionCharacteristic {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "definitionCodeableConcept"
                 | "definitionCanonical"
                 | "_definitionCanonical"
@@ -311,20 +326,25 @@ impl ResearchElementDefinitionCharacteristic {
                 | "definitionDataRequirement" => {
                     ResearchElementDefinitionCharacteristicDefinition::de(
                         map,
+                        cx,
                         &mut r.definition,
                         k,
                         "definition",
                     )?
                 }
-                "usageContext" => de::many(map, &mut r.usage_context, k)?,
-                "exclude" => de::prim(map, &mut r.exclude, k)?,
-                "_exclude" => de::prim_ext(map, &mut r.exclude, k)?,
-                "unitOfMeasure" => de::one(map, &mut r.unit_of_measure, k)?,
-                "studyEffectiveDescription" => {
-                    de::formed(map, &mut r.study_effective_description, k, de::Form::String)?
-                }
+                "usageContext" => de::many(map, cx, &mut r.usage_context, k)?,
+                "exclude" => de::prim(map, cx, &mut r.exclude, k)?,
+                "_exclude" => de::prim_ext(map, cx, &mut r.exclude, k)?,
+                "unitOfMeasure" => de::one(map, cx, &mut r.unit_of_measure, k)?,
+                "studyEffectiveDescription" => de::formed(
+                    map,
+                    cx,
+                    &mut r.study_effective_description,
+                    k,
+                    de::Form::String,
+                )?,
                 "_studyEffectiveDescription" => {
-                    de::prim_ext(map, &mut r.study_effective_description, k)?
+                    de::prim_ext(map, cx, &mut r.study_effective_description, k)?
                 }
                 "studyEffectiveDateTime"
                 | "_studyEffectiveDateTime"
@@ -333,28 +353,34 @@ impl ResearchElementDefinitionCharacteristic {
                 | "studyEffectiveTiming" => {
                     ResearchElementDefinitionCharacteristicStudyEffective::de(
                         map,
+                        cx,
                         &mut r.study_effective,
                         k,
                         "studyEffective",
                     )?
                 }
                 "studyEffectiveTimeFromStart" => {
-                    de::one(map, &mut r.study_effective_time_from_start, k)?
+                    de::one(map, cx, &mut r.study_effective_time_from_start, k)?
                 }
-                "studyEffectiveGroupMeasure" => {
-                    de::formed(map, &mut r.study_effective_group_measure, k, de::Form::Code)?
-                }
+                "studyEffectiveGroupMeasure" => de::formed(
+                    map,
+                    cx,
+                    &mut r.study_effective_group_measure,
+                    k,
+                    de::Form::Code,
+                )?,
                 "_studyEffectiveGroupMeasure" => {
-                    de::prim_ext(map, &mut r.study_effective_group_measure, k)?
+                    de::prim_ext(map, cx, &mut r.study_effective_group_measure, k)?
                 }
                 "participantEffectiveDescription" => de::formed(
                     map,
+                    cx,
                     &mut r.participant_effective_description,
                     k,
                     de::Form::String,
                 )?,
                 "_participantEffectiveDescription" => {
-                    de::prim_ext(map, &mut r.participant_effective_description, k)?
+                    de::prim_ext(map, cx, &mut r.participant_effective_description, k)?
                 }
                 "participantEffectiveDateTime"
                 | "_participantEffectiveDateTime"
@@ -363,30 +389,33 @@ impl ResearchElementDefinitionCharacteristic {
                 | "participantEffectiveTiming" => {
                     ResearchElementDefinitionCharacteristicParticipantEffective::de(
                         map,
+                        cx,
                         &mut r.participant_effective,
                         k,
                         "participantEffective",
                     )?
                 }
                 "participantEffectiveTimeFromStart" => {
-                    de::one(map, &mut r.participant_effective_time_from_start, k)?
+                    de::one(map, cx, &mut r.participant_effective_time_from_start, k)?
                 }
                 "participantEffectiveGroupMeasure" => de::formed(
                     map,
+                    cx,
                     &mut r.participant_effective_group_measure,
                     k,
                     de::Form::Code,
                 )?,
                 "_participantEffectiveGroupMeasure" => {
-                    de::prim_ext(map, &mut r.participant_effective_group_measure, k)?
+                    de::prim_ext(map, cx, &mut r.participant_effective_group_measure, k)?
                 }
-                _ => de::unknown(map, k, "ResearchElementDefinition.characteristic")?,
+                _ => de::unknown(map, cx, k, "ResearchElementDefinition.characteristic")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchElementDefinition.characteristic")?;
+            de::empty_object::<A::Error>(cx, "ResearchElementDefinition.characteristic")?;
         }
         de::required::<A::Error>(
+            cx,
             r.definition.is_some(),
             "ResearchElementDefinition.characteristic",
             "definition",
@@ -468,40 +497,45 @@ impl ResearchElementDefinitionCharacteristicDefinition {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Canonical") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
-                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Canonical") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::from_ext(e))),
-                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Canonical(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Expression") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Expression(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Expression(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "DataRequirement") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::DataRequirement(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::DataRequirement(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -551,40 +585,41 @@ impl ResearchElementDefinitionCharacteristicParticipantEffective {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -634,40 +669,41 @@ impl ResearchElementDefinitionCharacteristicStudyEffective {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Duration") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Duration(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Duration(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -711,20 +747,23 @@ impl ResearchElementDefinitionSubject {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

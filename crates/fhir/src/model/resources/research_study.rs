@@ -120,79 +120,85 @@ pub struct ResearchStudy {
 impl_de!(ResearchStudy);
 
 impl ResearchStudy {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "label" => de::many(map, &mut r.label, k)?,
-                "protocol" => de::many(map, &mut r.protocol, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "primaryPurposeType" => de::one(map, &mut r.primary_purpose_type, k)?,
-                "phase" => de::one(map, &mut r.phase, k)?,
-                "studyDesign" => de::many(map, &mut r.study_design, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "focus" => de::many(map, &mut r.focus, k)?,
-                "condition" => de::many(map, &mut r.condition, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "keyword" => de::many(map, &mut r.keyword, k)?,
-                "location" => de::many(map, &mut r.location, k)?,
-                "region" => de::many(map, &mut r.region, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "label" => de::many(map, cx, &mut r.label, k)?,
+                "protocol" => de::many(map, cx, &mut r.protocol, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "primaryPurposeType" => de::one(map, cx, &mut r.primary_purpose_type, k)?,
+                "phase" => de::one(map, cx, &mut r.phase, k)?,
+                "studyDesign" => de::many(map, cx, &mut r.study_design, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "focus" => de::many(map, cx, &mut r.focus, k)?,
+                "condition" => de::many(map, cx, &mut r.condition, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "keyword" => de::many(map, cx, &mut r.keyword, k)?,
+                "location" => de::many(map, cx, &mut r.location, k)?,
+                "region" => de::many(map, cx, &mut r.region, k)?,
                 "descriptionSummary" => {
-                    de::formed(map, &mut r.description_summary, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.description_summary, k, de::Form::String)?
                 }
-                "_descriptionSummary" => de::prim_ext(map, &mut r.description_summary, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "enrollment" => de::many(map, &mut r.enrollment, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "sponsor" => de::one(map, &mut r.sponsor, k)?,
-                "principalInvestigator" => de::one(map, &mut r.principal_investigator, k)?,
-                "site" => de::many(map, &mut r.site, k)?,
-                "reasonStopped" => de::one(map, &mut r.reason_stopped, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "arm" => de::many(map, &mut r.arm, k)?,
-                "classifier" => de::many(map, &mut r.classifier, k)?,
-                "associatedParty" => de::many(map, &mut r.associated_party, k)?,
-                "progressStatus" => de::many(map, &mut r.progress_status, k)?,
-                "whyStopped" => de::one(map, &mut r.why_stopped, k)?,
-                "recruitment" => de::one(map, &mut r.recruitment, k)?,
-                "comparisonGroup" => de::many(map, &mut r.comparison_group, k)?,
-                "objective" => de::many(map, &mut r.objective, k)?,
-                "outcomeMeasure" => de::many(map, &mut r.outcome_measure, k)?,
-                "result" => de::many(map, &mut r.result, k)?,
-                "resourceType" => de::resource_type(map, "ResearchStudy")?,
-                _ => de::unknown(map, k, "ResearchStudy")?,
+                "_descriptionSummary" => de::prim_ext(map, cx, &mut r.description_summary, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "enrollment" => de::many(map, cx, &mut r.enrollment, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "sponsor" => de::one(map, cx, &mut r.sponsor, k)?,
+                "principalInvestigator" => de::one(map, cx, &mut r.principal_investigator, k)?,
+                "site" => de::many(map, cx, &mut r.site, k)?,
+                "reasonStopped" => de::one(map, cx, &mut r.reason_stopped, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "arm" => de::many(map, cx, &mut r.arm, k)?,
+                "classifier" => de::many(map, cx, &mut r.classifier, k)?,
+                "associatedParty" => de::many(map, cx, &mut r.associated_party, k)?,
+                "progressStatus" => de::many(map, cx, &mut r.progress_status, k)?,
+                "whyStopped" => de::one(map, cx, &mut r.why_stopped, k)?,
+                "recruitment" => de::one(map, cx, &mut r.recruitment, k)?,
+                "comparisonGroup" => de::many(map, cx, &mut r.comparison_group, k)?,
+                "objective" => de::many(map, cx, &mut r.objective, k)?,
+                "outcomeMeasure" => de::many(map, cx, &mut r.outcome_measure, k)?,
+                "result" => de::many(map, cx, &mut r.result, k)?,
+                "resourceType" => de::resource_type(map, cx, "ResearchStudy")?,
+                _ => de::unknown(map, cx, k, "ResearchStudy")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ResearchStudy", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ResearchStudy", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -269,24 +275,27 @@ pub struct ResearchStudyLabel {
 impl_de!(ResearchStudyLabel);
 
 impl ResearchStudyLabel {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.label")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.label")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.label")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.label")?;
         }
         Ok(r)
     }
@@ -326,28 +335,31 @@ pub struct ResearchStudyArm {
 impl_de!(ResearchStudyArm);
 
 impl ResearchStudyArm {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.arm")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.arm")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.arm")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.arm")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "ResearchStudy.arm", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "ResearchStudy.arm", "name")?;
         Ok(r)
     }
 }
@@ -391,29 +403,37 @@ pub struct ResearchStudyAssociatedParty {
 impl_de!(ResearchStudyAssociatedParty);
 
 impl ResearchStudyAssociatedParty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "period" => de::many(map, &mut r.period, k)?,
-                "classifier" => de::many(map, &mut r.classifier, k)?,
-                "party" => de::one(map, &mut r.party, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.associatedParty")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "period" => de::many(map, cx, &mut r.period, k)?,
+                "classifier" => de::many(map, cx, &mut r.classifier, k)?,
+                "party" => de::one(map, cx, &mut r.party, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.associatedParty")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.associatedParty")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.associatedParty")?;
         }
-        de::required::<A::Error>(r.role.is_some(), "ResearchStudy.associatedParty", "role")?;
+        de::required::<A::Error>(
+            cx,
+            r.role.is_some(),
+            "ResearchStudy.associatedParty",
+            "role",
+        )?;
         Ok(r)
     }
 }
@@ -455,27 +475,35 @@ pub struct ResearchStudyProgressStatus {
 impl_de!(ResearchStudyProgressStatus);
 
 impl ResearchStudyProgressStatus {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "state" => de::one(map, &mut r.state, k)?,
-                "actual" => de::prim(map, &mut r.actual, k)?,
-                "_actual" => de::prim_ext(map, &mut r.actual, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.progressStatus")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "state" => de::one(map, cx, &mut r.state, k)?,
+                "actual" => de::prim(map, cx, &mut r.actual, k)?,
+                "_actual" => de::prim_ext(map, cx, &mut r.actual, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.progressStatus")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.progressStatus")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.progressStatus")?;
         }
-        de::required::<A::Error>(r.state.is_some(), "ResearchStudy.progressStatus", "state")?;
+        de::required::<A::Error>(
+            cx,
+            r.state.is_some(),
+            "ResearchStudy.progressStatus",
+            "state",
+        )?;
         Ok(r)
     }
 }
@@ -517,27 +545,34 @@ pub struct ResearchStudyRecruitment {
 impl_de!(ResearchStudyRecruitment);
 
 impl ResearchStudyRecruitment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "targetNumber" => de::formed(map, &mut r.target_number, k, de::Form::UnsignedInt)?,
-                "_targetNumber" => de::prim_ext(map, &mut r.target_number, k)?,
-                "actualNumber" => de::formed(map, &mut r.actual_number, k, de::Form::UnsignedInt)?,
-                "_actualNumber" => de::prim_ext(map, &mut r.actual_number, k)?,
-                "eligibility" => de::one(map, &mut r.eligibility, k)?,
-                "actualGroup" => de::one(map, &mut r.actual_group, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.recruitment")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "targetNumber" => {
+                    de::formed(map, cx, &mut r.target_number, k, de::Form::UnsignedInt)?
+                }
+                "_targetNumber" => de::prim_ext(map, cx, &mut r.target_number, k)?,
+                "actualNumber" => {
+                    de::formed(map, cx, &mut r.actual_number, k, de::Form::UnsignedInt)?
+                }
+                "_actualNumber" => de::prim_ext(map, cx, &mut r.actual_number, k)?,
+                "eligibility" => de::one(map, cx, &mut r.eligibility, k)?,
+                "actualGroup" => de::one(map, cx, &mut r.actual_group, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.recruitment")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.recruitment")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.recruitment")?;
         }
         Ok(r)
     }
@@ -585,32 +620,40 @@ pub struct ResearchStudyComparisonGroup {
 impl_de!(ResearchStudyComparisonGroup);
 
 impl ResearchStudyComparisonGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
-                "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "intendedExposure" => de::many(map, &mut r.intended_exposure, k)?,
-                "observedGroup" => de::one(map, &mut r.observed_group, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.comparisonGroup")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "linkId" => de::formed(map, cx, &mut r.link_id, k, de::Form::Id)?,
+                "_linkId" => de::prim_ext(map, cx, &mut r.link_id, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "intendedExposure" => de::many(map, cx, &mut r.intended_exposure, k)?,
+                "observedGroup" => de::one(map, cx, &mut r.observed_group, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.comparisonGroup")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.comparisonGroup")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.comparisonGroup")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "ResearchStudy.comparisonGroup", "name")?;
+        de::required::<A::Error>(
+            cx,
+            r.name.is_some(),
+            "ResearchStudy.comparisonGroup",
+            "name",
+        )?;
         Ok(r)
     }
 }
@@ -653,26 +696,29 @@ pub struct ResearchStudyObjective {
 impl_de!(ResearchStudyObjective);
 
 impl ResearchStudyObjective {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.objective")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.objective")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.objective")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.objective")?;
         }
         Ok(r)
     }
@@ -715,27 +761,30 @@ pub struct ResearchStudyOutcomeMeasure {
 impl_de!(ResearchStudyOutcomeMeasure);
 
 impl ResearchStudyOutcomeMeasure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "reference" => de::one(map, &mut r.reference, k)?,
-                _ => de::unknown(map, k, "ResearchStudy.outcomeMeasure")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "reference" => de::one(map, cx, &mut r.reference, k)?,
+                _ => de::unknown(map, cx, k, "ResearchStudy.outcomeMeasure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ResearchStudy.outcomeMeasure")?;
+            de::empty_object::<A::Error>(cx, "ResearchStudy.outcomeMeasure")?;
         }
         Ok(r)
     }

@@ -62,48 +62,54 @@ pub struct ResearchSubject {
 impl_de!(ResearchSubject);
 
 impl ResearchSubject {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "study" => de::one(map, &mut r.study, k)?,
-                "individual" => de::one(map, &mut r.individual, k)?,
-                "assignedArm" => de::formed(map, &mut r.assigned_arm, k, de::Form::String)?,
-                "_assignedArm" => de::prim_ext(map, &mut r.assigned_arm, k)?,
-                "actualArm" => de::formed(map, &mut r.actual_arm, k, de::Form::String)?,
-                "_actualArm" => de::prim_ext(map, &mut r.actual_arm, k)?,
-                "consent" => de::one(map, &mut r.consent, k)?,
-                "resourceType" => de::resource_type(map, "ResearchSubject")?,
-                _ => de::unknown(map, k, "ResearchSubject")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "study" => de::one(map, cx, &mut r.study, k)?,
+                "individual" => de::one(map, cx, &mut r.individual, k)?,
+                "assignedArm" => de::formed(map, cx, &mut r.assigned_arm, k, de::Form::String)?,
+                "_assignedArm" => de::prim_ext(map, cx, &mut r.assigned_arm, k)?,
+                "actualArm" => de::formed(map, cx, &mut r.actual_arm, k, de::Form::String)?,
+                "_actualArm" => de::prim_ext(map, cx, &mut r.actual_arm, k)?,
+                "consent" => de::one(map, cx, &mut r.consent, k)?,
+                "resourceType" => de::resource_type(map, cx, "ResearchSubject")?,
+                _ => de::unknown(map, cx, k, "ResearchSubject")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ResearchSubject", "status")?;
-        de::required::<A::Error>(r.study.is_some(), "ResearchSubject", "study")?;
-        de::required::<A::Error>(r.individual.is_some(), "ResearchSubject", "individual")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ResearchSubject", "status")?;
+        de::required::<A::Error>(cx, r.study.is_some(), "ResearchSubject", "study")?;
+        de::required::<A::Error>(cx, r.individual.is_some(), "ResearchSubject", "individual")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

@@ -80,57 +80,63 @@ pub struct RiskAssessment {
 impl_de!(RiskAssessment);
 
 impl RiskAssessment {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "basedOn" => de::one(map, &mut r.based_on, k)?,
-                "parent" => de::one(map, &mut r.parent, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "basedOn" => de::one(map, cx, &mut r.based_on, k)?,
+                "parent" => de::one(map, cx, &mut r.parent, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "occurrenceDateTime" | "_occurrenceDateTime" | "occurrencePeriod" => {
-                    RiskAssessmentOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
+                    RiskAssessmentOccurrence::de(map, cx, &mut r.occurrence, k, "occurrence")?
                 }
-                "condition" => de::one(map, &mut r.condition, k)?,
-                "performer" => de::one(map, &mut r.performer, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "basis" => de::many(map, &mut r.basis, k)?,
-                "prediction" => de::many(map, &mut r.prediction, k)?,
-                "mitigation" => de::formed(map, &mut r.mitigation, k, de::Form::String)?,
-                "_mitigation" => de::prim_ext(map, &mut r.mitigation, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "resourceType" => de::resource_type(map, "RiskAssessment")?,
-                _ => de::unknown(map, k, "RiskAssessment")?,
+                "condition" => de::one(map, cx, &mut r.condition, k)?,
+                "performer" => de::one(map, cx, &mut r.performer, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "basis" => de::many(map, cx, &mut r.basis, k)?,
+                "prediction" => de::many(map, cx, &mut r.prediction, k)?,
+                "mitigation" => de::formed(map, cx, &mut r.mitigation, k, de::Form::String)?,
+                "_mitigation" => de::prim_ext(map, cx, &mut r.mitigation, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "resourceType" => de::resource_type(map, cx, "RiskAssessment")?,
+                _ => de::unknown(map, cx, k, "RiskAssessment")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "RiskAssessment", "status")?;
-        de::required::<A::Error>(r.subject.is_some(), "RiskAssessment", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "RiskAssessment", "status")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "RiskAssessment", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -195,38 +201,42 @@ pub struct RiskAssessmentPrediction {
 impl_de!(RiskAssessmentPrediction);
 
 impl RiskAssessmentPrediction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
                 "probabilityDecimal" | "_probabilityDecimal" | "probabilityRange" => {
                     RiskAssessmentPredictionProbability::de(
                         map,
+                        cx,
                         &mut r.probability,
                         k,
                         "probability",
                     )?
                 }
-                "qualitativeRisk" => de::one(map, &mut r.qualitative_risk, k)?,
-                "relativeRisk" => de::prim(map, &mut r.relative_risk, k)?,
-                "_relativeRisk" => de::prim_ext(map, &mut r.relative_risk, k)?,
+                "qualitativeRisk" => de::one(map, cx, &mut r.qualitative_risk, k)?,
+                "relativeRisk" => de::prim(map, cx, &mut r.relative_risk, k)?,
+                "_relativeRisk" => de::prim_ext(map, cx, &mut r.relative_risk, k)?,
                 "whenPeriod" | "whenRange" => {
-                    RiskAssessmentPredictionWhen::de(map, &mut r.when, k, "when")?
+                    RiskAssessmentPredictionWhen::de(map, cx, &mut r.when, k, "when")?
                 }
-                "rationale" => de::formed(map, &mut r.rationale, k, de::Form::String)?,
-                "_rationale" => de::prim_ext(map, &mut r.rationale, k)?,
-                _ => de::unknown(map, k, "RiskAssessment.prediction")?,
+                "rationale" => de::formed(map, cx, &mut r.rationale, k, de::Form::String)?,
+                "_rationale" => de::prim_ext(map, cx, &mut r.rationale, k)?,
+                _ => de::unknown(map, cx, k, "RiskAssessment.prediction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskAssessment.prediction")?;
+            de::empty_object::<A::Error>(cx, "RiskAssessment.prediction")?;
         }
         Ok(r)
     }
@@ -275,32 +285,33 @@ impl RiskAssessmentOccurrence {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -342,32 +353,33 @@ impl RiskAssessmentPredictionProbability {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -409,20 +421,21 @@ impl RiskAssessmentPredictionWhen {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

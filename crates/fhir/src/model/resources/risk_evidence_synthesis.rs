@@ -108,83 +108,90 @@ pub struct RiskEvidenceSynthesis {
 impl_de!(RiskEvidenceSynthesis);
 
 impl RiskEvidenceSynthesis {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
-                "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
-                "lastReviewDate" => de::prim(map, &mut r.last_review_date, k)?,
-                "_lastReviewDate" => de::prim_ext(map, &mut r.last_review_date, k)?,
-                "effectivePeriod" => de::one(map, &mut r.effective_period, k)?,
-                "topic" => de::many(map, &mut r.topic, k)?,
-                "author" => de::many(map, &mut r.author, k)?,
-                "editor" => de::many(map, &mut r.editor, k)?,
-                "reviewer" => de::many(map, &mut r.reviewer, k)?,
-                "endorser" => de::many(map, &mut r.endorser, k)?,
-                "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "synthesisType" => de::one(map, &mut r.synthesis_type, k)?,
-                "studyType" => de::one(map, &mut r.study_type, k)?,
-                "population" => de::one(map, &mut r.population, k)?,
-                "exposure" => de::one(map, &mut r.exposure, k)?,
-                "outcome" => de::one(map, &mut r.outcome, k)?,
-                "sampleSize" => de::one(map, &mut r.sample_size, k)?,
-                "riskEstimate" => de::one(map, &mut r.risk_estimate, k)?,
-                "certainty" => de::many(map, &mut r.certainty, k)?,
-                "resourceType" => de::resource_type(map, "RiskEvidenceSynthesis")?,
-                _ => de::unknown(map, k, "RiskEvidenceSynthesis")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "approvalDate" => de::prim(map, cx, &mut r.approval_date, k)?,
+                "_approvalDate" => de::prim_ext(map, cx, &mut r.approval_date, k)?,
+                "lastReviewDate" => de::prim(map, cx, &mut r.last_review_date, k)?,
+                "_lastReviewDate" => de::prim_ext(map, cx, &mut r.last_review_date, k)?,
+                "effectivePeriod" => de::one(map, cx, &mut r.effective_period, k)?,
+                "topic" => de::many(map, cx, &mut r.topic, k)?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "editor" => de::many(map, cx, &mut r.editor, k)?,
+                "reviewer" => de::many(map, cx, &mut r.reviewer, k)?,
+                "endorser" => de::many(map, cx, &mut r.endorser, k)?,
+                "relatedArtifact" => de::many(map, cx, &mut r.related_artifact, k)?,
+                "synthesisType" => de::one(map, cx, &mut r.synthesis_type, k)?,
+                "studyType" => de::one(map, cx, &mut r.study_type, k)?,
+                "population" => de::one(map, cx, &mut r.population, k)?,
+                "exposure" => de::one(map, cx, &mut r.exposure, k)?,
+                "outcome" => de::one(map, cx, &mut r.outcome, k)?,
+                "sampleSize" => de::one(map, cx, &mut r.sample_size, k)?,
+                "riskEstimate" => de::one(map, cx, &mut r.risk_estimate, k)?,
+                "certainty" => de::many(map, cx, &mut r.certainty, k)?,
+                "resourceType" => de::resource_type(map, cx, "RiskEvidenceSynthesis")?,
+                _ => de::unknown(map, cx, k, "RiskEvidenceSynthesis")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "RiskEvidenceSynthesis", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "RiskEvidenceSynthesis", "status")?;
         de::required::<A::Error>(
+            cx,
             r.population.is_some(),
             "RiskEvidenceSynthesis",
             "population",
         )?;
-        de::required::<A::Error>(r.outcome.is_some(), "RiskEvidenceSynthesis", "outcome")?;
+        de::required::<A::Error>(cx, r.outcome.is_some(), "RiskEvidenceSynthesis", "outcome")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -257,27 +264,30 @@ pub struct RiskEvidenceSynthesisSampleSize {
 impl_de!(RiskEvidenceSynthesisSampleSize);
 
 impl RiskEvidenceSynthesisSampleSize {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "numberOfStudies" => de::prim(map, &mut r.number_of_studies, k)?,
-                "_numberOfStudies" => de::prim_ext(map, &mut r.number_of_studies, k)?,
-                "numberOfParticipants" => de::prim(map, &mut r.number_of_participants, k)?,
-                "_numberOfParticipants" => de::prim_ext(map, &mut r.number_of_participants, k)?,
-                _ => de::unknown(map, k, "RiskEvidenceSynthesis.sampleSize")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "numberOfStudies" => de::prim(map, cx, &mut r.number_of_studies, k)?,
+                "_numberOfStudies" => de::prim_ext(map, cx, &mut r.number_of_studies, k)?,
+                "numberOfParticipants" => de::prim(map, cx, &mut r.number_of_participants, k)?,
+                "_numberOfParticipants" => de::prim_ext(map, cx, &mut r.number_of_participants, k)?,
+                _ => de::unknown(map, cx, k, "RiskEvidenceSynthesis.sampleSize")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskEvidenceSynthesis.sampleSize")?;
+            de::empty_object::<A::Error>(cx, "RiskEvidenceSynthesis.sampleSize")?;
         }
         Ok(r)
     }
@@ -326,32 +336,35 @@ pub struct RiskEvidenceSynthesisRiskEstimate {
 impl_de!(RiskEvidenceSynthesisRiskEstimate);
 
 impl RiskEvidenceSynthesisRiskEstimate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "unitOfMeasure" => de::one(map, &mut r.unit_of_measure, k)?,
-                "denominatorCount" => de::prim(map, &mut r.denominator_count, k)?,
-                "_denominatorCount" => de::prim_ext(map, &mut r.denominator_count, k)?,
-                "numeratorCount" => de::prim(map, &mut r.numerator_count, k)?,
-                "_numeratorCount" => de::prim_ext(map, &mut r.numerator_count, k)?,
-                "precisionEstimate" => de::many(map, &mut r.precision_estimate, k)?,
-                _ => de::unknown(map, k, "RiskEvidenceSynthesis.riskEstimate")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "value" => de::prim(map, cx, &mut r.value, k)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "unitOfMeasure" => de::one(map, cx, &mut r.unit_of_measure, k)?,
+                "denominatorCount" => de::prim(map, cx, &mut r.denominator_count, k)?,
+                "_denominatorCount" => de::prim_ext(map, cx, &mut r.denominator_count, k)?,
+                "numeratorCount" => de::prim(map, cx, &mut r.numerator_count, k)?,
+                "_numeratorCount" => de::prim_ext(map, cx, &mut r.numerator_count, k)?,
+                "precisionEstimate" => de::many(map, cx, &mut r.precision_estimate, k)?,
+                _ => de::unknown(map, cx, k, "RiskEvidenceSynthesis.riskEstimate")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskEvidenceSynthesis.riskEstimate")?;
+            de::empty_object::<A::Error>(cx, "RiskEvidenceSynthesis.riskEstimate")?;
         }
         Ok(r)
     }
@@ -398,32 +411,39 @@ pub struct RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
 impl_de!(RiskEvidenceSynthesisRiskEstimatePrecisionEstimate);
 
 impl RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "level" => de::prim(map, &mut r.level, k)?,
-                "_level" => de::prim_ext(map, &mut r.level, k)?,
-                "from" => de::prim(map, &mut r.from, k)?,
-                "_from" => de::prim_ext(map, &mut r.from, k)?,
-                "to" => de::prim(map, &mut r.to, k)?,
-                "_to" => de::prim_ext(map, &mut r.to, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "level" => de::prim(map, cx, &mut r.level, k)?,
+                "_level" => de::prim_ext(map, cx, &mut r.level, k)?,
+                "from" => de::prim(map, cx, &mut r.from, k)?,
+                "_from" => de::prim_ext(map, cx, &mut r.from, k)?,
+                "to" => de::prim(map, cx, &mut r.to, k)?,
+                "_to" => de::prim_ext(map, cx, &mut r.to, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "RiskEvidenceSynthesis.riskEstimate.precisionEstimate",
                 )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskEvidenceSynthesis.riskEstimate.precisionEstimate")?;
+            de::empty_object::<A::Error>(
+                cx,
+                "RiskEvidenceSynthesis.riskEstimate.precisionEstimate",
+            )?;
         }
         Ok(r)
     }
@@ -465,24 +485,27 @@ pub struct RiskEvidenceSynthesisCertainty {
 impl_de!(RiskEvidenceSynthesisCertainty);
 
 impl RiskEvidenceSynthesisCertainty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "rating" => de::many(map, &mut r.rating, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "certaintySubcomponent" => de::many(map, &mut r.certainty_subcomponent, k)?,
-                _ => de::unknown(map, k, "RiskEvidenceSynthesis.certainty")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "rating" => de::many(map, cx, &mut r.rating, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "certaintySubcomponent" => de::many(map, cx, &mut r.certainty_subcomponent, k)?,
+                _ => de::unknown(map, cx, k, "RiskEvidenceSynthesis.certainty")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskEvidenceSynthesis.certainty")?;
+            de::empty_object::<A::Error>(cx, "RiskEvidenceSynthesis.certainty")?;
         }
         Ok(r)
     }
@@ -523,28 +546,35 @@ pub struct RiskEvidenceSynthesisCertaintyCertaintySubcomponent {
 impl_de!(RiskEvidenceSynthesisCertaintyCertaintySubcomponent);
 
 impl RiskEvidenceSynthesisCertaintyCertaintySubcomponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "rating" => de::many(map, &mut r.rating, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "rating" => de::many(map, cx, &mut r.rating, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "RiskEvidenceSynthesis.certainty.certaintySubcomponent",
                 )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("RiskEvidenceSynthesis.certainty.certaintySubcomponent")?;
+            de::empty_object::<A::Error>(
+                cx,
+                "RiskEvidenceSynthesis.certainty.certaintySubcomponent",
+            )?;
         }
         Ok(r)
     }

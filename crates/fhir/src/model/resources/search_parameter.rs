@@ -98,89 +98,100 @@ pub struct SearchParameter {
 impl_de!(SearchParameter);
 
 impl SearchParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "derivedFrom" => de::formed(map, &mut r.derived_from, k, de::Form::Uri)?,
-                "_derivedFrom" => de::prim_ext(map, &mut r.derived_from, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "base" => de::formeds(map, &mut r.base, k, de::Form::Code)?,
-                "_base" => de::prims_ext(map, &mut r.base, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "xpath" => de::formed(map, &mut r.xpath, k, de::Form::String)?,
-                "_xpath" => de::prim_ext(map, &mut r.xpath, k)?,
-                "xpathUsage" => de::formed(map, &mut r.xpath_usage, k, de::Form::Code)?,
-                "_xpathUsage" => de::prim_ext(map, &mut r.xpath_usage, k)?,
-                "target" => de::formeds(map, &mut r.target, k, de::Form::Code)?,
-                "_target" => de::prims_ext(map, &mut r.target, k)?,
-                "multipleOr" => de::prim(map, &mut r.multiple_or, k)?,
-                "_multipleOr" => de::prim_ext(map, &mut r.multiple_or, k)?,
-                "multipleAnd" => de::prim(map, &mut r.multiple_and, k)?,
-                "_multipleAnd" => de::prim_ext(map, &mut r.multiple_and, k)?,
-                "comparator" => de::formeds(map, &mut r.comparator, k, de::Form::Code)?,
-                "_comparator" => de::prims_ext(map, &mut r.comparator, k)?,
-                "modifier" => de::formeds(map, &mut r.modifier, k, de::Form::Code)?,
-                "_modifier" => de::prims_ext(map, &mut r.modifier, k)?,
-                "chain" => de::formeds(map, &mut r.chain, k, de::Form::String)?,
-                "_chain" => de::prims_ext(map, &mut r.chain, k)?,
-                "component" => de::many(map, &mut r.component, k)?,
-                "resourceType" => de::resource_type(map, "SearchParameter")?,
-                _ => de::unknown(map, k, "SearchParameter")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "derivedFrom" => de::formed(map, cx, &mut r.derived_from, k, de::Form::Uri)?,
+                "_derivedFrom" => de::prim_ext(map, cx, &mut r.derived_from, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "base" => de::formeds(map, cx, &mut r.base, k, de::Form::Code)?,
+                "_base" => de::prims_ext(map, cx, &mut r.base, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "xpath" => de::formed(map, cx, &mut r.xpath, k, de::Form::String)?,
+                "_xpath" => de::prim_ext(map, cx, &mut r.xpath, k)?,
+                "xpathUsage" => de::formed(map, cx, &mut r.xpath_usage, k, de::Form::Code)?,
+                "_xpathUsage" => de::prim_ext(map, cx, &mut r.xpath_usage, k)?,
+                "target" => de::formeds(map, cx, &mut r.target, k, de::Form::Code)?,
+                "_target" => de::prims_ext(map, cx, &mut r.target, k)?,
+                "multipleOr" => de::prim(map, cx, &mut r.multiple_or, k)?,
+                "_multipleOr" => de::prim_ext(map, cx, &mut r.multiple_or, k)?,
+                "multipleAnd" => de::prim(map, cx, &mut r.multiple_and, k)?,
+                "_multipleAnd" => de::prim_ext(map, cx, &mut r.multiple_and, k)?,
+                "comparator" => de::formeds(map, cx, &mut r.comparator, k, de::Form::Code)?,
+                "_comparator" => de::prims_ext(map, cx, &mut r.comparator, k)?,
+                "modifier" => de::formeds(map, cx, &mut r.modifier, k, de::Form::Code)?,
+                "_modifier" => de::prims_ext(map, cx, &mut r.modifier, k)?,
+                "chain" => de::formeds(map, cx, &mut r.chain, k, de::Form::String)?,
+                "_chain" => de::prims_ext(map, cx, &mut r.chain, k)?,
+                "component" => de::many(map, cx, &mut r.component, k)?,
+                "resourceType" => de::resource_type(map, cx, "SearchParameter")?,
+                _ => de::unknown(map, cx, k, "SearchParameter")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "SearchParameter", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "SearchParameter", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "SearchParameter", "status")?;
-        de::required::<A::Error>(r.description.is_some(), "SearchParameter", "description")?;
-        de::required::<A::Error>(r.code.is_some(), "SearchParameter", "code")?;
-        de::required::<A::Error>(!r.base.is_empty(), "SearchParameter", "base")?;
-        de::required::<A::Error>(r.type_.is_some(), "SearchParameter", "type")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "SearchParameter", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "SearchParameter", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "SearchParameter", "status")?;
+        de::required::<A::Error>(
+            cx,
+            r.description.is_some(),
+            "SearchParameter",
+            "description",
+        )?;
+        de::required::<A::Error>(cx, r.code.is_some(), "SearchParameter", "code")?;
+        de::required::<A::Error>(cx, !r.base.is_empty(), "SearchParameter", "base")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "SearchParameter", "type")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -246,32 +257,37 @@ pub struct SearchParameterComponent {
 impl_de!(SearchParameterComponent);
 
 impl SearchParameterComponent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
-                "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "SearchParameter.component")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "definition" => de::formed(map, cx, &mut r.definition, k, de::Form::Uri)?,
+                "_definition" => de::prim_ext(map, cx, &mut r.definition, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "SearchParameter.component")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SearchParameter.component")?;
+            de::empty_object::<A::Error>(cx, "SearchParameter.component")?;
         }
         de::required::<A::Error>(
+            cx,
             r.definition.is_some(),
             "SearchParameter.component",
             "definition",
         )?;
         de::required::<A::Error>(
+            cx,
             r.expression.is_some(),
             "SearchParameter.component",
             "expression",

@@ -112,91 +112,101 @@ pub struct ServiceRequest {
 impl_de!(ServiceRequest);
 
 impl ServiceRequest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "instantiatesCanonical" => {
-                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formeds(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "replaces" => de::many(map, &mut r.replaces, k)?,
-                "requisition" => de::one(map, &mut r.requisition, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
-                "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "doNotPerform" => de::prim(map, &mut r.do_not_perform, k)?,
-                "_doNotPerform" => de::prim_ext(map, &mut r.do_not_perform, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "orderDetail" => de::many(map, &mut r.order_detail, k)?,
+                "_instantiatesCanonical" => {
+                    de::prims_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formeds(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prims_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "replaces" => de::many(map, cx, &mut r.replaces, k)?,
+                "requisition" => de::one(map, cx, &mut r.requisition, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "intent" => de::formed(map, cx, &mut r.intent, k, de::Form::Code)?,
+                "_intent" => de::prim_ext(map, cx, &mut r.intent, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "doNotPerform" => de::prim(map, cx, &mut r.do_not_perform, k)?,
+                "_doNotPerform" => de::prim_ext(map, cx, &mut r.do_not_perform, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "orderDetail" => de::many(map, cx, &mut r.order_detail, k)?,
                 "quantityQuantity" | "quantityRatio" | "quantityRange" => {
-                    ServiceRequestQuantity::de(map, &mut r.quantity, k, "quantity")?
+                    ServiceRequestQuantity::de(map, cx, &mut r.quantity, k, "quantity")?
                 }
-                "subject" => de::one(map, &mut r.subject, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
+                "subject" => de::one(map, cx, &mut r.subject, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
                 "occurrenceDateTime"
                 | "_occurrenceDateTime"
                 | "occurrencePeriod"
                 | "occurrenceTiming" => {
-                    ServiceRequestOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
+                    ServiceRequestOccurrence::de(map, cx, &mut r.occurrence, k, "occurrence")?
                 }
                 "asNeededBoolean" | "_asNeededBoolean" | "asNeededCodeableConcept" => {
-                    ServiceRequestAsNeeded::de(map, &mut r.as_needed, k, "asNeeded")?
+                    ServiceRequestAsNeeded::de(map, cx, &mut r.as_needed, k, "asNeeded")?
                 }
-                "authoredOn" => de::prim(map, &mut r.authored_on, k)?,
-                "_authoredOn" => de::prim_ext(map, &mut r.authored_on, k)?,
-                "requester" => de::one(map, &mut r.requester, k)?,
-                "performerType" => de::one(map, &mut r.performer_type, k)?,
-                "performer" => de::many(map, &mut r.performer, k)?,
-                "locationCode" => de::many(map, &mut r.location_code, k)?,
-                "locationReference" => de::many(map, &mut r.location_reference, k)?,
-                "reasonCode" => de::many(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
-                "specimen" => de::many(map, &mut r.specimen, k)?,
-                "bodySite" => de::many(map, &mut r.body_site, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
+                "authoredOn" => de::prim(map, cx, &mut r.authored_on, k)?,
+                "_authoredOn" => de::prim_ext(map, cx, &mut r.authored_on, k)?,
+                "requester" => de::one(map, cx, &mut r.requester, k)?,
+                "performerType" => de::one(map, cx, &mut r.performer_type, k)?,
+                "performer" => de::many(map, cx, &mut r.performer, k)?,
+                "locationCode" => de::many(map, cx, &mut r.location_code, k)?,
+                "locationReference" => de::many(map, cx, &mut r.location_reference, k)?,
+                "reasonCode" => de::many(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::many(map, cx, &mut r.reason_reference, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "supportingInfo" => de::many(map, cx, &mut r.supporting_info, k)?,
+                "specimen" => de::many(map, cx, &mut r.specimen, k)?,
+                "bodySite" => de::many(map, cx, &mut r.body_site, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
                 "patientInstruction" => {
-                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.patient_instruction, k, de::Form::String)?
                 }
-                "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
-                "relevantHistory" => de::many(map, &mut r.relevant_history, k)?,
-                "resourceType" => de::resource_type(map, "ServiceRequest")?,
-                _ => de::unknown(map, k, "ServiceRequest")?,
+                "_patientInstruction" => de::prim_ext(map, cx, &mut r.patient_instruction, k)?,
+                "relevantHistory" => de::many(map, cx, &mut r.relevant_history, k)?,
+                "resourceType" => de::resource_type(map, cx, "ServiceRequest")?,
+                _ => de::unknown(map, cx, k, "ServiceRequest")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ServiceRequest", "status")?;
-        de::required::<A::Error>(r.intent.is_some(), "ServiceRequest", "intent")?;
-        de::required::<A::Error>(r.subject.is_some(), "ServiceRequest", "subject")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ServiceRequest", "status")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "ServiceRequest", "intent")?;
+        de::required::<A::Error>(cx, r.subject.is_some(), "ServiceRequest", "subject")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -276,32 +286,35 @@ impl ServiceRequestAsNeeded {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -346,36 +359,37 @@ impl ServiceRequestOccurrence {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Period") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Period(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Period(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Timing") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Timing(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Timing(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -421,24 +435,25 @@ impl ServiceRequestQuantity {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

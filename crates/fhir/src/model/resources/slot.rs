@@ -68,54 +68,60 @@ pub struct Slot {
 impl_de!(Slot);
 
 impl Slot {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "serviceCategory" => de::many(map, &mut r.service_category, k)?,
-                "serviceType" => de::many(map, &mut r.service_type, k)?,
-                "specialty" => de::many(map, &mut r.specialty, k)?,
-                "appointmentType" => de::one(map, &mut r.appointment_type, k)?,
-                "schedule" => de::one(map, &mut r.schedule, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "start" => de::prim(map, &mut r.start, k)?,
-                "_start" => de::prim_ext(map, &mut r.start, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "overbooked" => de::prim(map, &mut r.overbooked, k)?,
-                "_overbooked" => de::prim_ext(map, &mut r.overbooked, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "resourceType" => de::resource_type(map, "Slot")?,
-                _ => de::unknown(map, k, "Slot")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "serviceCategory" => de::many(map, cx, &mut r.service_category, k)?,
+                "serviceType" => de::many(map, cx, &mut r.service_type, k)?,
+                "specialty" => de::many(map, cx, &mut r.specialty, k)?,
+                "appointmentType" => de::one(map, cx, &mut r.appointment_type, k)?,
+                "schedule" => de::one(map, cx, &mut r.schedule, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "start" => de::prim(map, cx, &mut r.start, k)?,
+                "_start" => de::prim_ext(map, cx, &mut r.start, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                "overbooked" => de::prim(map, cx, &mut r.overbooked, k)?,
+                "_overbooked" => de::prim_ext(map, cx, &mut r.overbooked, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "resourceType" => de::resource_type(map, cx, "Slot")?,
+                _ => de::unknown(map, cx, k, "Slot")?,
             }
         }
-        de::required::<A::Error>(r.schedule.is_some(), "Slot", "schedule")?;
-        de::required::<A::Error>(r.status.is_some(), "Slot", "status")?;
-        de::required::<A::Error>(r.start.is_some(), "Slot", "start")?;
-        de::required::<A::Error>(r.end.is_some(), "Slot", "end")?;
+        de::required::<A::Error>(cx, r.schedule.is_some(), "Slot", "schedule")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Slot", "status")?;
+        de::required::<A::Error>(cx, r.start.is_some(), "Slot", "start")?;
+        de::required::<A::Error>(cx, r.end.is_some(), "Slot", "end")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 

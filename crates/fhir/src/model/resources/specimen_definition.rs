@@ -58,31 +58,34 @@ pub struct SpecimenDefinition {
 impl_de!(SpecimenDefinition);
 
 impl SpecimenDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "typeCollected" => de::one(map, &mut r.type_collected, k)?,
-                "patientPreparation" => de::many(map, &mut r.patient_preparation, k)?,
-                "timeAspect" => de::formed(map, &mut r.time_aspect, k, de::Form::String)?,
-                "_timeAspect" => de::prim_ext(map, &mut r.time_aspect, k)?,
-                "collection" => de::many(map, &mut r.collection, k)?,
-                "typeTested" => de::many(map, &mut r.type_tested, k)?,
-                "resourceType" => de::resource_type(map, "SpecimenDefinition")?,
-                _ => de::unknown(map, k, "SpecimenDefinition")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "typeCollected" => de::one(map, cx, &mut r.type_collected, k)?,
+                "patientPreparation" => de::many(map, cx, &mut r.patient_preparation, k)?,
+                "timeAspect" => de::formed(map, cx, &mut r.time_aspect, k, de::Form::String)?,
+                "_timeAspect" => de::prim_ext(map, cx, &mut r.time_aspect, k)?,
+                "collection" => de::many(map, cx, &mut r.collection, k)?,
+                "typeTested" => de::many(map, cx, &mut r.type_tested, k)?,
+                "resourceType" => de::resource_type(map, cx, "SpecimenDefinition")?,
+                _ => de::unknown(map, cx, k, "SpecimenDefinition")?,
             }
         }
         Ok(r)
@@ -91,8 +94,11 @@ impl SpecimenDefinition {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -150,34 +156,38 @@ pub struct SpecimenDefinitionTypeTested {
 impl_de!(SpecimenDefinitionTypeTested);
 
 impl SpecimenDefinitionTypeTested {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "isDerived" => de::prim(map, &mut r.is_derived, k)?,
-                "_isDerived" => de::prim_ext(map, &mut r.is_derived, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "preference" => de::formed(map, &mut r.preference, k, de::Form::Code)?,
-                "_preference" => de::prim_ext(map, &mut r.preference, k)?,
-                "container" => de::one(map, &mut r.container, k)?,
-                "requirement" => de::formed(map, &mut r.requirement, k, de::Form::String)?,
-                "_requirement" => de::prim_ext(map, &mut r.requirement, k)?,
-                "retentionTime" => de::one(map, &mut r.retention_time, k)?,
-                "rejectionCriterion" => de::many(map, &mut r.rejection_criterion, k)?,
-                "handling" => de::many(map, &mut r.handling, k)?,
-                _ => de::unknown(map, k, "SpecimenDefinition.typeTested")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "isDerived" => de::prim(map, cx, &mut r.is_derived, k)?,
+                "_isDerived" => de::prim_ext(map, cx, &mut r.is_derived, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "preference" => de::formed(map, cx, &mut r.preference, k, de::Form::Code)?,
+                "_preference" => de::prim_ext(map, cx, &mut r.preference, k)?,
+                "container" => de::one(map, cx, &mut r.container, k)?,
+                "requirement" => de::formed(map, cx, &mut r.requirement, k, de::Form::String)?,
+                "_requirement" => de::prim_ext(map, cx, &mut r.requirement, k)?,
+                "retentionTime" => de::one(map, cx, &mut r.retention_time, k)?,
+                "rejectionCriterion" => de::many(map, cx, &mut r.rejection_criterion, k)?,
+                "handling" => de::many(map, cx, &mut r.handling, k)?,
+                _ => de::unknown(map, cx, k, "SpecimenDefinition.typeTested")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SpecimenDefinition.typeTested")?;
+            de::empty_object::<A::Error>(cx, "SpecimenDefinition.typeTested")?;
         }
         de::required::<A::Error>(
+            cx,
             r.preference.is_some(),
             "SpecimenDefinition.typeTested",
             "preference",
@@ -236,38 +246,42 @@ pub struct SpecimenDefinitionTypeTestedContainer {
 impl_de!(SpecimenDefinitionTypeTestedContainer);
 
 impl SpecimenDefinitionTypeTestedContainer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "material" => de::one(map, &mut r.material, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "cap" => de::one(map, &mut r.cap, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "capacity" => de::one(map, &mut r.capacity, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "material" => de::one(map, cx, &mut r.material, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "cap" => de::one(map, cx, &mut r.cap, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "capacity" => de::one(map, cx, &mut r.capacity, k)?,
                 "minimumVolumeQuantity" | "minimumVolumeString" | "_minimumVolumeString" => {
                     SpecimenDefinitionTypeTestedContainerMinimumVolume::de(
                         map,
+                        cx,
                         &mut r.minimum_volume,
                         k,
                         "minimumVolume",
                     )?
                 }
-                "additive" => de::many(map, &mut r.additive, k)?,
-                "preparation" => de::formed(map, &mut r.preparation, k, de::Form::String)?,
-                "_preparation" => de::prim_ext(map, &mut r.preparation, k)?,
-                _ => de::unknown(map, k, "SpecimenDefinition.typeTested.container")?,
+                "additive" => de::many(map, cx, &mut r.additive, k)?,
+                "preparation" => de::formed(map, cx, &mut r.preparation, k, de::Form::String)?,
+                "_preparation" => de::prim_ext(map, cx, &mut r.preparation, k)?,
+                _ => de::unknown(map, cx, k, "SpecimenDefinition.typeTested.container")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.container")?;
+            de::empty_object::<A::Error>(cx, "SpecimenDefinition.typeTested.container")?;
         }
         Ok(r)
     }
@@ -309,31 +323,41 @@ pub struct SpecimenDefinitionTypeTestedContainerAdditive {
 impl_de!(SpecimenDefinitionTypeTestedContainerAdditive);
 
 impl SpecimenDefinitionTypeTestedContainerAdditive {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "additiveCodeableConcept" | "additiveReference" => {
                     SpecimenDefinitionTypeTestedContainerAdditiveAdditive::de(
                         map,
+                        cx,
                         &mut r.additive,
                         k,
                         "additive",
                     )?
                 }
-                _ => de::unknown(map, k, "SpecimenDefinition.typeTested.container.additive")?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "SpecimenDefinition.typeTested.container.additive",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.container.additive")?;
+            de::empty_object::<A::Error>(cx, "SpecimenDefinition.typeTested.container.additive")?;
         }
         de::required::<A::Error>(
+            cx,
             r.additive.is_some(),
             "SpecimenDefinition.typeTested.container.additive",
             "additive",
@@ -377,26 +401,29 @@ pub struct SpecimenDefinitionTypeTestedHandling {
 impl_de!(SpecimenDefinitionTypeTestedHandling);
 
 impl SpecimenDefinitionTypeTestedHandling {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "temperatureQualifier" => de::one(map, &mut r.temperature_qualifier, k)?,
-                "temperatureRange" => de::one(map, &mut r.temperature_range, k)?,
-                "maxDuration" => de::one(map, &mut r.max_duration, k)?,
-                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
-                "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
-                _ => de::unknown(map, k, "SpecimenDefinition.typeTested.handling")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "temperatureQualifier" => de::one(map, cx, &mut r.temperature_qualifier, k)?,
+                "temperatureRange" => de::one(map, cx, &mut r.temperature_range, k)?,
+                "maxDuration" => de::one(map, cx, &mut r.max_duration, k)?,
+                "instruction" => de::formed(map, cx, &mut r.instruction, k, de::Form::String)?,
+                "_instruction" => de::prim_ext(map, cx, &mut r.instruction, k)?,
+                _ => de::unknown(map, cx, k, "SpecimenDefinition.typeTested.handling")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.handling")?;
+            de::empty_object::<A::Error>(cx, "SpecimenDefinition.typeTested.handling")?;
         }
         Ok(r)
     }
@@ -443,20 +470,23 @@ impl SpecimenDefinitionTypeTestedContainerAdditiveAdditive {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -498,32 +528,33 @@ impl SpecimenDefinitionTypeTestedContainerMinimumVolume {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

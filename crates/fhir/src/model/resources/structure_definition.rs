@@ -100,87 +100,93 @@ pub struct StructureDefinition {
 impl_de!(StructureDefinition);
 
 impl StructureDefinition {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "keyword" => de::many(map, &mut r.keyword, k)?,
-                "fhirVersion" => de::formed(map, &mut r.fhir_version, k, de::Form::Code)?,
-                "_fhirVersion" => de::prim_ext(map, &mut r.fhir_version, k)?,
-                "mapping" => de::many(map, &mut r.mapping, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "abstract" => de::prim(map, &mut r.abstract_, k)?,
-                "_abstract" => de::prim_ext(map, &mut r.abstract_, k)?,
-                "context" => de::many(map, &mut r.context, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "keyword" => de::many(map, cx, &mut r.keyword, k)?,
+                "fhirVersion" => de::formed(map, cx, &mut r.fhir_version, k, de::Form::Code)?,
+                "_fhirVersion" => de::prim_ext(map, cx, &mut r.fhir_version, k)?,
+                "mapping" => de::many(map, cx, &mut r.mapping, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "abstract" => de::prim(map, cx, &mut r.abstract_, k)?,
+                "_abstract" => de::prim_ext(map, cx, &mut r.abstract_, k)?,
+                "context" => de::many(map, cx, &mut r.context, k)?,
                 "contextInvariant" => {
-                    de::formeds(map, &mut r.context_invariant, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.context_invariant, k, de::Form::String)?
                 }
-                "_contextInvariant" => de::prims_ext(map, &mut r.context_invariant, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Uri)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "baseDefinition" => de::formed(map, &mut r.base_definition, k, de::Form::Uri)?,
-                "_baseDefinition" => de::prim_ext(map, &mut r.base_definition, k)?,
-                "derivation" => de::formed(map, &mut r.derivation, k, de::Form::Code)?,
-                "_derivation" => de::prim_ext(map, &mut r.derivation, k)?,
-                "snapshot" => de::one(map, &mut r.snapshot, k)?,
-                "differential" => de::one(map, &mut r.differential, k)?,
-                "resourceType" => de::resource_type(map, "StructureDefinition")?,
-                _ => de::unknown(map, k, "StructureDefinition")?,
+                "_contextInvariant" => de::prims_ext(map, cx, &mut r.context_invariant, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Uri)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "baseDefinition" => de::formed(map, cx, &mut r.base_definition, k, de::Form::Uri)?,
+                "_baseDefinition" => de::prim_ext(map, cx, &mut r.base_definition, k)?,
+                "derivation" => de::formed(map, cx, &mut r.derivation, k, de::Form::Code)?,
+                "_derivation" => de::prim_ext(map, cx, &mut r.derivation, k)?,
+                "snapshot" => de::one(map, cx, &mut r.snapshot, k)?,
+                "differential" => de::one(map, cx, &mut r.differential, k)?,
+                "resourceType" => de::resource_type(map, cx, "StructureDefinition")?,
+                _ => de::unknown(map, cx, k, "StructureDefinition")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "StructureDefinition", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "StructureDefinition", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "StructureDefinition", "status")?;
-        de::required::<A::Error>(r.kind.is_some(), "StructureDefinition", "kind")?;
-        de::required::<A::Error>(r.abstract_.is_some(), "StructureDefinition", "abstract")?;
-        de::required::<A::Error>(r.type_.is_some(), "StructureDefinition", "type")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "StructureDefinition", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "StructureDefinition", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "StructureDefinition", "status")?;
+        de::required::<A::Error>(cx, r.kind.is_some(), "StructureDefinition", "kind")?;
+        de::required::<A::Error>(cx, r.abstract_.is_some(), "StructureDefinition", "abstract")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "StructureDefinition", "type")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -251,31 +257,35 @@ pub struct StructureDefinitionMapping {
 impl_de!(StructureDefinitionMapping);
 
 impl StructureDefinitionMapping {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identity" => de::formed(map, &mut r.identity, k, de::Form::Id)?,
-                "_identity" => de::prim_ext(map, &mut r.identity, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                _ => de::unknown(map, k, "StructureDefinition.mapping")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identity" => de::formed(map, cx, &mut r.identity, k, de::Form::Id)?,
+                "_identity" => de::prim_ext(map, cx, &mut r.identity, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                _ => de::unknown(map, cx, k, "StructureDefinition.mapping")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureDefinition.mapping")?;
+            de::empty_object::<A::Error>(cx, "StructureDefinition.mapping")?;
         }
         de::required::<A::Error>(
+            cx,
             r.identity.is_some(),
             "StructureDefinition.mapping",
             "identity",
@@ -318,28 +328,32 @@ pub struct StructureDefinitionContext {
 impl_de!(StructureDefinitionContext);
 
 impl StructureDefinitionContext {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                _ => de::unknown(map, k, "StructureDefinition.context")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                _ => de::unknown(map, cx, k, "StructureDefinition.context")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureDefinition.context")?;
+            de::empty_object::<A::Error>(cx, "StructureDefinition.context")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "StructureDefinition.context", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "StructureDefinition.context", "type")?;
         de::required::<A::Error>(
+            cx,
             r.expression.is_some(),
             "StructureDefinition.context",
             "expression",
@@ -378,24 +392,28 @@ pub struct StructureDefinitionSnapshot {
 impl_de!(StructureDefinitionSnapshot);
 
 impl StructureDefinitionSnapshot {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "element" => de::many(map, &mut r.element, k)?,
-                _ => de::unknown(map, k, "StructureDefinition.snapshot")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "element" => de::many(map, cx, &mut r.element, k)?,
+                _ => de::unknown(map, cx, k, "StructureDefinition.snapshot")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureDefinition.snapshot")?;
+            de::empty_object::<A::Error>(cx, "StructureDefinition.snapshot")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.element.is_empty(),
             "StructureDefinition.snapshot",
             "element",
@@ -433,24 +451,28 @@ pub struct StructureDefinitionDifferential {
 impl_de!(StructureDefinitionDifferential);
 
 impl StructureDefinitionDifferential {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "element" => de::many(map, &mut r.element, k)?,
-                _ => de::unknown(map, k, "StructureDefinition.differential")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "element" => de::many(map, cx, &mut r.element, k)?,
+                _ => de::unknown(map, cx, k, "StructureDefinition.differential")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureDefinition.differential")?;
+            de::empty_object::<A::Error>(cx, "StructureDefinition.differential")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.element.is_empty(),
             "StructureDefinition.differential",
             "element",

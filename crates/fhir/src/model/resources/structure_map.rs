@@ -82,68 +82,74 @@ pub struct StructureMap {
 impl_de!(StructureMap);
 
 impl StructureMap {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "structure" => de::many(map, &mut r.structure, k)?,
-                "import" => de::formeds(map, &mut r.import, k, de::Form::Uri)?,
-                "_import" => de::prims_ext(map, &mut r.import, k)?,
-                "group" => de::many(map, &mut r.group, k)?,
-                "resourceType" => de::resource_type(map, "StructureMap")?,
-                _ => de::unknown(map, k, "StructureMap")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "structure" => de::many(map, cx, &mut r.structure, k)?,
+                "import" => de::formeds(map, cx, &mut r.import, k, de::Form::Uri)?,
+                "_import" => de::prims_ext(map, cx, &mut r.import, k)?,
+                "group" => de::many(map, cx, &mut r.group, k)?,
+                "resourceType" => de::resource_type(map, cx, "StructureMap")?,
+                _ => de::unknown(map, cx, k, "StructureMap")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "StructureMap", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "StructureMap", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "StructureMap", "status")?;
-        de::required::<A::Error>(!r.group.is_empty(), "StructureMap", "group")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "StructureMap", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "StructureMap", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "StructureMap", "status")?;
+        de::required::<A::Error>(cx, !r.group.is_empty(), "StructureMap", "group")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -205,32 +211,35 @@ pub struct StructureMapStructure {
 impl_de!(StructureMapStructure);
 
 impl StructureMapStructure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "alias" => de::formed(map, &mut r.alias, k, de::Form::String)?,
-                "_alias" => de::prim_ext(map, &mut r.alias, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "StructureMap.structure")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "alias" => de::formed(map, cx, &mut r.alias, k, de::Form::String)?,
+                "_alias" => de::prim_ext(map, cx, &mut r.alias, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.structure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.structure")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.structure")?;
         }
-        de::required::<A::Error>(r.url.is_some(), "StructureMap.structure", "url")?;
-        de::required::<A::Error>(r.mode.is_some(), "StructureMap.structure", "mode")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "StructureMap.structure", "url")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "StructureMap.structure", "mode")?;
         Ok(r)
     }
 }
@@ -277,36 +286,39 @@ pub struct StructureMapGroup {
 impl_de!(StructureMapGroup);
 
 impl StructureMapGroup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "extends" => de::formed(map, &mut r.extends, k, de::Form::Id)?,
-                "_extends" => de::prim_ext(map, &mut r.extends, k)?,
-                "typeMode" => de::formed(map, &mut r.type_mode, k, de::Form::Code)?,
-                "_typeMode" => de::prim_ext(map, &mut r.type_mode, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "input" => de::many(map, &mut r.input, k)?,
-                "rule" => de::many(map, &mut r.rule, k)?,
-                _ => de::unknown(map, k, "StructureMap.group")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Id)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "extends" => de::formed(map, cx, &mut r.extends, k, de::Form::Id)?,
+                "_extends" => de::prim_ext(map, cx, &mut r.extends, k)?,
+                "typeMode" => de::formed(map, cx, &mut r.type_mode, k, de::Form::Code)?,
+                "_typeMode" => de::prim_ext(map, cx, &mut r.type_mode, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                "input" => de::many(map, cx, &mut r.input, k)?,
+                "rule" => de::many(map, cx, &mut r.rule, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "StructureMap.group", "name")?;
-        de::required::<A::Error>(r.type_mode.is_some(), "StructureMap.group", "typeMode")?;
-        de::required::<A::Error>(!r.input.is_empty(), "StructureMap.group", "input")?;
-        de::required::<A::Error>(!r.rule.is_empty(), "StructureMap.group", "rule")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "StructureMap.group", "name")?;
+        de::required::<A::Error>(cx, r.type_mode.is_some(), "StructureMap.group", "typeMode")?;
+        de::required::<A::Error>(cx, !r.input.is_empty(), "StructureMap.group", "input")?;
+        de::required::<A::Error>(cx, !r.rule.is_empty(), "StructureMap.group", "rule")?;
         Ok(r)
     }
 }
@@ -351,32 +363,35 @@ pub struct StructureMapGroupInput {
 impl_de!(StructureMapGroupInput);
 
 impl StructureMapGroupInput {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
-                "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "StructureMap.group.input")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Id)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::String)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "mode" => de::formed(map, cx, &mut r.mode, k, de::Form::Code)?,
+                "_mode" => de::prim_ext(map, cx, &mut r.mode, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.input")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.input")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.input")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "StructureMap.group.input", "name")?;
-        de::required::<A::Error>(r.mode.is_some(), "StructureMap.group.input", "mode")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "StructureMap.group.input", "name")?;
+        de::required::<A::Error>(cx, r.mode.is_some(), "StructureMap.group.input", "mode")?;
         Ok(r)
     }
 }
@@ -423,32 +438,40 @@ pub struct StructureMapGroupRule {
 impl_de!(StructureMapGroupRule);
 
 impl StructureMapGroupRule {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                "rule" => de::many(map, &mut r.rule, k)?,
-                "dependent" => de::many(map, &mut r.dependent, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "StructureMap.group.rule")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Id)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                "rule" => de::many(map, cx, &mut r.rule, k)?,
+                "dependent" => de::many(map, cx, &mut r.dependent, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.rule")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.rule")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.rule")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "StructureMap.group.rule", "name")?;
-        de::required::<A::Error>(!r.source.is_empty(), "StructureMap.group.rule", "source")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "StructureMap.group.rule", "name")?;
+        de::required::<A::Error>(
+            cx,
+            !r.source.is_empty(),
+            "StructureMap.group.rule",
+            "source",
+        )?;
         Ok(r)
     }
 }
@@ -507,24 +530,27 @@ pub struct StructureMapGroupRuleSource {
 impl_de!(StructureMapGroupRuleSource);
 
 impl StructureMapGroupRuleSource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "context" => de::formed(map, &mut r.context, k, de::Form::Id)?,
-                "_context" => de::prim_ext(map, &mut r.context, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
-                "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
-                "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "context" => de::formed(map, cx, &mut r.context, k, de::Form::Id)?,
+                "_context" => de::prim_ext(map, cx, &mut r.context, k)?,
+                "min" => de::prim(map, cx, &mut r.min, k)?,
+                "_min" => de::prim_ext(map, cx, &mut r.min, k)?,
+                "max" => de::formed(map, cx, &mut r.max, k, de::Form::String)?,
+                "_max" => de::prim_ext(map, cx, &mut r.max, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::String)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
                 "defaultValueBase64Binary"
                 | "_defaultValueBase64Binary"
                 | "defaultValueBoolean"
@@ -593,26 +619,29 @@ impl StructureMapGroupRuleSource {
                 | "defaultValueTriggerDefinition"
                 | "defaultValueUsageContext"
                 | "defaultValueDosage"
-                | "defaultValueMeta" => AnyValue::de(map, &mut r.default_value, k, "defaultValue")?,
-                "element" => de::formed(map, &mut r.element, k, de::Form::String)?,
-                "_element" => de::prim_ext(map, &mut r.element, k)?,
-                "listMode" => de::formed(map, &mut r.list_mode, k, de::Form::Code)?,
-                "_listMode" => de::prim_ext(map, &mut r.list_mode, k)?,
-                "variable" => de::formed(map, &mut r.variable, k, de::Form::Id)?,
-                "_variable" => de::prim_ext(map, &mut r.variable, k)?,
-                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
-                "_condition" => de::prim_ext(map, &mut r.condition, k)?,
-                "check" => de::formed(map, &mut r.check, k, de::Form::String)?,
-                "_check" => de::prim_ext(map, &mut r.check, k)?,
-                "logMessage" => de::formed(map, &mut r.log_message, k, de::Form::String)?,
-                "_logMessage" => de::prim_ext(map, &mut r.log_message, k)?,
-                _ => de::unknown(map, k, "StructureMap.group.rule.source")?,
+                | "defaultValueMeta" => {
+                    AnyValue::de(map, cx, &mut r.default_value, k, "defaultValue")?
+                }
+                "element" => de::formed(map, cx, &mut r.element, k, de::Form::String)?,
+                "_element" => de::prim_ext(map, cx, &mut r.element, k)?,
+                "listMode" => de::formed(map, cx, &mut r.list_mode, k, de::Form::Code)?,
+                "_listMode" => de::prim_ext(map, cx, &mut r.list_mode, k)?,
+                "variable" => de::formed(map, cx, &mut r.variable, k, de::Form::Id)?,
+                "_variable" => de::prim_ext(map, cx, &mut r.variable, k)?,
+                "condition" => de::formed(map, cx, &mut r.condition, k, de::Form::String)?,
+                "_condition" => de::prim_ext(map, cx, &mut r.condition, k)?,
+                "check" => de::formed(map, cx, &mut r.check, k, de::Form::String)?,
+                "_check" => de::prim_ext(map, cx, &mut r.check, k)?,
+                "logMessage" => de::formed(map, cx, &mut r.log_message, k, de::Form::String)?,
+                "_logMessage" => de::prim_ext(map, cx, &mut r.log_message, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.rule.source")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.rule.source")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.rule.source")?;
         }
         de::required::<A::Error>(
+            cx,
             r.context.is_some(),
             "StructureMap.group.rule.source",
             "context",
@@ -674,36 +703,39 @@ pub struct StructureMapGroupRuleTarget {
 impl_de!(StructureMapGroupRuleTarget);
 
 impl StructureMapGroupRuleTarget {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "context" => de::formed(map, &mut r.context, k, de::Form::Id)?,
-                "_context" => de::prim_ext(map, &mut r.context, k)?,
-                "contextType" => de::formed(map, &mut r.context_type, k, de::Form::Code)?,
-                "_contextType" => de::prim_ext(map, &mut r.context_type, k)?,
-                "element" => de::formed(map, &mut r.element, k, de::Form::String)?,
-                "_element" => de::prim_ext(map, &mut r.element, k)?,
-                "variable" => de::formed(map, &mut r.variable, k, de::Form::Id)?,
-                "_variable" => de::prim_ext(map, &mut r.variable, k)?,
-                "listMode" => de::formeds(map, &mut r.list_mode, k, de::Form::Code)?,
-                "_listMode" => de::prims_ext(map, &mut r.list_mode, k)?,
-                "listRuleId" => de::formed(map, &mut r.list_rule_id, k, de::Form::Id)?,
-                "_listRuleId" => de::prim_ext(map, &mut r.list_rule_id, k)?,
-                "transform" => de::formed(map, &mut r.transform, k, de::Form::Code)?,
-                "_transform" => de::prim_ext(map, &mut r.transform, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                _ => de::unknown(map, k, "StructureMap.group.rule.target")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "context" => de::formed(map, cx, &mut r.context, k, de::Form::Id)?,
+                "_context" => de::prim_ext(map, cx, &mut r.context, k)?,
+                "contextType" => de::formed(map, cx, &mut r.context_type, k, de::Form::Code)?,
+                "_contextType" => de::prim_ext(map, cx, &mut r.context_type, k)?,
+                "element" => de::formed(map, cx, &mut r.element, k, de::Form::String)?,
+                "_element" => de::prim_ext(map, cx, &mut r.element, k)?,
+                "variable" => de::formed(map, cx, &mut r.variable, k, de::Form::Id)?,
+                "_variable" => de::prim_ext(map, cx, &mut r.variable, k)?,
+                "listMode" => de::formeds(map, cx, &mut r.list_mode, k, de::Form::Code)?,
+                "_listMode" => de::prims_ext(map, cx, &mut r.list_mode, k)?,
+                "listRuleId" => de::formed(map, cx, &mut r.list_rule_id, k, de::Form::Id)?,
+                "_listRuleId" => de::prim_ext(map, cx, &mut r.list_rule_id, k)?,
+                "transform" => de::formed(map, cx, &mut r.transform, k, de::Form::Code)?,
+                "_transform" => de::prim_ext(map, cx, &mut r.transform, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.rule.target")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.rule.target")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.rule.target")?;
         }
         Ok(r)
     }
@@ -745,28 +777,36 @@ pub struct StructureMapGroupRuleTargetParameter {
 impl_de!(StructureMapGroupRuleTargetParameter);
 
 impl StructureMapGroupRuleTargetParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "valueId" | "_valueId" | "valueString" | "_valueString" | "valueBoolean"
                 | "_valueBoolean" | "valueInteger" | "_valueInteger" | "valueDecimal"
-                | "_valueDecimal" => {
-                    StructureMapGroupRuleTargetParameterValue::de(map, &mut r.value, k, "value")?
-                }
-                _ => de::unknown(map, k, "StructureMap.group.rule.target.parameter")?,
+                | "_valueDecimal" => StructureMapGroupRuleTargetParameterValue::de(
+                    map,
+                    cx,
+                    &mut r.value,
+                    k,
+                    "value",
+                )?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.rule.target.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.rule.target.parameter")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.rule.target.parameter")?;
         }
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "StructureMap.group.rule.target.parameter",
             "value",
@@ -806,32 +846,37 @@ pub struct StructureMapGroupRuleDependent {
 impl_de!(StructureMapGroupRuleDependent);
 
 impl StructureMapGroupRuleDependent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "variable" => de::formeds(map, &mut r.variable, k, de::Form::String)?,
-                "_variable" => de::prims_ext(map, &mut r.variable, k)?,
-                _ => de::unknown(map, k, "StructureMap.group.rule.dependent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Id)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "variable" => de::formeds(map, cx, &mut r.variable, k, de::Form::String)?,
+                "_variable" => de::prims_ext(map, cx, &mut r.variable, k)?,
+                _ => de::unknown(map, cx, k, "StructureMap.group.rule.dependent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("StructureMap.group.rule.dependent")?;
+            de::empty_object::<A::Error>(cx, "StructureMap.group.rule.dependent")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "StructureMap.group.rule.dependent",
             "name",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.variable.is_empty(),
             "StructureMap.group.rule.dependent",
             "variable",
@@ -888,92 +933,93 @@ impl StructureMapGroupRuleTargetParameterValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Id") => {
-                let v: String = de::formed_value(map, k, de::Form::Id)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
-                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Id") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::from_ext(e))),
-                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Id(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

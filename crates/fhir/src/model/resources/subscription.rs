@@ -60,50 +60,56 @@ pub struct Subscription {
 impl_de!(Subscription);
 
 impl Subscription {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "end" => de::prim(map, &mut r.end, k)?,
-                "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "reason" => de::formed(map, &mut r.reason, k, de::Form::String)?,
-                "_reason" => de::prim_ext(map, &mut r.reason, k)?,
-                "criteria" => de::formed(map, &mut r.criteria, k, de::Form::String)?,
-                "_criteria" => de::prim_ext(map, &mut r.criteria, k)?,
-                "error" => de::formed(map, &mut r.error, k, de::Form::String)?,
-                "_error" => de::prim_ext(map, &mut r.error, k)?,
-                "channel" => de::one(map, &mut r.channel, k)?,
-                "resourceType" => de::resource_type(map, "Subscription")?,
-                _ => de::unknown(map, k, "Subscription")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "end" => de::prim(map, cx, &mut r.end, k)?,
+                "_end" => de::prim_ext(map, cx, &mut r.end, k)?,
+                "reason" => de::formed(map, cx, &mut r.reason, k, de::Form::String)?,
+                "_reason" => de::prim_ext(map, cx, &mut r.reason, k)?,
+                "criteria" => de::formed(map, cx, &mut r.criteria, k, de::Form::String)?,
+                "_criteria" => de::prim_ext(map, cx, &mut r.criteria, k)?,
+                "error" => de::formed(map, cx, &mut r.error, k, de::Form::String)?,
+                "_error" => de::prim_ext(map, cx, &mut r.error, k)?,
+                "channel" => de::one(map, cx, &mut r.channel, k)?,
+                "resourceType" => de::resource_type(map, cx, "Subscription")?,
+                _ => de::unknown(map, cx, k, "Subscription")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Subscription", "status")?;
-        de::required::<A::Error>(r.reason.is_some(), "Subscription", "reason")?;
-        de::required::<A::Error>(r.criteria.is_some(), "Subscription", "criteria")?;
-        de::required::<A::Error>(r.channel.is_some(), "Subscription", "channel")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Subscription", "status")?;
+        de::required::<A::Error>(cx, r.reason.is_some(), "Subscription", "reason")?;
+        de::required::<A::Error>(cx, r.criteria.is_some(), "Subscription", "criteria")?;
+        de::required::<A::Error>(cx, r.channel.is_some(), "Subscription", "channel")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -154,31 +160,34 @@ pub struct SubscriptionChannel {
 impl_de!(SubscriptionChannel);
 
 impl SubscriptionChannel {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
-                "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
-                "payload" => de::formed(map, &mut r.payload, k, de::Form::Code)?,
-                "_payload" => de::prim_ext(map, &mut r.payload, k)?,
-                "header" => de::formeds(map, &mut r.header, k, de::Form::String)?,
-                "_header" => de::prims_ext(map, &mut r.header, k)?,
-                _ => de::unknown(map, k, "Subscription.channel")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "endpoint" => de::formed(map, cx, &mut r.endpoint, k, de::Form::Uri)?,
+                "_endpoint" => de::prim_ext(map, cx, &mut r.endpoint, k)?,
+                "payload" => de::formed(map, cx, &mut r.payload, k, de::Form::Code)?,
+                "_payload" => de::prim_ext(map, cx, &mut r.payload, k)?,
+                "header" => de::formeds(map, cx, &mut r.header, k, de::Form::String)?,
+                "_header" => de::prims_ext(map, cx, &mut r.header, k)?,
+                _ => de::unknown(map, cx, k, "Subscription.channel")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Subscription.channel")?;
+            de::empty_object::<A::Error>(cx, "Subscription.channel")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Subscription.channel", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Subscription.channel", "type")?;
         Ok(r)
     }
 }

@@ -60,46 +60,51 @@ pub struct SubscriptionStatus {
 impl_de!(SubscriptionStatus);
 
 impl SubscriptionStatus {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
                 "eventsSinceSubscriptionStart" => de::formed(
                     map,
+                    cx,
                     &mut r.events_since_subscription_start,
                     k,
                     de::Form::String,
                 )?,
                 "_eventsSinceSubscriptionStart" => {
-                    de::prim_ext(map, &mut r.events_since_subscription_start, k)?
+                    de::prim_ext(map, cx, &mut r.events_since_subscription_start, k)?
                 }
-                "notificationEvent" => de::many(map, &mut r.notification_event, k)?,
-                "subscription" => de::one(map, &mut r.subscription, k)?,
-                "topic" => de::formed(map, &mut r.topic, k, de::Form::Uri)?,
-                "_topic" => de::prim_ext(map, &mut r.topic, k)?,
-                "error" => de::many(map, &mut r.error, k)?,
-                "resourceType" => de::resource_type(map, "SubscriptionStatus")?,
-                _ => de::unknown(map, k, "SubscriptionStatus")?,
+                "notificationEvent" => de::many(map, cx, &mut r.notification_event, k)?,
+                "subscription" => de::one(map, cx, &mut r.subscription, k)?,
+                "topic" => de::formed(map, cx, &mut r.topic, k, de::Form::Uri)?,
+                "_topic" => de::prim_ext(map, cx, &mut r.topic, k)?,
+                "error" => de::many(map, cx, &mut r.error, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubscriptionStatus")?,
+                _ => de::unknown(map, cx, k, "SubscriptionStatus")?,
             }
         }
-        de::required::<A::Error>(r.type_.is_some(), "SubscriptionStatus", "type")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "SubscriptionStatus", "type")?;
         de::required::<A::Error>(
+            cx,
             r.subscription.is_some(),
             "SubscriptionStatus",
             "subscription",
@@ -110,8 +115,11 @@ impl SubscriptionStatus {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -165,29 +173,33 @@ pub struct SubscriptionStatusNotificationEvent {
 impl_de!(SubscriptionStatusNotificationEvent);
 
 impl SubscriptionStatusNotificationEvent {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "eventNumber" => de::formed(map, &mut r.event_number, k, de::Form::String)?,
-                "_eventNumber" => de::prim_ext(map, &mut r.event_number, k)?,
-                "timestamp" => de::prim(map, &mut r.timestamp, k)?,
-                "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
-                "focus" => de::one(map, &mut r.focus, k)?,
-                "additionalContext" => de::many(map, &mut r.additional_context, k)?,
-                _ => de::unknown(map, k, "SubscriptionStatus.notificationEvent")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "eventNumber" => de::formed(map, cx, &mut r.event_number, k, de::Form::String)?,
+                "_eventNumber" => de::prim_ext(map, cx, &mut r.event_number, k)?,
+                "timestamp" => de::prim(map, cx, &mut r.timestamp, k)?,
+                "_timestamp" => de::prim_ext(map, cx, &mut r.timestamp, k)?,
+                "focus" => de::one(map, cx, &mut r.focus, k)?,
+                "additionalContext" => de::many(map, cx, &mut r.additional_context, k)?,
+                _ => de::unknown(map, cx, k, "SubscriptionStatus.notificationEvent")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubscriptionStatus.notificationEvent")?;
+            de::empty_object::<A::Error>(cx, "SubscriptionStatus.notificationEvent")?;
         }
         de::required::<A::Error>(
+            cx,
             r.event_number.is_some(),
             "SubscriptionStatus.notificationEvent",
             "eventNumber",

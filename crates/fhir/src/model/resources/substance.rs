@@ -60,44 +60,50 @@ pub struct Substance {
 impl_de!(Substance);
 
 impl Substance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "category" => de::many(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "instance" => de::many(map, &mut r.instance, k)?,
-                "ingredient" => de::many(map, &mut r.ingredient, k)?,
-                "resourceType" => de::resource_type(map, "Substance")?,
-                _ => de::unknown(map, k, "Substance")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "category" => de::many(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "instance" => de::many(map, cx, &mut r.instance, k)?,
+                "ingredient" => de::many(map, cx, &mut r.ingredient, k)?,
+                "resourceType" => de::resource_type(map, cx, "Substance")?,
+                _ => de::unknown(map, cx, k, "Substance")?,
             }
         }
-        de::required::<A::Error>(r.code.is_some(), "Substance", "code")?;
+        de::required::<A::Error>(cx, r.code.is_some(), "Substance", "code")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -146,25 +152,28 @@ pub struct SubstanceInstance {
 impl_de!(SubstanceInstance);
 
 impl SubstanceInstance {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "expiry" => de::prim(map, &mut r.expiry, k)?,
-                "_expiry" => de::prim_ext(map, &mut r.expiry, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
-                _ => de::unknown(map, k, "Substance.instance")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "expiry" => de::prim(map, cx, &mut r.expiry, k)?,
+                "_expiry" => de::prim_ext(map, cx, &mut r.expiry, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
+                _ => de::unknown(map, cx, k, "Substance.instance")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Substance.instance")?;
+            de::empty_object::<A::Error>(cx, "Substance.instance")?;
         }
         Ok(r)
     }
@@ -203,27 +212,35 @@ pub struct SubstanceIngredient {
 impl_de!(SubstanceIngredient);
 
 impl SubstanceIngredient {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "quantity" => de::one(map, &mut r.quantity, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "quantity" => de::one(map, cx, &mut r.quantity, k)?,
                 "substanceCodeableConcept" | "substanceReference" => {
-                    SubstanceIngredientSubstance::de(map, &mut r.substance, k, "substance")?
+                    SubstanceIngredientSubstance::de(map, cx, &mut r.substance, k, "substance")?
                 }
-                _ => de::unknown(map, k, "Substance.ingredient")?,
+                _ => de::unknown(map, cx, k, "Substance.ingredient")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Substance.ingredient")?;
+            de::empty_object::<A::Error>(cx, "Substance.ingredient")?;
         }
-        de::required::<A::Error>(r.substance.is_some(), "Substance.ingredient", "substance")?;
+        de::required::<A::Error>(
+            cx,
+            r.substance.is_some(),
+            "Substance.ingredient",
+            "substance",
+        )?;
         Ok(r)
     }
 }
@@ -267,20 +284,23 @@ impl SubstanceIngredientSubstance {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

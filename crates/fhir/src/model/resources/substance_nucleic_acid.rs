@@ -56,33 +56,36 @@ pub struct SubstanceNucleicAcid {
 impl_de!(SubstanceNucleicAcid);
 
 impl SubstanceNucleicAcid {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequenceType" => de::one(map, &mut r.sequence_type, k)?,
-                "numberOfSubunits" => de::prim(map, &mut r.number_of_subunits, k)?,
-                "_numberOfSubunits" => de::prim_ext(map, &mut r.number_of_subunits, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequenceType" => de::one(map, cx, &mut r.sequence_type, k)?,
+                "numberOfSubunits" => de::prim(map, cx, &mut r.number_of_subunits, k)?,
+                "_numberOfSubunits" => de::prim_ext(map, cx, &mut r.number_of_subunits, k)?,
                 "areaOfHybridisation" => {
-                    de::formed(map, &mut r.area_of_hybridisation, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.area_of_hybridisation, k, de::Form::String)?
                 }
-                "_areaOfHybridisation" => de::prim_ext(map, &mut r.area_of_hybridisation, k)?,
-                "oligoNucleotideType" => de::one(map, &mut r.oligo_nucleotide_type, k)?,
-                "subunit" => de::many(map, &mut r.subunit, k)?,
-                "resourceType" => de::resource_type(map, "SubstanceNucleicAcid")?,
-                _ => de::unknown(map, k, "SubstanceNucleicAcid")?,
+                "_areaOfHybridisation" => de::prim_ext(map, cx, &mut r.area_of_hybridisation, k)?,
+                "oligoNucleotideType" => de::one(map, cx, &mut r.oligo_nucleotide_type, k)?,
+                "subunit" => de::many(map, cx, &mut r.subunit, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstanceNucleicAcid")?,
+                _ => de::unknown(map, cx, k, "SubstanceNucleicAcid")?,
             }
         }
         Ok(r)
@@ -91,8 +94,11 @@ impl SubstanceNucleicAcid {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -149,32 +155,35 @@ pub struct SubstanceNucleicAcidSubunit {
 impl_de!(SubstanceNucleicAcidSubunit);
 
 impl SubstanceNucleicAcidSubunit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subunit" => de::prim(map, &mut r.subunit, k)?,
-                "_subunit" => de::prim_ext(map, &mut r.subunit, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::String)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "length" => de::prim(map, &mut r.length, k)?,
-                "_length" => de::prim_ext(map, &mut r.length, k)?,
-                "sequenceAttachment" => de::one(map, &mut r.sequence_attachment, k)?,
-                "fivePrime" => de::one(map, &mut r.five_prime, k)?,
-                "threePrime" => de::one(map, &mut r.three_prime, k)?,
-                "linkage" => de::many(map, &mut r.linkage, k)?,
-                "sugar" => de::many(map, &mut r.sugar, k)?,
-                _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subunit" => de::prim(map, cx, &mut r.subunit, k)?,
+                "_subunit" => de::prim_ext(map, cx, &mut r.subunit, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::String)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "length" => de::prim(map, cx, &mut r.length, k)?,
+                "_length" => de::prim_ext(map, cx, &mut r.length, k)?,
+                "sequenceAttachment" => de::one(map, cx, &mut r.sequence_attachment, k)?,
+                "fivePrime" => de::one(map, cx, &mut r.five_prime, k)?,
+                "threePrime" => de::one(map, cx, &mut r.three_prime, k)?,
+                "linkage" => de::many(map, cx, &mut r.linkage, k)?,
+                "sugar" => de::many(map, cx, &mut r.sugar, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceNucleicAcid.subunit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit")?;
+            de::empty_object::<A::Error>(cx, "SubstanceNucleicAcid.subunit")?;
         }
         Ok(r)
     }
@@ -222,28 +231,31 @@ pub struct SubstanceNucleicAcidSubunitLinkage {
 impl_de!(SubstanceNucleicAcidSubunitLinkage);
 
 impl SubstanceNucleicAcidSubunitLinkage {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "connectivity" => de::formed(map, &mut r.connectivity, k, de::Form::String)?,
-                "_connectivity" => de::prim_ext(map, &mut r.connectivity, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "residueSite" => de::formed(map, &mut r.residue_site, k, de::Form::String)?,
-                "_residueSite" => de::prim_ext(map, &mut r.residue_site, k)?,
-                _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit.linkage")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "connectivity" => de::formed(map, cx, &mut r.connectivity, k, de::Form::String)?,
+                "_connectivity" => de::prim_ext(map, cx, &mut r.connectivity, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "residueSite" => de::formed(map, cx, &mut r.residue_site, k, de::Form::String)?,
+                "_residueSite" => de::prim_ext(map, cx, &mut r.residue_site, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceNucleicAcid.subunit.linkage")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit.linkage")?;
+            de::empty_object::<A::Error>(cx, "SubstanceNucleicAcid.subunit.linkage")?;
         }
         Ok(r)
     }
@@ -285,26 +297,29 @@ pub struct SubstanceNucleicAcidSubunitSugar {
 impl_de!(SubstanceNucleicAcidSubunitSugar);
 
 impl SubstanceNucleicAcidSubunitSugar {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "residueSite" => de::formed(map, &mut r.residue_site, k, de::Form::String)?,
-                "_residueSite" => de::prim_ext(map, &mut r.residue_site, k)?,
-                _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit.sugar")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "residueSite" => de::formed(map, cx, &mut r.residue_site, k, de::Form::String)?,
+                "_residueSite" => de::prim_ext(map, cx, &mut r.residue_site, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceNucleicAcid.subunit.sugar")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit.sugar")?;
+            de::empty_object::<A::Error>(cx, "SubstanceNucleicAcid.subunit.sugar")?;
         }
         Ok(r)
     }

@@ -58,31 +58,34 @@ pub struct SubstancePolymer {
 impl_de!(SubstancePolymer);
 
 impl SubstancePolymer {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "class" => de::one(map, &mut r.class, k)?,
-                "geometry" => de::one(map, &mut r.geometry, k)?,
-                "copolymerConnectivity" => de::many(map, &mut r.copolymer_connectivity, k)?,
-                "modification" => de::formeds(map, &mut r.modification, k, de::Form::String)?,
-                "_modification" => de::prims_ext(map, &mut r.modification, k)?,
-                "monomerSet" => de::many(map, &mut r.monomer_set, k)?,
-                "repeat" => de::many(map, &mut r.repeat, k)?,
-                "resourceType" => de::resource_type(map, "SubstancePolymer")?,
-                _ => de::unknown(map, k, "SubstancePolymer")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "class" => de::one(map, cx, &mut r.class, k)?,
+                "geometry" => de::one(map, cx, &mut r.geometry, k)?,
+                "copolymerConnectivity" => de::many(map, cx, &mut r.copolymer_connectivity, k)?,
+                "modification" => de::formeds(map, cx, &mut r.modification, k, de::Form::String)?,
+                "_modification" => de::prims_ext(map, cx, &mut r.modification, k)?,
+                "monomerSet" => de::many(map, cx, &mut r.monomer_set, k)?,
+                "repeat" => de::many(map, cx, &mut r.repeat, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstancePolymer")?,
+                _ => de::unknown(map, cx, k, "SubstancePolymer")?,
             }
         }
         Ok(r)
@@ -91,8 +94,11 @@ impl SubstancePolymer {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -138,23 +144,26 @@ pub struct SubstancePolymerMonomerSet {
 impl_de!(SubstancePolymerMonomerSet);
 
 impl SubstancePolymerMonomerSet {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "ratioType" => de::one(map, &mut r.ratio_type, k)?,
-                "startingMaterial" => de::many(map, &mut r.starting_material, k)?,
-                _ => de::unknown(map, k, "SubstancePolymer.monomerSet")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "ratioType" => de::one(map, cx, &mut r.ratio_type, k)?,
+                "startingMaterial" => de::many(map, cx, &mut r.starting_material, k)?,
+                _ => de::unknown(map, cx, k, "SubstancePolymer.monomerSet")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstancePolymer.monomerSet")?;
+            de::empty_object::<A::Error>(cx, "SubstancePolymer.monomerSet")?;
         }
         Ok(r)
     }
@@ -196,26 +205,29 @@ pub struct SubstancePolymerMonomerSetStartingMaterial {
 impl_de!(SubstancePolymerMonomerSetStartingMaterial);
 
 impl SubstancePolymerMonomerSetStartingMaterial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "material" => de::one(map, &mut r.material, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "isDefining" => de::prim(map, &mut r.is_defining, k)?,
-                "_isDefining" => de::prim_ext(map, &mut r.is_defining, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                _ => de::unknown(map, k, "SubstancePolymer.monomerSet.startingMaterial")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "material" => de::one(map, cx, &mut r.material, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "isDefining" => de::prim(map, cx, &mut r.is_defining, k)?,
+                "_isDefining" => de::prim_ext(map, cx, &mut r.is_defining, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                _ => de::unknown(map, cx, k, "SubstancePolymer.monomerSet.startingMaterial")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstancePolymer.monomerSet.startingMaterial")?;
+            de::empty_object::<A::Error>(cx, "SubstancePolymer.monomerSet.startingMaterial")?;
         }
         Ok(r)
     }
@@ -259,31 +271,38 @@ pub struct SubstancePolymerRepeat {
 impl_de!(SubstancePolymerRepeat);
 
 impl SubstancePolymerRepeat {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "numberOfUnits" => de::prim(map, &mut r.number_of_units, k)?,
-                "_numberOfUnits" => de::prim_ext(map, &mut r.number_of_units, k)?,
-                "averageMolecularFormula" => {
-                    de::formed(map, &mut r.average_molecular_formula, k, de::Form::String)?
-                }
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "numberOfUnits" => de::prim(map, cx, &mut r.number_of_units, k)?,
+                "_numberOfUnits" => de::prim_ext(map, cx, &mut r.number_of_units, k)?,
+                "averageMolecularFormula" => de::formed(
+                    map,
+                    cx,
+                    &mut r.average_molecular_formula,
+                    k,
+                    de::Form::String,
+                )?,
                 "_averageMolecularFormula" => {
-                    de::prim_ext(map, &mut r.average_molecular_formula, k)?
+                    de::prim_ext(map, cx, &mut r.average_molecular_formula, k)?
                 }
-                "repeatUnitAmountType" => de::one(map, &mut r.repeat_unit_amount_type, k)?,
-                "repeatUnit" => de::many(map, &mut r.repeat_unit, k)?,
-                _ => de::unknown(map, k, "SubstancePolymer.repeat")?,
+                "repeatUnitAmountType" => de::one(map, cx, &mut r.repeat_unit_amount_type, k)?,
+                "repeatUnit" => de::many(map, cx, &mut r.repeat_unit, k)?,
+                _ => de::unknown(map, cx, k, "SubstancePolymer.repeat")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstancePolymer.repeat")?;
+            de::empty_object::<A::Error>(cx, "SubstancePolymer.repeat")?;
         }
         Ok(r)
     }
@@ -329,29 +348,34 @@ pub struct SubstancePolymerRepeatRepeatUnit {
 impl_de!(SubstancePolymerRepeatRepeatUnit);
 
 impl SubstancePolymerRepeatRepeatUnit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "orientationOfPolymerisation" => {
-                    de::one(map, &mut r.orientation_of_polymerisation, k)?
+                    de::one(map, cx, &mut r.orientation_of_polymerisation, k)?
                 }
-                "repeatUnit" => de::formed(map, &mut r.repeat_unit, k, de::Form::String)?,
-                "_repeatUnit" => de::prim_ext(map, &mut r.repeat_unit, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
-                "degreeOfPolymerisation" => de::many(map, &mut r.degree_of_polymerisation, k)?,
-                "structuralRepresentation" => de::many(map, &mut r.structural_representation, k)?,
-                _ => de::unknown(map, k, "SubstancePolymer.repeat.repeatUnit")?,
+                "repeatUnit" => de::formed(map, cx, &mut r.repeat_unit, k, de::Form::String)?,
+                "_repeatUnit" => de::prim_ext(map, cx, &mut r.repeat_unit, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
+                "degreeOfPolymerisation" => de::many(map, cx, &mut r.degree_of_polymerisation, k)?,
+                "structuralRepresentation" => {
+                    de::many(map, cx, &mut r.structural_representation, k)?
+                }
+                _ => de::unknown(map, cx, k, "SubstancePolymer.repeat.repeatUnit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstancePolymer.repeat.repeatUnit")?;
+            de::empty_object::<A::Error>(cx, "SubstancePolymer.repeat.repeatUnit")?;
         }
         Ok(r)
     }
@@ -395,20 +419,24 @@ pub struct SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
 impl_de!(SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation);
 
 impl SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "degree" => de::one(map, &mut r.degree, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "degree" => de::one(map, cx, &mut r.degree, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation",
                 )?,
@@ -416,6 +444,7 @@ impl SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation",
             )?;
         }
@@ -457,22 +486,28 @@ pub struct SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
 impl_de!(SubstancePolymerRepeatRepeatUnitStructuralRepresentation);
 
 impl SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "representation" => de::formed(map, &mut r.representation, k, de::Form::String)?,
-                "_representation" => de::prim_ext(map, &mut r.representation, k)?,
-                "attachment" => de::one(map, &mut r.attachment, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "representation" => {
+                    de::formed(map, cx, &mut r.representation, k, de::Form::String)?
+                }
+                "_representation" => de::prim_ext(map, cx, &mut r.representation, k)?,
+                "attachment" => de::one(map, cx, &mut r.attachment, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "SubstancePolymer.repeat.repeatUnit.structuralRepresentation",
                 )?,
@@ -480,6 +515,7 @@ impl SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "SubstancePolymer.repeat.repeatUnit.structuralRepresentation",
             )?;
         }

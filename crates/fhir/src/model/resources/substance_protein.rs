@@ -54,32 +54,35 @@ pub struct SubstanceProtein {
 impl_de!(SubstanceProtein);
 
 impl SubstanceProtein {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequenceType" => de::one(map, &mut r.sequence_type, k)?,
-                "numberOfSubunits" => de::prim(map, &mut r.number_of_subunits, k)?,
-                "_numberOfSubunits" => de::prim_ext(map, &mut r.number_of_subunits, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sequenceType" => de::one(map, cx, &mut r.sequence_type, k)?,
+                "numberOfSubunits" => de::prim(map, cx, &mut r.number_of_subunits, k)?,
+                "_numberOfSubunits" => de::prim_ext(map, cx, &mut r.number_of_subunits, k)?,
                 "disulfideLinkage" => {
-                    de::formeds(map, &mut r.disulfide_linkage, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.disulfide_linkage, k, de::Form::String)?
                 }
-                "_disulfideLinkage" => de::prims_ext(map, &mut r.disulfide_linkage, k)?,
-                "subunit" => de::many(map, &mut r.subunit, k)?,
-                "resourceType" => de::resource_type(map, "SubstanceProtein")?,
-                _ => de::unknown(map, k, "SubstanceProtein")?,
+                "_disulfideLinkage" => de::prims_ext(map, cx, &mut r.disulfide_linkage, k)?,
+                "subunit" => de::many(map, cx, &mut r.subunit, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstanceProtein")?,
+                _ => de::unknown(map, cx, k, "SubstanceProtein")?,
             }
         }
         Ok(r)
@@ -88,8 +91,11 @@ impl SubstanceProtein {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -145,38 +151,49 @@ pub struct SubstanceProteinSubunit {
 impl_de!(SubstanceProteinSubunit);
 
 impl SubstanceProteinSubunit {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subunit" => de::prim(map, &mut r.subunit, k)?,
-                "_subunit" => de::prim_ext(map, &mut r.subunit, k)?,
-                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::String)?,
-                "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "length" => de::prim(map, &mut r.length, k)?,
-                "_length" => de::prim_ext(map, &mut r.length, k)?,
-                "sequenceAttachment" => de::one(map, &mut r.sequence_attachment, k)?,
-                "nTerminalModificationId" => de::one(map, &mut r.n_terminal_modification_id, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "subunit" => de::prim(map, cx, &mut r.subunit, k)?,
+                "_subunit" => de::prim_ext(map, cx, &mut r.subunit, k)?,
+                "sequence" => de::formed(map, cx, &mut r.sequence, k, de::Form::String)?,
+                "_sequence" => de::prim_ext(map, cx, &mut r.sequence, k)?,
+                "length" => de::prim(map, cx, &mut r.length, k)?,
+                "_length" => de::prim_ext(map, cx, &mut r.length, k)?,
+                "sequenceAttachment" => de::one(map, cx, &mut r.sequence_attachment, k)?,
+                "nTerminalModificationId" => {
+                    de::one(map, cx, &mut r.n_terminal_modification_id, k)?
+                }
                 "nTerminalModification" => {
-                    de::formed(map, &mut r.n_terminal_modification, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.n_terminal_modification, k, de::Form::String)?
                 }
-                "_nTerminalModification" => de::prim_ext(map, &mut r.n_terminal_modification, k)?,
-                "cTerminalModificationId" => de::one(map, &mut r.c_terminal_modification_id, k)?,
+                "_nTerminalModification" => {
+                    de::prim_ext(map, cx, &mut r.n_terminal_modification, k)?
+                }
+                "cTerminalModificationId" => {
+                    de::one(map, cx, &mut r.c_terminal_modification_id, k)?
+                }
                 "cTerminalModification" => {
-                    de::formed(map, &mut r.c_terminal_modification, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.c_terminal_modification, k, de::Form::String)?
                 }
-                "_cTerminalModification" => de::prim_ext(map, &mut r.c_terminal_modification, k)?,
-                _ => de::unknown(map, k, "SubstanceProtein.subunit")?,
+                "_cTerminalModification" => {
+                    de::prim_ext(map, cx, &mut r.c_terminal_modification, k)?
+                }
+                _ => de::unknown(map, cx, k, "SubstanceProtein.subunit")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceProtein.subunit")?;
+            de::empty_object::<A::Error>(cx, "SubstanceProtein.subunit")?;
         }
         Ok(r)
     }

@@ -56,30 +56,33 @@ pub struct SubstanceReferenceInformation {
 impl_de!(SubstanceReferenceInformation);
 
 impl SubstanceReferenceInformation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "gene" => de::many(map, &mut r.gene, k)?,
-                "geneElement" => de::many(map, &mut r.gene_element, k)?,
-                "classification" => de::many(map, &mut r.classification, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                "resourceType" => de::resource_type(map, "SubstanceReferenceInformation")?,
-                _ => de::unknown(map, k, "SubstanceReferenceInformation")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "gene" => de::many(map, cx, &mut r.gene, k)?,
+                "geneElement" => de::many(map, cx, &mut r.gene_element, k)?,
+                "classification" => de::many(map, cx, &mut r.classification, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstanceReferenceInformation")?,
+                _ => de::unknown(map, cx, k, "SubstanceReferenceInformation")?,
             }
         }
         Ok(r)
@@ -88,8 +91,11 @@ impl SubstanceReferenceInformation {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -136,24 +142,27 @@ pub struct SubstanceReferenceInformationGene {
 impl_de!(SubstanceReferenceInformationGene);
 
 impl SubstanceReferenceInformationGene {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "geneSequenceOrigin" => de::one(map, &mut r.gene_sequence_origin, k)?,
-                "gene" => de::one(map, &mut r.gene, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceReferenceInformation.gene")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "geneSequenceOrigin" => de::one(map, cx, &mut r.gene_sequence_origin, k)?,
+                "gene" => de::one(map, cx, &mut r.gene, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceReferenceInformation.gene")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceReferenceInformation.gene")?;
+            de::empty_object::<A::Error>(cx, "SubstanceReferenceInformation.gene")?;
         }
         Ok(r)
     }
@@ -194,24 +203,27 @@ pub struct SubstanceReferenceInformationGeneElement {
 impl_de!(SubstanceReferenceInformationGeneElement);
 
 impl SubstanceReferenceInformationGeneElement {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "element" => de::one(map, &mut r.element, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceReferenceInformation.geneElement")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "element" => de::one(map, cx, &mut r.element, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceReferenceInformation.geneElement")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceReferenceInformation.geneElement")?;
+            de::empty_object::<A::Error>(cx, "SubstanceReferenceInformation.geneElement")?;
         }
         Ok(r)
     }
@@ -254,25 +266,28 @@ pub struct SubstanceReferenceInformationClassification {
 impl_de!(SubstanceReferenceInformationClassification);
 
 impl SubstanceReferenceInformationClassification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "domain" => de::one(map, &mut r.domain, k)?,
-                "classification" => de::one(map, &mut r.classification, k)?,
-                "subtype" => de::many(map, &mut r.subtype, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceReferenceInformation.classification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "domain" => de::one(map, cx, &mut r.domain, k)?,
+                "classification" => de::one(map, cx, &mut r.classification, k)?,
+                "subtype" => de::many(map, cx, &mut r.subtype, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceReferenceInformation.classification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceReferenceInformation.classification")?;
+            de::empty_object::<A::Error>(cx, "SubstanceReferenceInformation.classification")?;
         }
         Ok(r)
     }
@@ -324,31 +339,40 @@ pub struct SubstanceReferenceInformationTarget {
 impl_de!(SubstanceReferenceInformationTarget);
 
 impl SubstanceReferenceInformationTarget {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "target" => de::one(map, &mut r.target, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "interaction" => de::one(map, &mut r.interaction, k)?,
-                "organism" => de::one(map, &mut r.organism, k)?,
-                "organismType" => de::one(map, &mut r.organism_type, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "target" => de::one(map, cx, &mut r.target, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "interaction" => de::one(map, cx, &mut r.interaction, k)?,
+                "organism" => de::one(map, cx, &mut r.organism, k)?,
+                "organismType" => de::one(map, cx, &mut r.organism_type, k)?,
                 "amountQuantity" | "amountRange" | "amountString" | "_amountString" => {
-                    SubstanceReferenceInformationTargetAmount::de(map, &mut r.amount, k, "amount")?
+                    SubstanceReferenceInformationTargetAmount::de(
+                        map,
+                        cx,
+                        &mut r.amount,
+                        k,
+                        "amount",
+                    )?
                 }
-                "amountType" => de::one(map, &mut r.amount_type, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceReferenceInformation.target")?,
+                "amountType" => de::one(map, cx, &mut r.amount_type, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceReferenceInformation.target")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceReferenceInformation.target")?;
+            de::empty_object::<A::Error>(cx, "SubstanceReferenceInformation.target")?;
         }
         Ok(r)
     }
@@ -402,36 +426,37 @@ impl SubstanceReferenceInformationTargetAmount {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

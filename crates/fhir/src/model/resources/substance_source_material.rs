@@ -72,44 +72,47 @@ pub struct SubstanceSourceMaterial {
 impl_de!(SubstanceSourceMaterial);
 
 impl SubstanceSourceMaterial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sourceMaterialClass" => de::one(map, &mut r.source_material_class, k)?,
-                "sourceMaterialType" => de::one(map, &mut r.source_material_type, k)?,
-                "sourceMaterialState" => de::one(map, &mut r.source_material_state, k)?,
-                "organismId" => de::one(map, &mut r.organism_id, k)?,
-                "organismName" => de::formed(map, &mut r.organism_name, k, de::Form::String)?,
-                "_organismName" => de::prim_ext(map, &mut r.organism_name, k)?,
-                "parentSubstanceId" => de::many(map, &mut r.parent_substance_id, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "sourceMaterialClass" => de::one(map, cx, &mut r.source_material_class, k)?,
+                "sourceMaterialType" => de::one(map, cx, &mut r.source_material_type, k)?,
+                "sourceMaterialState" => de::one(map, cx, &mut r.source_material_state, k)?,
+                "organismId" => de::one(map, cx, &mut r.organism_id, k)?,
+                "organismName" => de::formed(map, cx, &mut r.organism_name, k, de::Form::String)?,
+                "_organismName" => de::prim_ext(map, cx, &mut r.organism_name, k)?,
+                "parentSubstanceId" => de::many(map, cx, &mut r.parent_substance_id, k)?,
                 "parentSubstanceName" => {
-                    de::formeds(map, &mut r.parent_substance_name, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.parent_substance_name, k, de::Form::String)?
                 }
-                "_parentSubstanceName" => de::prims_ext(map, &mut r.parent_substance_name, k)?,
-                "countryOfOrigin" => de::many(map, &mut r.country_of_origin, k)?,
+                "_parentSubstanceName" => de::prims_ext(map, cx, &mut r.parent_substance_name, k)?,
+                "countryOfOrigin" => de::many(map, cx, &mut r.country_of_origin, k)?,
                 "geographicalLocation" => {
-                    de::formeds(map, &mut r.geographical_location, k, de::Form::String)?
+                    de::formeds(map, cx, &mut r.geographical_location, k, de::Form::String)?
                 }
-                "_geographicalLocation" => de::prims_ext(map, &mut r.geographical_location, k)?,
-                "developmentStage" => de::one(map, &mut r.development_stage, k)?,
-                "fractionDescription" => de::many(map, &mut r.fraction_description, k)?,
-                "organism" => de::one(map, &mut r.organism, k)?,
-                "partDescription" => de::many(map, &mut r.part_description, k)?,
-                "resourceType" => de::resource_type(map, "SubstanceSourceMaterial")?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial")?,
+                "_geographicalLocation" => de::prims_ext(map, cx, &mut r.geographical_location, k)?,
+                "developmentStage" => de::one(map, cx, &mut r.development_stage, k)?,
+                "fractionDescription" => de::many(map, cx, &mut r.fraction_description, k)?,
+                "organism" => de::one(map, cx, &mut r.organism, k)?,
+                "partDescription" => de::many(map, cx, &mut r.part_description, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstanceSourceMaterial")?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial")?,
             }
         }
         Ok(r)
@@ -118,8 +121,11 @@ impl SubstanceSourceMaterial {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -172,24 +178,27 @@ pub struct SubstanceSourceMaterialFractionDescription {
 impl_de!(SubstanceSourceMaterialFractionDescription);
 
 impl SubstanceSourceMaterialFractionDescription {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "fraction" => de::formed(map, &mut r.fraction, k, de::Form::String)?,
-                "_fraction" => de::prim_ext(map, &mut r.fraction, k)?,
-                "materialType" => de::one(map, &mut r.material_type, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.fractionDescription")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "fraction" => de::formed(map, cx, &mut r.fraction, k, de::Form::String)?,
+                "_fraction" => de::prim_ext(map, cx, &mut r.fraction, k)?,
+                "materialType" => de::one(map, cx, &mut r.material_type, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial.fractionDescription")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.fractionDescription")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.fractionDescription")?;
         }
         Ok(r)
     }
@@ -239,34 +248,41 @@ pub struct SubstanceSourceMaterialOrganism {
 impl_de!(SubstanceSourceMaterialOrganism);
 
 impl SubstanceSourceMaterialOrganism {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "family" => de::one(map, &mut r.family, k)?,
-                "genus" => de::one(map, &mut r.genus, k)?,
-                "species" => de::one(map, &mut r.species, k)?,
-                "intraspecificType" => de::one(map, &mut r.intraspecific_type, k)?,
-                "intraspecificDescription" => {
-                    de::formed(map, &mut r.intraspecific_description, k, de::Form::String)?
-                }
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "family" => de::one(map, cx, &mut r.family, k)?,
+                "genus" => de::one(map, cx, &mut r.genus, k)?,
+                "species" => de::one(map, cx, &mut r.species, k)?,
+                "intraspecificType" => de::one(map, cx, &mut r.intraspecific_type, k)?,
+                "intraspecificDescription" => de::formed(
+                    map,
+                    cx,
+                    &mut r.intraspecific_description,
+                    k,
+                    de::Form::String,
+                )?,
                 "_intraspecificDescription" => {
-                    de::prim_ext(map, &mut r.intraspecific_description, k)?
+                    de::prim_ext(map, cx, &mut r.intraspecific_description, k)?
                 }
-                "author" => de::many(map, &mut r.author, k)?,
-                "hybrid" => de::one(map, &mut r.hybrid, k)?,
-                "organismGeneral" => de::one(map, &mut r.organism_general, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.organism")?,
+                "author" => de::many(map, cx, &mut r.author, k)?,
+                "hybrid" => de::one(map, cx, &mut r.hybrid, k)?,
+                "organismGeneral" => de::one(map, cx, &mut r.organism_general, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial.organism")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.organism")?;
         }
         Ok(r)
     }
@@ -310,26 +326,29 @@ pub struct SubstanceSourceMaterialOrganismAuthor {
 impl_de!(SubstanceSourceMaterialOrganismAuthor);
 
 impl SubstanceSourceMaterialOrganismAuthor {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "authorType" => de::one(map, &mut r.author_type, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "authorType" => de::one(map, cx, &mut r.author_type, k)?,
                 "authorDescription" => {
-                    de::formed(map, &mut r.author_description, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.author_description, k, de::Form::String)?
                 }
-                "_authorDescription" => de::prim_ext(map, &mut r.author_description, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.author")?,
+                "_authorDescription" => de::prim_ext(map, cx, &mut r.author_description, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial.organism.author")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.author")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.organism.author")?;
         }
         Ok(r)
     }
@@ -373,38 +392,41 @@ pub struct SubstanceSourceMaterialOrganismHybrid {
 impl_de!(SubstanceSourceMaterialOrganismHybrid);
 
 impl SubstanceSourceMaterialOrganismHybrid {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "maternalOrganismId" => {
-                    de::formed(map, &mut r.maternal_organism_id, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.maternal_organism_id, k, de::Form::String)?
                 }
-                "_maternalOrganismId" => de::prim_ext(map, &mut r.maternal_organism_id, k)?,
+                "_maternalOrganismId" => de::prim_ext(map, cx, &mut r.maternal_organism_id, k)?,
                 "maternalOrganismName" => {
-                    de::formed(map, &mut r.maternal_organism_name, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.maternal_organism_name, k, de::Form::String)?
                 }
-                "_maternalOrganismName" => de::prim_ext(map, &mut r.maternal_organism_name, k)?,
+                "_maternalOrganismName" => de::prim_ext(map, cx, &mut r.maternal_organism_name, k)?,
                 "paternalOrganismId" => {
-                    de::formed(map, &mut r.paternal_organism_id, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.paternal_organism_id, k, de::Form::String)?
                 }
-                "_paternalOrganismId" => de::prim_ext(map, &mut r.paternal_organism_id, k)?,
+                "_paternalOrganismId" => de::prim_ext(map, cx, &mut r.paternal_organism_id, k)?,
                 "paternalOrganismName" => {
-                    de::formed(map, &mut r.paternal_organism_name, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.paternal_organism_name, k, de::Form::String)?
                 }
-                "_paternalOrganismName" => de::prim_ext(map, &mut r.paternal_organism_name, k)?,
-                "hybridType" => de::one(map, &mut r.hybrid_type, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.hybrid")?,
+                "_paternalOrganismName" => de::prim_ext(map, cx, &mut r.paternal_organism_name, k)?,
+                "hybridType" => de::one(map, cx, &mut r.hybrid_type, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial.organism.hybrid")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.hybrid")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.organism.hybrid")?;
         }
         Ok(r)
     }
@@ -449,25 +471,33 @@ pub struct SubstanceSourceMaterialOrganismOrganismGeneral {
 impl_de!(SubstanceSourceMaterialOrganismOrganismGeneral);
 
 impl SubstanceSourceMaterialOrganismOrganismGeneral {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "kingdom" => de::one(map, &mut r.kingdom, k)?,
-                "phylum" => de::one(map, &mut r.phylum, k)?,
-                "class" => de::one(map, &mut r.class, k)?,
-                "order" => de::one(map, &mut r.order, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.organismGeneral")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "kingdom" => de::one(map, cx, &mut r.kingdom, k)?,
+                "phylum" => de::one(map, cx, &mut r.phylum, k)?,
+                "class" => de::one(map, cx, &mut r.class, k)?,
+                "order" => de::one(map, cx, &mut r.order, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "SubstanceSourceMaterial.organism.organismGeneral",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.organismGeneral")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.organism.organismGeneral")?;
         }
         Ok(r)
     }
@@ -507,23 +537,26 @@ pub struct SubstanceSourceMaterialPartDescription {
 impl_de!(SubstanceSourceMaterialPartDescription);
 
 impl SubstanceSourceMaterialPartDescription {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "part" => de::one(map, &mut r.part, k)?,
-                "partLocation" => de::one(map, &mut r.part_location, k)?,
-                _ => de::unknown(map, k, "SubstanceSourceMaterial.partDescription")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "part" => de::one(map, cx, &mut r.part, k)?,
+                "partLocation" => de::one(map, cx, &mut r.part_location, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSourceMaterial.partDescription")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSourceMaterial.partDescription")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSourceMaterial.partDescription")?;
         }
         Ok(r)
     }

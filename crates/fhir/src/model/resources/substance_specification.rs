@@ -84,45 +84,48 @@ pub struct SubstanceSpecification {
 impl_de!(SubstanceSpecification);
 
 impl SubstanceSpecification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "domain" => de::one(map, &mut r.domain, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "moiety" => de::many(map, &mut r.moiety, k)?,
-                "property" => de::many(map, &mut r.property, k)?,
-                "referenceInformation" => de::one(map, &mut r.reference_information, k)?,
-                "structure" => de::one(map, &mut r.structure, k)?,
-                "code" => de::many(map, &mut r.code, k)?,
-                "name" => de::many(map, &mut r.name, k)?,
-                "molecularWeight" => de::many(map, &mut r.molecular_weight, k)?,
-                "relationship" => de::many(map, &mut r.relationship, k)?,
-                "nucleicAcid" => de::one(map, &mut r.nucleic_acid, k)?,
-                "polymer" => de::one(map, &mut r.polymer, k)?,
-                "protein" => de::one(map, &mut r.protein, k)?,
-                "sourceMaterial" => de::one(map, &mut r.source_material, k)?,
-                "resourceType" => de::resource_type(map, "SubstanceSpecification")?,
-                _ => de::unknown(map, k, "SubstanceSpecification")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "domain" => de::one(map, cx, &mut r.domain, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "moiety" => de::many(map, cx, &mut r.moiety, k)?,
+                "property" => de::many(map, cx, &mut r.property, k)?,
+                "referenceInformation" => de::one(map, cx, &mut r.reference_information, k)?,
+                "structure" => de::one(map, cx, &mut r.structure, k)?,
+                "code" => de::many(map, cx, &mut r.code, k)?,
+                "name" => de::many(map, cx, &mut r.name, k)?,
+                "molecularWeight" => de::many(map, cx, &mut r.molecular_weight, k)?,
+                "relationship" => de::many(map, cx, &mut r.relationship, k)?,
+                "nucleicAcid" => de::one(map, cx, &mut r.nucleic_acid, k)?,
+                "polymer" => de::one(map, cx, &mut r.polymer, k)?,
+                "protein" => de::one(map, cx, &mut r.protein, k)?,
+                "sourceMaterial" => de::one(map, cx, &mut r.source_material, k)?,
+                "resourceType" => de::resource_type(map, cx, "SubstanceSpecification")?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification")?,
             }
         }
         Ok(r)
@@ -131,8 +134,11 @@ impl SubstanceSpecification {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -201,34 +207,37 @@ pub struct SubstanceSpecificationMoiety {
 impl_de!(SubstanceSpecificationMoiety);
 
 impl SubstanceSpecificationMoiety {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "role" => de::one(map, &mut r.role, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "stereochemistry" => de::one(map, &mut r.stereochemistry, k)?,
-                "opticalActivity" => de::one(map, &mut r.optical_activity, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "role" => de::one(map, cx, &mut r.role, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "stereochemistry" => de::one(map, cx, &mut r.stereochemistry, k)?,
+                "opticalActivity" => de::one(map, cx, &mut r.optical_activity, k)?,
                 "molecularFormula" => {
-                    de::formed(map, &mut r.molecular_formula, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.molecular_formula, k, de::Form::String)?
                 }
-                "_molecularFormula" => de::prim_ext(map, &mut r.molecular_formula, k)?,
+                "_molecularFormula" => de::prim_ext(map, cx, &mut r.molecular_formula, k)?,
                 "amountQuantity" | "amountString" | "_amountString" => {
-                    SubstanceSpecificationMoietyAmount::de(map, &mut r.amount, k, "amount")?
+                    SubstanceSpecificationMoietyAmount::de(map, cx, &mut r.amount, k, "amount")?
                 }
-                _ => de::unknown(map, k, "SubstanceSpecification.moiety")?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.moiety")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.moiety")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.moiety")?;
         }
         Ok(r)
     }
@@ -277,36 +286,40 @@ pub struct SubstanceSpecificationProperty {
 impl_de!(SubstanceSpecificationProperty);
 
 impl SubstanceSpecificationProperty {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::one(map, &mut r.category, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "parameters" => de::formed(map, &mut r.parameters, k, de::Form::String)?,
-                "_parameters" => de::prim_ext(map, &mut r.parameters, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "category" => de::one(map, cx, &mut r.category, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "parameters" => de::formed(map, cx, &mut r.parameters, k, de::Form::String)?,
+                "_parameters" => de::prim_ext(map, cx, &mut r.parameters, k)?,
                 "definingSubstanceReference" | "definingSubstanceCodeableConcept" => {
                     SubstanceSpecificationPropertyDefiningSubstance::de(
                         map,
+                        cx,
                         &mut r.defining_substance,
                         k,
                         "definingSubstance",
                     )?
                 }
                 "amountQuantity" | "amountString" | "_amountString" => {
-                    SubstanceSpecificationPropertyAmount::de(map, &mut r.amount, k, "amount")?
+                    SubstanceSpecificationPropertyAmount::de(map, cx, &mut r.amount, k, "amount")?
                 }
-                _ => de::unknown(map, k, "SubstanceSpecification.property")?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.property")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.property")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.property")?;
         }
         Ok(r)
     }
@@ -359,37 +372,44 @@ pub struct SubstanceSpecificationStructure {
 impl_de!(SubstanceSpecificationStructure);
 
 impl SubstanceSpecificationStructure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "stereochemistry" => de::one(map, &mut r.stereochemistry, k)?,
-                "opticalActivity" => de::one(map, &mut r.optical_activity, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "stereochemistry" => de::one(map, cx, &mut r.stereochemistry, k)?,
+                "opticalActivity" => de::one(map, cx, &mut r.optical_activity, k)?,
                 "molecularFormula" => {
-                    de::formed(map, &mut r.molecular_formula, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.molecular_formula, k, de::Form::String)?
                 }
-                "_molecularFormula" => de::prim_ext(map, &mut r.molecular_formula, k)?,
-                "molecularFormulaByMoiety" => {
-                    de::formed(map, &mut r.molecular_formula_by_moiety, k, de::Form::String)?
-                }
+                "_molecularFormula" => de::prim_ext(map, cx, &mut r.molecular_formula, k)?,
+                "molecularFormulaByMoiety" => de::formed(
+                    map,
+                    cx,
+                    &mut r.molecular_formula_by_moiety,
+                    k,
+                    de::Form::String,
+                )?,
                 "_molecularFormulaByMoiety" => {
-                    de::prim_ext(map, &mut r.molecular_formula_by_moiety, k)?
+                    de::prim_ext(map, cx, &mut r.molecular_formula_by_moiety, k)?
                 }
-                "isotope" => de::many(map, &mut r.isotope, k)?,
-                "molecularWeight" => de::one(map, &mut r.molecular_weight, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                "representation" => de::many(map, &mut r.representation, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.structure")?,
+                "isotope" => de::many(map, cx, &mut r.isotope, k)?,
+                "molecularWeight" => de::one(map, cx, &mut r.molecular_weight, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                "representation" => de::many(map, cx, &mut r.representation, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.structure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.structure")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.structure")?;
         }
         Ok(r)
     }
@@ -442,26 +462,29 @@ pub struct SubstanceSpecificationStructureIsotope {
 impl_de!(SubstanceSpecificationStructureIsotope);
 
 impl SubstanceSpecificationStructureIsotope {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::one(map, &mut r.name, k)?,
-                "substitution" => de::one(map, &mut r.substitution, k)?,
-                "halfLife" => de::one(map, &mut r.half_life, k)?,
-                "molecularWeight" => de::one(map, &mut r.molecular_weight, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.structure.isotope")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "name" => de::one(map, cx, &mut r.name, k)?,
+                "substitution" => de::one(map, cx, &mut r.substitution, k)?,
+                "halfLife" => de::one(map, cx, &mut r.half_life, k)?,
+                "molecularWeight" => de::one(map, cx, &mut r.molecular_weight, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.structure.isotope")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.structure.isotope")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.structure.isotope")?;
         }
         Ok(r)
     }
@@ -504,21 +527,25 @@ pub struct SubstanceSpecificationStructureIsotopeMolecularWeight {
 impl_de!(SubstanceSpecificationStructureIsotopeMolecularWeight);
 
 impl SubstanceSpecificationStructureIsotopeMolecularWeight {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "method" => de::one(map, &mut r.method, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "amount" => de::one(map, &mut r.amount, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "method" => de::one(map, cx, &mut r.method, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "amount" => de::one(map, cx, &mut r.amount, k)?,
                 _ => de::unknown(
                     map,
+                    cx,
                     k,
                     "SubstanceSpecification.structure.isotope.molecularWeight",
                 )?,
@@ -526,6 +553,7 @@ impl SubstanceSpecificationStructureIsotopeMolecularWeight {
         }
         if empty {
             de::empty_object::<A::Error>(
+                cx,
                 "SubstanceSpecification.structure.isotope.molecularWeight",
             )?;
         }
@@ -568,25 +596,35 @@ pub struct SubstanceSpecificationStructureRepresentation {
 impl_de!(SubstanceSpecificationStructureRepresentation);
 
 impl SubstanceSpecificationStructureRepresentation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "representation" => de::formed(map, &mut r.representation, k, de::Form::String)?,
-                "_representation" => de::prim_ext(map, &mut r.representation, k)?,
-                "attachment" => de::one(map, &mut r.attachment, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.structure.representation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "representation" => {
+                    de::formed(map, cx, &mut r.representation, k, de::Form::String)?
+                }
+                "_representation" => de::prim_ext(map, cx, &mut r.representation, k)?,
+                "attachment" => de::one(map, cx, &mut r.attachment, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "SubstanceSpecification.structure.representation",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.structure.representation")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.structure.representation")?;
         }
         Ok(r)
     }
@@ -631,28 +669,31 @@ pub struct SubstanceSpecificationCode {
 impl_de!(SubstanceSpecificationCode);
 
 impl SubstanceSpecificationCode {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "statusDate" => de::prim(map, &mut r.status_date, k)?,
-                "_statusDate" => de::prim_ext(map, &mut r.status_date, k)?,
-                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
-                "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.code")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "statusDate" => de::prim(map, cx, &mut r.status_date, k)?,
+                "_statusDate" => de::prim_ext(map, cx, &mut r.status_date, k)?,
+                "comment" => de::formed(map, cx, &mut r.comment, k, de::Form::String)?,
+                "_comment" => de::prim_ext(map, cx, &mut r.comment, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.code")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.code")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.code")?;
         }
         Ok(r)
     }
@@ -711,36 +752,39 @@ pub struct SubstanceSpecificationName {
 impl_de!(SubstanceSpecificationName);
 
 impl SubstanceSpecificationName {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "preferred" => de::prim(map, &mut r.preferred, k)?,
-                "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
-                "language" => de::many(map, &mut r.language, k)?,
-                "domain" => de::many(map, &mut r.domain, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "synonym" => de::many(map, &mut r.synonym, k)?,
-                "translation" => de::many(map, &mut r.translation, k)?,
-                "official" => de::many(map, &mut r.official, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.name")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "preferred" => de::prim(map, cx, &mut r.preferred, k)?,
+                "_preferred" => de::prim_ext(map, cx, &mut r.preferred, k)?,
+                "language" => de::many(map, cx, &mut r.language, k)?,
+                "domain" => de::many(map, cx, &mut r.domain, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "synonym" => de::many(map, cx, &mut r.synonym, k)?,
+                "translation" => de::many(map, cx, &mut r.translation, k)?,
+                "official" => de::many(map, cx, &mut r.official, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.name")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.name")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.name")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "SubstanceSpecification.name", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "SubstanceSpecification.name", "name")?;
         Ok(r)
     }
 }
@@ -788,25 +832,28 @@ pub struct SubstanceSpecificationNameOfficial {
 impl_de!(SubstanceSpecificationNameOfficial);
 
 impl SubstanceSpecificationNameOfficial {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "authority" => de::one(map, &mut r.authority, k)?,
-                "status" => de::one(map, &mut r.status, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.name.official")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "authority" => de::one(map, cx, &mut r.authority, k)?,
+                "status" => de::one(map, cx, &mut r.status, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.name.official")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.name.official")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.name.official")?;
         }
         Ok(r)
     }
@@ -855,39 +902,47 @@ pub struct SubstanceSpecificationRelationship {
 impl_de!(SubstanceSpecificationRelationship);
 
 impl SubstanceSpecificationRelationship {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
                 "substanceReference" | "substanceCodeableConcept" => {
                     SubstanceSpecificationRelationshipSubstance::de(
                         map,
+                        cx,
                         &mut r.substance,
                         k,
                         "substance",
                     )?
                 }
-                "relationship" => de::one(map, &mut r.relationship, k)?,
-                "isDefining" => de::prim(map, &mut r.is_defining, k)?,
-                "_isDefining" => de::prim_ext(map, &mut r.is_defining, k)?,
+                "relationship" => de::one(map, cx, &mut r.relationship, k)?,
+                "isDefining" => de::prim(map, cx, &mut r.is_defining, k)?,
+                "_isDefining" => de::prim_ext(map, cx, &mut r.is_defining, k)?,
                 "amountQuantity" | "amountRange" | "amountRatio" | "amountString"
-                | "_amountString" => {
-                    SubstanceSpecificationRelationshipAmount::de(map, &mut r.amount, k, "amount")?
-                }
-                "amountRatioLowLimit" => de::one(map, &mut r.amount_ratio_low_limit, k)?,
-                "amountType" => de::one(map, &mut r.amount_type, k)?,
-                "source" => de::many(map, &mut r.source, k)?,
-                _ => de::unknown(map, k, "SubstanceSpecification.relationship")?,
+                | "_amountString" => SubstanceSpecificationRelationshipAmount::de(
+                    map,
+                    cx,
+                    &mut r.amount,
+                    k,
+                    "amount",
+                )?,
+                "amountRatioLowLimit" => de::one(map, cx, &mut r.amount_ratio_low_limit, k)?,
+                "amountType" => de::one(map, cx, &mut r.amount_type, k)?,
+                "source" => de::many(map, cx, &mut r.source, k)?,
+                _ => de::unknown(map, cx, k, "SubstanceSpecification.relationship")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("SubstanceSpecification.relationship")?;
+            de::empty_object::<A::Error>(cx, "SubstanceSpecification.relationship")?;
         }
         Ok(r)
     }
@@ -937,32 +992,33 @@ impl SubstanceSpecificationMoietyAmount {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1004,32 +1060,33 @@ impl SubstanceSpecificationPropertyAmount {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1071,20 +1128,23 @@ impl SubstanceSpecificationPropertyDefiningSubstance {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1132,40 +1192,41 @@ impl SubstanceSpecificationRelationshipAmount {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Quantity") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Quantity(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Quantity(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Range") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Range(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Range(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "Ratio") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Ratio(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Ratio(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }
@@ -1209,20 +1270,23 @@ impl SubstanceSpecificationRelationshipSubstance {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Reference") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::Reference(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::Reference(map.next_value_seed(de::Seed::new(cx))?));
             }
             (false, "CodeableConcept") => {
-                de::choice_free::<A::Error, Self>(slot, k, prefix)?;
-                *slot = Some(Self::CodeableConcept(map.next_value()?));
+                de::choice_free::<A::Error, Self>(cx, slot, k, prefix)?;
+                *slot = Some(Self::CodeableConcept(
+                    map.next_value_seed(de::Seed::new(cx))?,
+                ));
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -108,77 +108,87 @@ pub struct Task {
 impl_de!(Task);
 
 impl Task {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
                 "instantiatesCanonical" => {
-                    de::formed(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                    de::formed(map, cx, &mut r.instantiates_canonical, k, de::Form::Uri)?
                 }
-                "_instantiatesCanonical" => de::prim_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::formed(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
-                "_instantiatesUri" => de::prim_ext(map, &mut r.instantiates_uri, k)?,
-                "basedOn" => de::many(map, &mut r.based_on, k)?,
-                "groupIdentifier" => de::one(map, &mut r.group_identifier, k)?,
-                "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusReason" => de::one(map, &mut r.status_reason, k)?,
-                "businessStatus" => de::one(map, &mut r.business_status, k)?,
-                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
-                "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
-                "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "focus" => de::one(map, &mut r.focus, k)?,
-                "for" => de::one(map, &mut r.for_, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "executionPeriod" => de::one(map, &mut r.execution_period, k)?,
-                "authoredOn" => de::prim(map, &mut r.authored_on, k)?,
-                "_authoredOn" => de::prim_ext(map, &mut r.authored_on, k)?,
-                "lastModified" => de::prim(map, &mut r.last_modified, k)?,
-                "_lastModified" => de::prim_ext(map, &mut r.last_modified, k)?,
-                "requester" => de::one(map, &mut r.requester, k)?,
-                "performerType" => de::many(map, &mut r.performer_type, k)?,
-                "owner" => de::one(map, &mut r.owner, k)?,
-                "location" => de::one(map, &mut r.location, k)?,
-                "reasonCode" => de::one(map, &mut r.reason_code, k)?,
-                "reasonReference" => de::one(map, &mut r.reason_reference, k)?,
-                "insurance" => de::many(map, &mut r.insurance, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                "relevantHistory" => de::many(map, &mut r.relevant_history, k)?,
-                "restriction" => de::one(map, &mut r.restriction, k)?,
-                "input" => de::many(map, &mut r.input, k)?,
-                "output" => de::many(map, &mut r.output, k)?,
-                "resourceType" => de::resource_type(map, "Task")?,
-                _ => de::unknown(map, k, "Task")?,
+                "_instantiatesCanonical" => {
+                    de::prim_ext(map, cx, &mut r.instantiates_canonical, k)?
+                }
+                "instantiatesUri" => {
+                    de::formed(map, cx, &mut r.instantiates_uri, k, de::Form::Uri)?
+                }
+                "_instantiatesUri" => de::prim_ext(map, cx, &mut r.instantiates_uri, k)?,
+                "basedOn" => de::many(map, cx, &mut r.based_on, k)?,
+                "groupIdentifier" => de::one(map, cx, &mut r.group_identifier, k)?,
+                "partOf" => de::many(map, cx, &mut r.part_of, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusReason" => de::one(map, cx, &mut r.status_reason, k)?,
+                "businessStatus" => de::one(map, cx, &mut r.business_status, k)?,
+                "intent" => de::formed(map, cx, &mut r.intent, k, de::Form::Code)?,
+                "_intent" => de::prim_ext(map, cx, &mut r.intent, k)?,
+                "priority" => de::formed(map, cx, &mut r.priority, k, de::Form::Code)?,
+                "_priority" => de::prim_ext(map, cx, &mut r.priority, k)?,
+                "code" => de::one(map, cx, &mut r.code, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "focus" => de::one(map, cx, &mut r.focus, k)?,
+                "for" => de::one(map, cx, &mut r.for_, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "executionPeriod" => de::one(map, cx, &mut r.execution_period, k)?,
+                "authoredOn" => de::prim(map, cx, &mut r.authored_on, k)?,
+                "_authoredOn" => de::prim_ext(map, cx, &mut r.authored_on, k)?,
+                "lastModified" => de::prim(map, cx, &mut r.last_modified, k)?,
+                "_lastModified" => de::prim_ext(map, cx, &mut r.last_modified, k)?,
+                "requester" => de::one(map, cx, &mut r.requester, k)?,
+                "performerType" => de::many(map, cx, &mut r.performer_type, k)?,
+                "owner" => de::one(map, cx, &mut r.owner, k)?,
+                "location" => de::one(map, cx, &mut r.location, k)?,
+                "reasonCode" => de::one(map, cx, &mut r.reason_code, k)?,
+                "reasonReference" => de::one(map, cx, &mut r.reason_reference, k)?,
+                "insurance" => de::many(map, cx, &mut r.insurance, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                "relevantHistory" => de::many(map, cx, &mut r.relevant_history, k)?,
+                "restriction" => de::one(map, cx, &mut r.restriction, k)?,
+                "input" => de::many(map, cx, &mut r.input, k)?,
+                "output" => de::many(map, cx, &mut r.output, k)?,
+                "resourceType" => de::resource_type(map, cx, "Task")?,
+                _ => de::unknown(map, cx, k, "Task")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "Task", "status")?;
-        de::required::<A::Error>(r.intent.is_some(), "Task", "intent")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "Task", "status")?;
+        de::required::<A::Error>(cx, r.intent.is_some(), "Task", "intent")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -251,25 +261,28 @@ pub struct TaskRestriction {
 impl_de!(TaskRestriction);
 
 impl TaskRestriction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "repetitions" => de::formed(map, &mut r.repetitions, k, de::Form::PositiveInt)?,
-                "_repetitions" => de::prim_ext(map, &mut r.repetitions, k)?,
-                "period" => de::one(map, &mut r.period, k)?,
-                "recipient" => de::many(map, &mut r.recipient, k)?,
-                _ => de::unknown(map, k, "Task.restriction")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "repetitions" => de::formed(map, cx, &mut r.repetitions, k, de::Form::PositiveInt)?,
+                "_repetitions" => de::prim_ext(map, cx, &mut r.repetitions, k)?,
+                "period" => de::one(map, cx, &mut r.period, k)?,
+                "recipient" => de::many(map, cx, &mut r.recipient, k)?,
+                _ => de::unknown(map, cx, k, "Task.restriction")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Task.restriction")?;
+            de::empty_object::<A::Error>(cx, "Task.restriction")?;
         }
         Ok(r)
     }
@@ -308,17 +321,20 @@ pub struct TaskInput {
 impl_de!(TaskInput);
 
 impl TaskInput {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
                 | "valueBoolean"
@@ -387,15 +403,15 @@ impl TaskInput {
                 | "valueTriggerDefinition"
                 | "valueUsageContext"
                 | "valueDosage"
-                | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
-                _ => de::unknown(map, k, "Task.input")?,
+                | "valueMeta" => AnyValue::de(map, cx, &mut r.value, k, "value")?,
+                _ => de::unknown(map, cx, k, "Task.input")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Task.input")?;
+            de::empty_object::<A::Error>(cx, "Task.input")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Task.input", "type")?;
-        de::required::<A::Error>(r.value.is_some(), "Task.input", "value")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Task.input", "type")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Task.input", "value")?;
         Ok(r)
     }
 }
@@ -432,17 +448,20 @@ pub struct TaskOutput {
 impl_de!(TaskOutput);
 
 impl TaskOutput {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
                 | "valueBoolean"
@@ -511,15 +530,15 @@ impl TaskOutput {
                 | "valueTriggerDefinition"
                 | "valueUsageContext"
                 | "valueDosage"
-                | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
-                _ => de::unknown(map, k, "Task.output")?,
+                | "valueMeta" => AnyValue::de(map, cx, &mut r.value, k, "value")?,
+                _ => de::unknown(map, cx, k, "Task.output")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("Task.output")?;
+            de::empty_object::<A::Error>(cx, "Task.output")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "Task.output", "type")?;
-        de::required::<A::Error>(r.value.is_some(), "Task.output", "value")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "Task.output", "type")?;
+        de::required::<A::Error>(cx, r.value.is_some(), "Task.output", "value")?;
         Ok(r)
     }
 }

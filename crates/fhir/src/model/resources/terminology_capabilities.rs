@@ -94,75 +94,81 @@ pub struct TerminologyCapabilities {
 impl_de!(TerminologyCapabilities);
 
 impl TerminologyCapabilities {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
-                "_kind" => de::prim_ext(map, &mut r.kind, k)?,
-                "software" => de::one(map, &mut r.software, k)?,
-                "implementation" => de::one(map, &mut r.implementation, k)?,
-                "lockedDate" => de::prim(map, &mut r.locked_date, k)?,
-                "_lockedDate" => de::prim_ext(map, &mut r.locked_date, k)?,
-                "codeSystem" => de::many(map, &mut r.code_system, k)?,
-                "expansion" => de::one(map, &mut r.expansion, k)?,
-                "codeSearch" => de::formed(map, &mut r.code_search, k, de::Form::Code)?,
-                "_codeSearch" => de::prim_ext(map, &mut r.code_search, k)?,
-                "validateCode" => de::one(map, &mut r.validate_code, k)?,
-                "translation" => de::one(map, &mut r.translation, k)?,
-                "closure" => de::one(map, &mut r.closure, k)?,
-                "resourceType" => de::resource_type(map, "TerminologyCapabilities")?,
-                _ => de::unknown(map, k, "TerminologyCapabilities")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "kind" => de::formed(map, cx, &mut r.kind, k, de::Form::Code)?,
+                "_kind" => de::prim_ext(map, cx, &mut r.kind, k)?,
+                "software" => de::one(map, cx, &mut r.software, k)?,
+                "implementation" => de::one(map, cx, &mut r.implementation, k)?,
+                "lockedDate" => de::prim(map, cx, &mut r.locked_date, k)?,
+                "_lockedDate" => de::prim_ext(map, cx, &mut r.locked_date, k)?,
+                "codeSystem" => de::many(map, cx, &mut r.code_system, k)?,
+                "expansion" => de::one(map, cx, &mut r.expansion, k)?,
+                "codeSearch" => de::formed(map, cx, &mut r.code_search, k, de::Form::Code)?,
+                "_codeSearch" => de::prim_ext(map, cx, &mut r.code_search, k)?,
+                "validateCode" => de::one(map, cx, &mut r.validate_code, k)?,
+                "translation" => de::one(map, cx, &mut r.translation, k)?,
+                "closure" => de::one(map, cx, &mut r.closure, k)?,
+                "resourceType" => de::resource_type(map, cx, "TerminologyCapabilities")?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "TerminologyCapabilities", "status")?;
-        de::required::<A::Error>(r.date.is_some(), "TerminologyCapabilities", "date")?;
-        de::required::<A::Error>(r.kind.is_some(), "TerminologyCapabilities", "kind")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "TerminologyCapabilities", "status")?;
+        de::required::<A::Error>(cx, r.date.is_some(), "TerminologyCapabilities", "date")?;
+        de::required::<A::Error>(cx, r.kind.is_some(), "TerminologyCapabilities", "kind")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -226,27 +232,35 @@ pub struct TerminologyCapabilitiesSoftware {
 impl_de!(TerminologyCapabilitiesSoftware);
 
 impl TerminologyCapabilitiesSoftware {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.software")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.software")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.software")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.software")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "TerminologyCapabilities.software", "name")?;
+        de::required::<A::Error>(
+            cx,
+            r.name.is_some(),
+            "TerminologyCapabilities.software",
+            "name",
+        )?;
         Ok(r)
     }
 }
@@ -283,27 +297,31 @@ pub struct TerminologyCapabilitiesImplementation {
 impl_de!(TerminologyCapabilitiesImplementation);
 
 impl TerminologyCapabilitiesImplementation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.implementation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.implementation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.implementation")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.implementation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.description.is_some(),
             "TerminologyCapabilities.implementation",
             "description",
@@ -346,26 +364,29 @@ pub struct TerminologyCapabilitiesCodeSystem {
 impl_de!(TerminologyCapabilitiesCodeSystem);
 
 impl TerminologyCapabilitiesCodeSystem {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "version" => de::many(map, &mut r.version, k)?,
-                "subsumption" => de::prim(map, &mut r.subsumption, k)?,
-                "_subsumption" => de::prim_ext(map, &mut r.subsumption, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                "version" => de::many(map, cx, &mut r.version, k)?,
+                "subsumption" => de::prim(map, cx, &mut r.subsumption, k)?,
+                "_subsumption" => de::prim_ext(map, cx, &mut r.subsumption, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.codeSystem")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.codeSystem")?;
         }
         Ok(r)
     }
@@ -412,32 +433,35 @@ pub struct TerminologyCapabilitiesCodeSystemVersion {
 impl_de!(TerminologyCapabilitiesCodeSystemVersion);
 
 impl TerminologyCapabilitiesCodeSystemVersion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::String)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "isDefault" => de::prim(map, &mut r.is_default, k)?,
-                "_isDefault" => de::prim_ext(map, &mut r.is_default, k)?,
-                "compositional" => de::prim(map, &mut r.compositional, k)?,
-                "_compositional" => de::prim_ext(map, &mut r.compositional, k)?,
-                "language" => de::formeds(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prims_ext(map, &mut r.language, k)?,
-                "filter" => de::many(map, &mut r.filter, k)?,
-                "property" => de::formeds(map, &mut r.property, k, de::Form::Code)?,
-                "_property" => de::prims_ext(map, &mut r.property, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem.version")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::String)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "isDefault" => de::prim(map, cx, &mut r.is_default, k)?,
+                "_isDefault" => de::prim_ext(map, cx, &mut r.is_default, k)?,
+                "compositional" => de::prim(map, cx, &mut r.compositional, k)?,
+                "_compositional" => de::prim_ext(map, cx, &mut r.compositional, k)?,
+                "language" => de::formeds(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prims_ext(map, cx, &mut r.language, k)?,
+                "filter" => de::many(map, cx, &mut r.filter, k)?,
+                "property" => de::formeds(map, cx, &mut r.property, k, de::Form::Code)?,
+                "_property" => de::prims_ext(map, cx, &mut r.property, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.codeSystem.version")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem.version")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.codeSystem.version")?;
         }
         Ok(r)
     }
@@ -479,32 +503,42 @@ pub struct TerminologyCapabilitiesCodeSystemVersionFilter {
 impl_de!(TerminologyCapabilitiesCodeSystemVersionFilter);
 
 impl TerminologyCapabilitiesCodeSystemVersionFilter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "op" => de::formeds(map, &mut r.op, k, de::Form::Code)?,
-                "_op" => de::prims_ext(map, &mut r.op, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem.version.filter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "op" => de::formeds(map, cx, &mut r.op, k, de::Form::Code)?,
+                "_op" => de::prims_ext(map, cx, &mut r.op, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "TerminologyCapabilities.codeSystem.version.filter",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem.version.filter")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.codeSystem.version.filter")?;
         }
         de::required::<A::Error>(
+            cx,
             r.code.is_some(),
             "TerminologyCapabilities.codeSystem.version.filter",
             "code",
         )?;
         de::required::<A::Error>(
+            cx,
             !r.op.is_empty(),
             "TerminologyCapabilities.codeSystem.version.filter",
             "op",
@@ -551,30 +585,33 @@ pub struct TerminologyCapabilitiesExpansion {
 impl_de!(TerminologyCapabilitiesExpansion);
 
 impl TerminologyCapabilitiesExpansion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "hierarchical" => de::prim(map, &mut r.hierarchical, k)?,
-                "_hierarchical" => de::prim_ext(map, &mut r.hierarchical, k)?,
-                "paging" => de::prim(map, &mut r.paging, k)?,
-                "_paging" => de::prim_ext(map, &mut r.paging, k)?,
-                "incomplete" => de::prim(map, &mut r.incomplete, k)?,
-                "_incomplete" => de::prim_ext(map, &mut r.incomplete, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                "textFilter" => de::formed(map, &mut r.text_filter, k, de::Form::String)?,
-                "_textFilter" => de::prim_ext(map, &mut r.text_filter, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.expansion")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "hierarchical" => de::prim(map, cx, &mut r.hierarchical, k)?,
+                "_hierarchical" => de::prim_ext(map, cx, &mut r.hierarchical, k)?,
+                "paging" => de::prim(map, cx, &mut r.paging, k)?,
+                "_paging" => de::prim_ext(map, cx, &mut r.paging, k)?,
+                "incomplete" => de::prim(map, cx, &mut r.incomplete, k)?,
+                "_incomplete" => de::prim_ext(map, cx, &mut r.incomplete, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                "textFilter" => de::formed(map, cx, &mut r.text_filter, k, de::Form::String)?,
+                "_textFilter" => de::prim_ext(map, cx, &mut r.text_filter, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.expansion")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.expansion")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.expansion")?;
         }
         Ok(r)
     }
@@ -615,27 +652,31 @@ pub struct TerminologyCapabilitiesExpansionParameter {
 impl_de!(TerminologyCapabilitiesExpansionParameter);
 
 impl TerminologyCapabilitiesExpansionParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::Code)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
-                "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.expansion.parameter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::Code)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "documentation" => de::formed(map, cx, &mut r.documentation, k, de::Form::String)?,
+                "_documentation" => de::prim_ext(map, cx, &mut r.documentation, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.expansion.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.expansion.parameter")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.expansion.parameter")?;
         }
         de::required::<A::Error>(
+            cx,
             r.name.is_some(),
             "TerminologyCapabilities.expansion.parameter",
             "name",
@@ -674,25 +715,29 @@ pub struct TerminologyCapabilitiesValidateCode {
 impl_de!(TerminologyCapabilitiesValidateCode);
 
 impl TerminologyCapabilitiesValidateCode {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "translations" => de::prim(map, &mut r.translations, k)?,
-                "_translations" => de::prim_ext(map, &mut r.translations, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.validateCode")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "translations" => de::prim(map, cx, &mut r.translations, k)?,
+                "_translations" => de::prim_ext(map, cx, &mut r.translations, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.validateCode")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.validateCode")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.validateCode")?;
         }
         de::required::<A::Error>(
+            cx,
             r.translations.is_some(),
             "TerminologyCapabilities.validateCode",
             "translations",
@@ -730,25 +775,29 @@ pub struct TerminologyCapabilitiesTranslation {
 impl_de!(TerminologyCapabilitiesTranslation);
 
 impl TerminologyCapabilitiesTranslation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "needsMap" => de::prim(map, &mut r.needs_map, k)?,
-                "_needsMap" => de::prim_ext(map, &mut r.needs_map, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.translation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "needsMap" => de::prim(map, cx, &mut r.needs_map, k)?,
+                "_needsMap" => de::prim_ext(map, cx, &mut r.needs_map, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.translation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.translation")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.translation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.needs_map.is_some(),
             "TerminologyCapabilities.translation",
             "needsMap",
@@ -786,23 +835,26 @@ pub struct TerminologyCapabilitiesClosure {
 impl_de!(TerminologyCapabilitiesClosure);
 
 impl TerminologyCapabilitiesClosure {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "translation" => de::prim(map, &mut r.translation, k)?,
-                "_translation" => de::prim_ext(map, &mut r.translation, k)?,
-                _ => de::unknown(map, k, "TerminologyCapabilities.closure")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "translation" => de::prim(map, cx, &mut r.translation, k)?,
+                "_translation" => de::prim_ext(map, cx, &mut r.translation, k)?,
+                _ => de::unknown(map, cx, k, "TerminologyCapabilities.closure")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TerminologyCapabilities.closure")?;
+            de::empty_object::<A::Error>(cx, "TerminologyCapabilities.closure")?;
         }
         Ok(r)
     }

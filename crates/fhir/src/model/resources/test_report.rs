@@ -70,55 +70,61 @@ pub struct TestReport {
 impl_de!(TestReport);
 
 impl TestReport {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "testScript" => de::one(map, &mut r.test_script, k)?,
-                "result" => de::formed(map, &mut r.result, k, de::Form::Code)?,
-                "_result" => de::prim_ext(map, &mut r.result, k)?,
-                "score" => de::prim(map, &mut r.score, k)?,
-                "_score" => de::prim_ext(map, &mut r.score, k)?,
-                "tester" => de::formed(map, &mut r.tester, k, de::Form::String)?,
-                "_tester" => de::prim_ext(map, &mut r.tester, k)?,
-                "issued" => de::prim(map, &mut r.issued, k)?,
-                "_issued" => de::prim_ext(map, &mut r.issued, k)?,
-                "participant" => de::many(map, &mut r.participant, k)?,
-                "setup" => de::one(map, &mut r.setup, k)?,
-                "test" => de::many(map, &mut r.test, k)?,
-                "teardown" => de::one(map, &mut r.teardown, k)?,
-                "resourceType" => de::resource_type(map, "TestReport")?,
-                _ => de::unknown(map, k, "TestReport")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "testScript" => de::one(map, cx, &mut r.test_script, k)?,
+                "result" => de::formed(map, cx, &mut r.result, k, de::Form::Code)?,
+                "_result" => de::prim_ext(map, cx, &mut r.result, k)?,
+                "score" => de::prim(map, cx, &mut r.score, k)?,
+                "_score" => de::prim_ext(map, cx, &mut r.score, k)?,
+                "tester" => de::formed(map, cx, &mut r.tester, k, de::Form::String)?,
+                "_tester" => de::prim_ext(map, cx, &mut r.tester, k)?,
+                "issued" => de::prim(map, cx, &mut r.issued, k)?,
+                "_issued" => de::prim_ext(map, cx, &mut r.issued, k)?,
+                "participant" => de::many(map, cx, &mut r.participant, k)?,
+                "setup" => de::one(map, cx, &mut r.setup, k)?,
+                "test" => de::many(map, cx, &mut r.test, k)?,
+                "teardown" => de::one(map, cx, &mut r.teardown, k)?,
+                "resourceType" => de::resource_type(map, cx, "TestReport")?,
+                _ => de::unknown(map, cx, k, "TestReport")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "TestReport", "status")?;
-        de::required::<A::Error>(r.test_script.is_some(), "TestReport", "testScript")?;
-        de::required::<A::Error>(r.result.is_some(), "TestReport", "result")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "TestReport", "status")?;
+        de::required::<A::Error>(cx, r.test_script.is_some(), "TestReport", "testScript")?;
+        de::required::<A::Error>(cx, r.result.is_some(), "TestReport", "result")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -172,30 +178,33 @@ pub struct TestReportParticipant {
 impl_de!(TestReportParticipant);
 
 impl TestReportParticipant {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
-                "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
-                "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                _ => de::unknown(map, k, "TestReport.participant")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::formed(map, cx, &mut r.type_, k, de::Form::Code)?,
+                "_type" => de::prim_ext(map, cx, &mut r.type_, k)?,
+                "uri" => de::formed(map, cx, &mut r.uri, k, de::Form::Uri)?,
+                "_uri" => de::prim_ext(map, cx, &mut r.uri, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.participant")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.participant")?;
+            de::empty_object::<A::Error>(cx, "TestReport.participant")?;
         }
-        de::required::<A::Error>(r.type_.is_some(), "TestReport.participant", "type")?;
-        de::required::<A::Error>(r.uri.is_some(), "TestReport.participant", "uri")?;
+        de::required::<A::Error>(cx, r.type_.is_some(), "TestReport.participant", "type")?;
+        de::required::<A::Error>(cx, r.uri.is_some(), "TestReport.participant", "uri")?;
         Ok(r)
     }
 }
@@ -231,24 +240,27 @@ pub struct TestReportSetup {
 impl_de!(TestReportSetup);
 
 impl TestReportSetup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestReport.setup")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.setup")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.setup")?;
+            de::empty_object::<A::Error>(cx, "TestReport.setup")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestReport.setup", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestReport.setup", "action")?;
         Ok(r)
     }
 }
@@ -284,23 +296,26 @@ pub struct TestReportSetupAction {
 impl_de!(TestReportSetupAction);
 
 impl TestReportSetupAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                "assert" => de::one(map, &mut r.assert, k)?,
-                _ => de::unknown(map, k, "TestReport.setup.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                "assert" => de::one(map, cx, &mut r.assert, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.setup.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.setup.action")?;
+            de::empty_object::<A::Error>(cx, "TestReport.setup.action")?;
         }
         Ok(r)
     }
@@ -340,29 +355,33 @@ pub struct TestReportSetupActionOperation {
 impl_de!(TestReportSetupActionOperation);
 
 impl TestReportSetupActionOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "result" => de::formed(map, &mut r.result, k, de::Form::Code)?,
-                "_result" => de::prim_ext(map, &mut r.result, k)?,
-                "message" => de::formed(map, &mut r.message, k, de::Form::String)?,
-                "_message" => de::prim_ext(map, &mut r.message, k)?,
-                "detail" => de::formed(map, &mut r.detail, k, de::Form::Uri)?,
-                "_detail" => de::prim_ext(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "TestReport.setup.action.operation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "result" => de::formed(map, cx, &mut r.result, k, de::Form::Code)?,
+                "_result" => de::prim_ext(map, cx, &mut r.result, k)?,
+                "message" => de::formed(map, cx, &mut r.message, k, de::Form::String)?,
+                "_message" => de::prim_ext(map, cx, &mut r.message, k)?,
+                "detail" => de::formed(map, cx, &mut r.detail, k, de::Form::Uri)?,
+                "_detail" => de::prim_ext(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.setup.action.operation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.setup.action.operation")?;
+            de::empty_object::<A::Error>(cx, "TestReport.setup.action.operation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.result.is_some(),
             "TestReport.setup.action.operation",
             "result",
@@ -406,29 +425,33 @@ pub struct TestReportSetupActionAssert {
 impl_de!(TestReportSetupActionAssert);
 
 impl TestReportSetupActionAssert {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "result" => de::formed(map, &mut r.result, k, de::Form::Code)?,
-                "_result" => de::prim_ext(map, &mut r.result, k)?,
-                "message" => de::formed(map, &mut r.message, k, de::Form::String)?,
-                "_message" => de::prim_ext(map, &mut r.message, k)?,
-                "detail" => de::formed(map, &mut r.detail, k, de::Form::String)?,
-                "_detail" => de::prim_ext(map, &mut r.detail, k)?,
-                _ => de::unknown(map, k, "TestReport.setup.action.assert")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "result" => de::formed(map, cx, &mut r.result, k, de::Form::Code)?,
+                "_result" => de::prim_ext(map, cx, &mut r.result, k)?,
+                "message" => de::formed(map, cx, &mut r.message, k, de::Form::String)?,
+                "_message" => de::prim_ext(map, cx, &mut r.message, k)?,
+                "detail" => de::formed(map, cx, &mut r.detail, k, de::Form::String)?,
+                "_detail" => de::prim_ext(map, cx, &mut r.detail, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.setup.action.assert")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.setup.action.assert")?;
+            de::empty_object::<A::Error>(cx, "TestReport.setup.action.assert")?;
         }
         de::required::<A::Error>(
+            cx,
             r.result.is_some(),
             "TestReport.setup.action.assert",
             "result",
@@ -472,28 +495,31 @@ pub struct TestReportTest {
 impl_de!(TestReportTest);
 
 impl TestReportTest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestReport.test")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.test")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.test")?;
+            de::empty_object::<A::Error>(cx, "TestReport.test")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestReport.test", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestReport.test", "action")?;
         Ok(r)
     }
 }
@@ -531,23 +557,26 @@ pub struct TestReportTestAction {
 impl_de!(TestReportTestAction);
 
 impl TestReportTestAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                "assert" => de::one(map, &mut r.assert, k)?,
-                _ => de::unknown(map, k, "TestReport.test.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                "assert" => de::one(map, cx, &mut r.assert, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.test.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.test.action")?;
+            de::empty_object::<A::Error>(cx, "TestReport.test.action")?;
         }
         Ok(r)
     }
@@ -583,24 +612,27 @@ pub struct TestReportTeardown {
 impl_de!(TestReportTeardown);
 
 impl TestReportTeardown {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestReport.teardown")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.teardown")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.teardown")?;
+            de::empty_object::<A::Error>(cx, "TestReport.teardown")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestReport.teardown", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestReport.teardown", "action")?;
         Ok(r)
     }
 }
@@ -634,24 +666,28 @@ pub struct TestReportTeardownAction {
 impl_de!(TestReportTeardownAction);
 
 impl TestReportTeardownAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                _ => de::unknown(map, k, "TestReport.teardown.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                _ => de::unknown(map, cx, k, "TestReport.teardown.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestReport.teardown.action")?;
+            de::empty_object::<A::Error>(cx, "TestReport.teardown.action")?;
         }
         de::required::<A::Error>(
+            cx,
             r.operation.is_some(),
             "TestReport.teardown.action",
             "operation",

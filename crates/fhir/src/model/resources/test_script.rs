@@ -94,72 +94,78 @@ pub struct TestScript {
 impl_de!(TestScript);
 
 impl TestScript {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::one(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "origin" => de::many(map, &mut r.origin, k)?,
-                "destination" => de::many(map, &mut r.destination, k)?,
-                "metadata" => de::one(map, &mut r.metadata, k)?,
-                "fixture" => de::many(map, &mut r.fixture, k)?,
-                "profile" => de::many(map, &mut r.profile, k)?,
-                "variable" => de::many(map, &mut r.variable, k)?,
-                "setup" => de::one(map, &mut r.setup, k)?,
-                "test" => de::many(map, &mut r.test, k)?,
-                "teardown" => de::one(map, &mut r.teardown, k)?,
-                "resourceType" => de::resource_type(map, "TestScript")?,
-                _ => de::unknown(map, k, "TestScript")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::one(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "origin" => de::many(map, cx, &mut r.origin, k)?,
+                "destination" => de::many(map, cx, &mut r.destination, k)?,
+                "metadata" => de::one(map, cx, &mut r.metadata, k)?,
+                "fixture" => de::many(map, cx, &mut r.fixture, k)?,
+                "profile" => de::many(map, cx, &mut r.profile, k)?,
+                "variable" => de::many(map, cx, &mut r.variable, k)?,
+                "setup" => de::one(map, cx, &mut r.setup, k)?,
+                "test" => de::many(map, cx, &mut r.test, k)?,
+                "teardown" => de::one(map, cx, &mut r.teardown, k)?,
+                "resourceType" => de::resource_type(map, cx, "TestScript")?,
+                _ => de::unknown(map, cx, k, "TestScript")?,
             }
         }
-        de::required::<A::Error>(r.url.is_some(), "TestScript", "url")?;
-        de::required::<A::Error>(r.name.is_some(), "TestScript", "name")?;
-        de::required::<A::Error>(r.status.is_some(), "TestScript", "status")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "TestScript", "url")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "TestScript", "name")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "TestScript", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -223,27 +229,30 @@ pub struct TestScriptOrigin {
 impl_de!(TestScriptOrigin);
 
 impl TestScriptOrigin {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "index" => de::prim(map, &mut r.index, k)?,
-                "_index" => de::prim_ext(map, &mut r.index, k)?,
-                "profile" => de::one(map, &mut r.profile, k)?,
-                _ => de::unknown(map, k, "TestScript.origin")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "index" => de::prim(map, cx, &mut r.index, k)?,
+                "_index" => de::prim_ext(map, cx, &mut r.index, k)?,
+                "profile" => de::one(map, cx, &mut r.profile, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.origin")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.origin")?;
+            de::empty_object::<A::Error>(cx, "TestScript.origin")?;
         }
-        de::required::<A::Error>(r.index.is_some(), "TestScript.origin", "index")?;
-        de::required::<A::Error>(r.profile.is_some(), "TestScript.origin", "profile")?;
+        de::required::<A::Error>(cx, r.index.is_some(), "TestScript.origin", "index")?;
+        de::required::<A::Error>(cx, r.profile.is_some(), "TestScript.origin", "profile")?;
         Ok(r)
     }
 }
@@ -280,27 +289,30 @@ pub struct TestScriptDestination {
 impl_de!(TestScriptDestination);
 
 impl TestScriptDestination {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "index" => de::prim(map, &mut r.index, k)?,
-                "_index" => de::prim_ext(map, &mut r.index, k)?,
-                "profile" => de::one(map, &mut r.profile, k)?,
-                _ => de::unknown(map, k, "TestScript.destination")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "index" => de::prim(map, cx, &mut r.index, k)?,
+                "_index" => de::prim_ext(map, cx, &mut r.index, k)?,
+                "profile" => de::one(map, cx, &mut r.profile, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.destination")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.destination")?;
+            de::empty_object::<A::Error>(cx, "TestScript.destination")?;
         }
-        de::required::<A::Error>(r.index.is_some(), "TestScript.destination", "index")?;
-        de::required::<A::Error>(r.profile.is_some(), "TestScript.destination", "profile")?;
+        de::required::<A::Error>(cx, r.index.is_some(), "TestScript.destination", "index")?;
+        de::required::<A::Error>(cx, r.profile.is_some(), "TestScript.destination", "profile")?;
         Ok(r)
     }
 }
@@ -337,25 +349,29 @@ pub struct TestScriptMetadata {
 impl_de!(TestScriptMetadata);
 
 impl TestScriptMetadata {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "link" => de::many(map, &mut r.link, k)?,
-                "capability" => de::many(map, &mut r.capability, k)?,
-                _ => de::unknown(map, k, "TestScript.metadata")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "link" => de::many(map, cx, &mut r.link, k)?,
+                "capability" => de::many(map, cx, &mut r.capability, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.metadata")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.metadata")?;
+            de::empty_object::<A::Error>(cx, "TestScript.metadata")?;
         }
         de::required::<A::Error>(
+            cx,
             !r.capability.is_empty(),
             "TestScript.metadata",
             "capability",
@@ -396,27 +412,30 @@ pub struct TestScriptMetadataLink {
 impl_de!(TestScriptMetadataLink);
 
 impl TestScriptMetadataLink {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                _ => de::unknown(map, k, "TestScript.metadata.link")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.metadata.link")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.metadata.link")?;
+            de::empty_object::<A::Error>(cx, "TestScript.metadata.link")?;
         }
-        de::required::<A::Error>(r.url.is_some(), "TestScript.metadata.link", "url")?;
+        de::required::<A::Error>(cx, r.url.is_some(), "TestScript.metadata.link", "url")?;
         Ok(r)
     }
 }
@@ -463,47 +482,53 @@ pub struct TestScriptMetadataCapability {
 impl_de!(TestScriptMetadataCapability);
 
 impl TestScriptMetadataCapability {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "required" => de::prim(map, &mut r.required, k)?,
-                "_required" => de::prim_ext(map, &mut r.required, k)?,
-                "validated" => de::prim(map, &mut r.validated, k)?,
-                "_validated" => de::prim_ext(map, &mut r.validated, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "origin" => de::prims(map, &mut r.origin, k)?,
-                "_origin" => de::prims_ext(map, &mut r.origin, k)?,
-                "destination" => de::prim(map, &mut r.destination, k)?,
-                "_destination" => de::prim_ext(map, &mut r.destination, k)?,
-                "link" => de::formeds(map, &mut r.link, k, de::Form::Uri)?,
-                "_link" => de::prims_ext(map, &mut r.link, k)?,
-                "capabilities" => de::formed(map, &mut r.capabilities, k, de::Form::Uri)?,
-                "_capabilities" => de::prim_ext(map, &mut r.capabilities, k)?,
-                _ => de::unknown(map, k, "TestScript.metadata.capability")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "required" => de::prim(map, cx, &mut r.required, k)?,
+                "_required" => de::prim_ext(map, cx, &mut r.required, k)?,
+                "validated" => de::prim(map, cx, &mut r.validated, k)?,
+                "_validated" => de::prim_ext(map, cx, &mut r.validated, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "origin" => de::prims(map, cx, &mut r.origin, k)?,
+                "_origin" => de::prims_ext(map, cx, &mut r.origin, k)?,
+                "destination" => de::prim(map, cx, &mut r.destination, k)?,
+                "_destination" => de::prim_ext(map, cx, &mut r.destination, k)?,
+                "link" => de::formeds(map, cx, &mut r.link, k, de::Form::Uri)?,
+                "_link" => de::prims_ext(map, cx, &mut r.link, k)?,
+                "capabilities" => de::formed(map, cx, &mut r.capabilities, k, de::Form::Uri)?,
+                "_capabilities" => de::prim_ext(map, cx, &mut r.capabilities, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.metadata.capability")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.metadata.capability")?;
+            de::empty_object::<A::Error>(cx, "TestScript.metadata.capability")?;
         }
         de::required::<A::Error>(
+            cx,
             r.required.is_some(),
             "TestScript.metadata.capability",
             "required",
         )?;
         de::required::<A::Error>(
+            cx,
             r.validated.is_some(),
             "TestScript.metadata.capability",
             "validated",
         )?;
         de::required::<A::Error>(
+            cx,
             r.capabilities.is_some(),
             "TestScript.metadata.capability",
             "capabilities",
@@ -551,29 +576,42 @@ pub struct TestScriptFixture {
 impl_de!(TestScriptFixture);
 
 impl TestScriptFixture {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "autocreate" => de::prim(map, &mut r.autocreate, k)?,
-                "_autocreate" => de::prim_ext(map, &mut r.autocreate, k)?,
-                "autodelete" => de::prim(map, &mut r.autodelete, k)?,
-                "_autodelete" => de::prim_ext(map, &mut r.autodelete, k)?,
-                "resource" => de::one(map, &mut r.resource, k)?,
-                _ => de::unknown(map, k, "TestScript.fixture")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "autocreate" => de::prim(map, cx, &mut r.autocreate, k)?,
+                "_autocreate" => de::prim_ext(map, cx, &mut r.autocreate, k)?,
+                "autodelete" => de::prim(map, cx, &mut r.autodelete, k)?,
+                "_autodelete" => de::prim_ext(map, cx, &mut r.autodelete, k)?,
+                "resource" => de::one(map, cx, &mut r.resource, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.fixture")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.fixture")?;
+            de::empty_object::<A::Error>(cx, "TestScript.fixture")?;
         }
-        de::required::<A::Error>(r.autocreate.is_some(), "TestScript.fixture", "autocreate")?;
-        de::required::<A::Error>(r.autodelete.is_some(), "TestScript.fixture", "autodelete")?;
+        de::required::<A::Error>(
+            cx,
+            r.autocreate.is_some(),
+            "TestScript.fixture",
+            "autocreate",
+        )?;
+        de::required::<A::Error>(
+            cx,
+            r.autodelete.is_some(),
+            "TestScript.fixture",
+            "autodelete",
+        )?;
         Ok(r)
     }
 }
@@ -623,39 +661,42 @@ pub struct TestScriptVariable {
 impl_de!(TestScriptVariable);
 
 impl TestScriptVariable {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "defaultValue" => de::formed(map, &mut r.default_value, k, de::Form::String)?,
-                "_defaultValue" => de::prim_ext(map, &mut r.default_value, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "headerField" => de::formed(map, &mut r.header_field, k, de::Form::String)?,
-                "_headerField" => de::prim_ext(map, &mut r.header_field, k)?,
-                "hint" => de::formed(map, &mut r.hint, k, de::Form::String)?,
-                "_hint" => de::prim_ext(map, &mut r.hint, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::Id)?,
-                "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
-                _ => de::unknown(map, k, "TestScript.variable")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "defaultValue" => de::formed(map, cx, &mut r.default_value, k, de::Form::String)?,
+                "_defaultValue" => de::prim_ext(map, cx, &mut r.default_value, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "headerField" => de::formed(map, cx, &mut r.header_field, k, de::Form::String)?,
+                "_headerField" => de::prim_ext(map, cx, &mut r.header_field, k)?,
+                "hint" => de::formed(map, cx, &mut r.hint, k, de::Form::String)?,
+                "_hint" => de::prim_ext(map, cx, &mut r.hint, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "sourceId" => de::formed(map, cx, &mut r.source_id, k, de::Form::Id)?,
+                "_sourceId" => de::prim_ext(map, cx, &mut r.source_id, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.variable")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.variable")?;
+            de::empty_object::<A::Error>(cx, "TestScript.variable")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "TestScript.variable", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "TestScript.variable", "name")?;
         Ok(r)
     }
 }
@@ -696,24 +737,27 @@ pub struct TestScriptSetup {
 impl_de!(TestScriptSetup);
 
 impl TestScriptSetup {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestScript.setup")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.setup")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.setup")?;
+            de::empty_object::<A::Error>(cx, "TestScript.setup")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestScript.setup", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestScript.setup", "action")?;
         Ok(r)
     }
 }
@@ -749,23 +793,26 @@ pub struct TestScriptSetupAction {
 impl_de!(TestScriptSetupAction);
 
 impl TestScriptSetupAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                "assert" => de::one(map, &mut r.assert, k)?,
-                _ => de::unknown(map, k, "TestScript.setup.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                "assert" => de::one(map, cx, &mut r.assert, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.setup.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.setup.action")?;
+            de::empty_object::<A::Error>(cx, "TestScript.setup.action")?;
         }
         Ok(r)
     }
@@ -833,55 +880,59 @@ pub struct TestScriptSetupActionOperation {
 impl_de!(TestScriptSetupActionOperation);
 
 impl TestScriptSetupActionOperation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::one(map, &mut r.type_, k)?,
-                "resource" => de::formed(map, &mut r.resource, k, de::Form::Code)?,
-                "_resource" => de::prim_ext(map, &mut r.resource, k)?,
-                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
-                "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "accept" => de::formed(map, &mut r.accept, k, de::Form::Code)?,
-                "_accept" => de::prim_ext(map, &mut r.accept, k)?,
-                "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
-                "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "destination" => de::prim(map, &mut r.destination, k)?,
-                "_destination" => de::prim_ext(map, &mut r.destination, k)?,
-                "encodeRequestUrl" => de::prim(map, &mut r.encode_request_url, k)?,
-                "_encodeRequestUrl" => de::prim_ext(map, &mut r.encode_request_url, k)?,
-                "method" => de::formed(map, &mut r.method, k, de::Form::Code)?,
-                "_method" => de::prim_ext(map, &mut r.method, k)?,
-                "origin" => de::prim(map, &mut r.origin, k)?,
-                "_origin" => de::prim_ext(map, &mut r.origin, k)?,
-                "params" => de::formed(map, &mut r.params, k, de::Form::String)?,
-                "_params" => de::prim_ext(map, &mut r.params, k)?,
-                "requestHeader" => de::many(map, &mut r.request_header, k)?,
-                "requestId" => de::formed(map, &mut r.request_id, k, de::Form::Id)?,
-                "_requestId" => de::prim_ext(map, &mut r.request_id, k)?,
-                "responseId" => de::formed(map, &mut r.response_id, k, de::Form::Id)?,
-                "_responseId" => de::prim_ext(map, &mut r.response_id, k)?,
-                "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::Id)?,
-                "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
-                "targetId" => de::formed(map, &mut r.target_id, k, de::Form::Id)?,
-                "_targetId" => de::prim_ext(map, &mut r.target_id, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::String)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                _ => de::unknown(map, k, "TestScript.setup.action.operation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "type" => de::one(map, cx, &mut r.type_, k)?,
+                "resource" => de::formed(map, cx, &mut r.resource, k, de::Form::Code)?,
+                "_resource" => de::prim_ext(map, cx, &mut r.resource, k)?,
+                "label" => de::formed(map, cx, &mut r.label, k, de::Form::String)?,
+                "_label" => de::prim_ext(map, cx, &mut r.label, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "accept" => de::formed(map, cx, &mut r.accept, k, de::Form::Code)?,
+                "_accept" => de::prim_ext(map, cx, &mut r.accept, k)?,
+                "contentType" => de::formed(map, cx, &mut r.content_type, k, de::Form::Code)?,
+                "_contentType" => de::prim_ext(map, cx, &mut r.content_type, k)?,
+                "destination" => de::prim(map, cx, &mut r.destination, k)?,
+                "_destination" => de::prim_ext(map, cx, &mut r.destination, k)?,
+                "encodeRequestUrl" => de::prim(map, cx, &mut r.encode_request_url, k)?,
+                "_encodeRequestUrl" => de::prim_ext(map, cx, &mut r.encode_request_url, k)?,
+                "method" => de::formed(map, cx, &mut r.method, k, de::Form::Code)?,
+                "_method" => de::prim_ext(map, cx, &mut r.method, k)?,
+                "origin" => de::prim(map, cx, &mut r.origin, k)?,
+                "_origin" => de::prim_ext(map, cx, &mut r.origin, k)?,
+                "params" => de::formed(map, cx, &mut r.params, k, de::Form::String)?,
+                "_params" => de::prim_ext(map, cx, &mut r.params, k)?,
+                "requestHeader" => de::many(map, cx, &mut r.request_header, k)?,
+                "requestId" => de::formed(map, cx, &mut r.request_id, k, de::Form::Id)?,
+                "_requestId" => de::prim_ext(map, cx, &mut r.request_id, k)?,
+                "responseId" => de::formed(map, cx, &mut r.response_id, k, de::Form::Id)?,
+                "_responseId" => de::prim_ext(map, cx, &mut r.response_id, k)?,
+                "sourceId" => de::formed(map, cx, &mut r.source_id, k, de::Form::Id)?,
+                "_sourceId" => de::prim_ext(map, cx, &mut r.source_id, k)?,
+                "targetId" => de::formed(map, cx, &mut r.target_id, k, de::Form::Id)?,
+                "_targetId" => de::prim_ext(map, cx, &mut r.target_id, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::String)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.setup.action.operation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.setup.action.operation")?;
+            de::empty_object::<A::Error>(cx, "TestScript.setup.action.operation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.encode_request_url.is_some(),
             "TestScript.setup.action.operation",
             "encodeRequestUrl",
@@ -937,32 +988,42 @@ pub struct TestScriptSetupActionOperationRequestHeader {
 impl_de!(TestScriptSetupActionOperationRequestHeader);
 
 impl TestScriptSetupActionOperationRequestHeader {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "field" => de::formed(map, &mut r.field, k, de::Form::String)?,
-                "_field" => de::prim_ext(map, &mut r.field, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "TestScript.setup.action.operation.requestHeader")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "field" => de::formed(map, cx, &mut r.field, k, de::Form::String)?,
+                "_field" => de::prim_ext(map, cx, &mut r.field, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(
+                    map,
+                    cx,
+                    k,
+                    "TestScript.setup.action.operation.requestHeader",
+                )?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.setup.action.operation.requestHeader")?;
+            de::empty_object::<A::Error>(cx, "TestScript.setup.action.operation.requestHeader")?;
         }
         de::required::<A::Error>(
+            cx,
             r.field.is_some(),
             "TestScript.setup.action.operation.requestHeader",
             "field",
         )?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "TestScript.setup.action.operation.requestHeader",
             "value",
@@ -1043,80 +1104,85 @@ pub struct TestScriptSetupActionAssert {
 impl_de!(TestScriptSetupActionAssert);
 
 impl TestScriptSetupActionAssert {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
-                "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "direction" => de::formed(map, &mut r.direction, k, de::Form::Code)?,
-                "_direction" => de::prim_ext(map, &mut r.direction, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "label" => de::formed(map, cx, &mut r.label, k, de::Form::String)?,
+                "_label" => de::prim_ext(map, cx, &mut r.label, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "direction" => de::formed(map, cx, &mut r.direction, k, de::Form::Code)?,
+                "_direction" => de::prim_ext(map, cx, &mut r.direction, k)?,
                 "compareToSourceId" => {
-                    de::formed(map, &mut r.compare_to_source_id, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.compare_to_source_id, k, de::Form::String)?
                 }
-                "_compareToSourceId" => de::prim_ext(map, &mut r.compare_to_source_id, k)?,
+                "_compareToSourceId" => de::prim_ext(map, cx, &mut r.compare_to_source_id, k)?,
                 "compareToSourceExpression" => de::formed(
                     map,
+                    cx,
                     &mut r.compare_to_source_expression,
                     k,
                     de::Form::String,
                 )?,
                 "_compareToSourceExpression" => {
-                    de::prim_ext(map, &mut r.compare_to_source_expression, k)?
+                    de::prim_ext(map, cx, &mut r.compare_to_source_expression, k)?
                 }
                 "compareToSourcePath" => {
-                    de::formed(map, &mut r.compare_to_source_path, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.compare_to_source_path, k, de::Form::String)?
                 }
-                "_compareToSourcePath" => de::prim_ext(map, &mut r.compare_to_source_path, k)?,
-                "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
-                "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
-                "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "headerField" => de::formed(map, &mut r.header_field, k, de::Form::String)?,
-                "_headerField" => de::prim_ext(map, &mut r.header_field, k)?,
-                "minimumId" => de::formed(map, &mut r.minimum_id, k, de::Form::String)?,
-                "_minimumId" => de::prim_ext(map, &mut r.minimum_id, k)?,
-                "navigationLinks" => de::prim(map, &mut r.navigation_links, k)?,
-                "_navigationLinks" => de::prim_ext(map, &mut r.navigation_links, k)?,
-                "operator" => de::formed(map, &mut r.operator, k, de::Form::Code)?,
-                "_operator" => de::prim_ext(map, &mut r.operator, k)?,
-                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
-                "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "requestMethod" => de::formed(map, &mut r.request_method, k, de::Form::Code)?,
-                "_requestMethod" => de::prim_ext(map, &mut r.request_method, k)?,
-                "requestURL" => de::formed(map, &mut r.request_u_r_l, k, de::Form::String)?,
-                "_requestURL" => de::prim_ext(map, &mut r.request_u_r_l, k)?,
-                "resource" => de::formed(map, &mut r.resource, k, de::Form::Code)?,
-                "_resource" => de::prim_ext(map, &mut r.resource, k)?,
-                "response" => de::formed(map, &mut r.response, k, de::Form::Code)?,
-                "_response" => de::prim_ext(map, &mut r.response, k)?,
-                "responseCode" => de::formed(map, &mut r.response_code, k, de::Form::String)?,
-                "_responseCode" => de::prim_ext(map, &mut r.response_code, k)?,
-                "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::Id)?,
-                "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
+                "_compareToSourcePath" => de::prim_ext(map, cx, &mut r.compare_to_source_path, k)?,
+                "contentType" => de::formed(map, cx, &mut r.content_type, k, de::Form::Code)?,
+                "_contentType" => de::prim_ext(map, cx, &mut r.content_type, k)?,
+                "expression" => de::formed(map, cx, &mut r.expression, k, de::Form::String)?,
+                "_expression" => de::prim_ext(map, cx, &mut r.expression, k)?,
+                "headerField" => de::formed(map, cx, &mut r.header_field, k, de::Form::String)?,
+                "_headerField" => de::prim_ext(map, cx, &mut r.header_field, k)?,
+                "minimumId" => de::formed(map, cx, &mut r.minimum_id, k, de::Form::String)?,
+                "_minimumId" => de::prim_ext(map, cx, &mut r.minimum_id, k)?,
+                "navigationLinks" => de::prim(map, cx, &mut r.navigation_links, k)?,
+                "_navigationLinks" => de::prim_ext(map, cx, &mut r.navigation_links, k)?,
+                "operator" => de::formed(map, cx, &mut r.operator, k, de::Form::Code)?,
+                "_operator" => de::prim_ext(map, cx, &mut r.operator, k)?,
+                "path" => de::formed(map, cx, &mut r.path, k, de::Form::String)?,
+                "_path" => de::prim_ext(map, cx, &mut r.path, k)?,
+                "requestMethod" => de::formed(map, cx, &mut r.request_method, k, de::Form::Code)?,
+                "_requestMethod" => de::prim_ext(map, cx, &mut r.request_method, k)?,
+                "requestURL" => de::formed(map, cx, &mut r.request_u_r_l, k, de::Form::String)?,
+                "_requestURL" => de::prim_ext(map, cx, &mut r.request_u_r_l, k)?,
+                "resource" => de::formed(map, cx, &mut r.resource, k, de::Form::Code)?,
+                "_resource" => de::prim_ext(map, cx, &mut r.resource, k)?,
+                "response" => de::formed(map, cx, &mut r.response, k, de::Form::Code)?,
+                "_response" => de::prim_ext(map, cx, &mut r.response, k)?,
+                "responseCode" => de::formed(map, cx, &mut r.response_code, k, de::Form::String)?,
+                "_responseCode" => de::prim_ext(map, cx, &mut r.response_code, k)?,
+                "sourceId" => de::formed(map, cx, &mut r.source_id, k, de::Form::Id)?,
+                "_sourceId" => de::prim_ext(map, cx, &mut r.source_id, k)?,
                 "validateProfileId" => {
-                    de::formed(map, &mut r.validate_profile_id, k, de::Form::Id)?
+                    de::formed(map, cx, &mut r.validate_profile_id, k, de::Form::Id)?
                 }
-                "_validateProfileId" => de::prim_ext(map, &mut r.validate_profile_id, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "warningOnly" => de::prim(map, &mut r.warning_only, k)?,
-                "_warningOnly" => de::prim_ext(map, &mut r.warning_only, k)?,
-                _ => de::unknown(map, k, "TestScript.setup.action.assert")?,
+                "_validateProfileId" => de::prim_ext(map, cx, &mut r.validate_profile_id, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                "warningOnly" => de::prim(map, cx, &mut r.warning_only, k)?,
+                "_warningOnly" => de::prim_ext(map, cx, &mut r.warning_only, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.setup.action.assert")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.setup.action.assert")?;
+            de::empty_object::<A::Error>(cx, "TestScript.setup.action.assert")?;
         }
         de::required::<A::Error>(
+            cx,
             r.warning_only.is_some(),
             "TestScript.setup.action.assert",
             "warningOnly",
@@ -1182,28 +1248,31 @@ pub struct TestScriptTest {
 impl_de!(TestScriptTest);
 
 impl TestScriptTest {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestScript.test")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.test")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.test")?;
+            de::empty_object::<A::Error>(cx, "TestScript.test")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestScript.test", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestScript.test", "action")?;
         Ok(r)
     }
 }
@@ -1241,23 +1310,26 @@ pub struct TestScriptTestAction {
 impl_de!(TestScriptTestAction);
 
 impl TestScriptTestAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                "assert" => de::one(map, &mut r.assert, k)?,
-                _ => de::unknown(map, k, "TestScript.test.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                "assert" => de::one(map, cx, &mut r.assert, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.test.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.test.action")?;
+            de::empty_object::<A::Error>(cx, "TestScript.test.action")?;
         }
         Ok(r)
     }
@@ -1293,24 +1365,27 @@ pub struct TestScriptTeardown {
 impl_de!(TestScriptTeardown);
 
 impl TestScriptTeardown {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "action" => de::many(map, &mut r.action, k)?,
-                _ => de::unknown(map, k, "TestScript.teardown")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "action" => de::many(map, cx, &mut r.action, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.teardown")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.teardown")?;
+            de::empty_object::<A::Error>(cx, "TestScript.teardown")?;
         }
-        de::required::<A::Error>(!r.action.is_empty(), "TestScript.teardown", "action")?;
+        de::required::<A::Error>(cx, !r.action.is_empty(), "TestScript.teardown", "action")?;
         Ok(r)
     }
 }
@@ -1344,24 +1419,28 @@ pub struct TestScriptTeardownAction {
 impl_de!(TestScriptTeardownAction);
 
 impl TestScriptTeardownAction {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "operation" => de::one(map, &mut r.operation, k)?,
-                _ => de::unknown(map, k, "TestScript.teardown.action")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "operation" => de::one(map, cx, &mut r.operation, k)?,
+                _ => de::unknown(map, cx, k, "TestScript.teardown.action")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("TestScript.teardown.action")?;
+            de::empty_object::<A::Error>(cx, "TestScript.teardown.action")?;
         }
         de::required::<A::Error>(
+            cx,
             r.operation.is_some(),
             "TestScript.teardown.action",
             "operation",

@@ -82,65 +82,71 @@ pub struct ValueSet {
 impl_de!(ValueSet);
 
 impl ValueSet {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
-                "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
-                "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "experimental" => de::prim(map, &mut r.experimental, k)?,
-                "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
-                "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
-                "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
-                "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "useContext" => de::many(map, &mut r.use_context, k)?,
-                "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "immutable" => de::prim(map, &mut r.immutable, k)?,
-                "_immutable" => de::prim_ext(map, &mut r.immutable, k)?,
-                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
-                "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
-                "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "compose" => de::one(map, &mut r.compose, k)?,
-                "expansion" => de::one(map, &mut r.expansion, k)?,
-                "resourceType" => de::resource_type(map, "ValueSet")?,
-                _ => de::unknown(map, k, "ValueSet")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "url" => de::formed(map, cx, &mut r.url, k, de::Form::Uri)?,
+                "_url" => de::prim_ext(map, cx, &mut r.url, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
+                "title" => de::formed(map, cx, &mut r.title, k, de::Form::String)?,
+                "_title" => de::prim_ext(map, cx, &mut r.title, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "experimental" => de::prim(map, cx, &mut r.experimental, k)?,
+                "_experimental" => de::prim_ext(map, cx, &mut r.experimental, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "publisher" => de::formed(map, cx, &mut r.publisher, k, de::Form::String)?,
+                "_publisher" => de::prim_ext(map, cx, &mut r.publisher, k)?,
+                "contact" => de::many(map, cx, &mut r.contact, k)?,
+                "description" => de::formed(map, cx, &mut r.description, k, de::Form::String)?,
+                "_description" => de::prim_ext(map, cx, &mut r.description, k)?,
+                "useContext" => de::many(map, cx, &mut r.use_context, k)?,
+                "jurisdiction" => de::many(map, cx, &mut r.jurisdiction, k)?,
+                "immutable" => de::prim(map, cx, &mut r.immutable, k)?,
+                "_immutable" => de::prim_ext(map, cx, &mut r.immutable, k)?,
+                "purpose" => de::formed(map, cx, &mut r.purpose, k, de::Form::String)?,
+                "_purpose" => de::prim_ext(map, cx, &mut r.purpose, k)?,
+                "copyright" => de::formed(map, cx, &mut r.copyright, k, de::Form::String)?,
+                "_copyright" => de::prim_ext(map, cx, &mut r.copyright, k)?,
+                "compose" => de::one(map, cx, &mut r.compose, k)?,
+                "expansion" => de::one(map, cx, &mut r.expansion, k)?,
+                "resourceType" => de::resource_type(map, cx, "ValueSet")?,
+                _ => de::unknown(map, cx, k, "ValueSet")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "ValueSet", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "ValueSet", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -202,29 +208,32 @@ pub struct ValueSetCompose {
 impl_de!(ValueSetCompose);
 
 impl ValueSetCompose {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "lockedDate" => de::prim(map, &mut r.locked_date, k)?,
-                "_lockedDate" => de::prim_ext(map, &mut r.locked_date, k)?,
-                "inactive" => de::prim(map, &mut r.inactive, k)?,
-                "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
-                "include" => de::many(map, &mut r.include, k)?,
-                "exclude" => de::many(map, &mut r.exclude, k)?,
-                _ => de::unknown(map, k, "ValueSet.compose")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "lockedDate" => de::prim(map, cx, &mut r.locked_date, k)?,
+                "_lockedDate" => de::prim_ext(map, cx, &mut r.locked_date, k)?,
+                "inactive" => de::prim(map, cx, &mut r.inactive, k)?,
+                "_inactive" => de::prim_ext(map, cx, &mut r.inactive, k)?,
+                "include" => de::many(map, cx, &mut r.include, k)?,
+                "exclude" => de::many(map, cx, &mut r.exclude, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.compose")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.compose")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.compose")?;
         }
-        de::required::<A::Error>(!r.include.is_empty(), "ValueSet.compose", "include")?;
+        de::required::<A::Error>(cx, !r.include.is_empty(), "ValueSet.compose", "include")?;
         Ok(r)
     }
 }
@@ -269,29 +278,32 @@ pub struct ValueSetComposeInclude {
 impl_de!(ValueSetComposeInclude);
 
 impl ValueSetComposeInclude {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "concept" => de::many(map, &mut r.concept, k)?,
-                "filter" => de::many(map, &mut r.filter, k)?,
-                "valueSet" => de::formeds(map, &mut r.value_set, k, de::Form::Uri)?,
-                "_valueSet" => de::prims_ext(map, &mut r.value_set, k)?,
-                _ => de::unknown(map, k, "ValueSet.compose.include")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "concept" => de::many(map, cx, &mut r.concept, k)?,
+                "filter" => de::many(map, cx, &mut r.filter, k)?,
+                "valueSet" => de::formeds(map, cx, &mut r.value_set, k, de::Form::Uri)?,
+                "_valueSet" => de::prims_ext(map, cx, &mut r.value_set, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.compose.include")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.compose.include")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.compose.include")?;
         }
         Ok(r)
     }
@@ -334,28 +346,36 @@ pub struct ValueSetComposeIncludeConcept {
 impl_de!(ValueSetComposeIncludeConcept);
 
 impl ValueSetComposeIncludeConcept {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "designation" => de::many(map, &mut r.designation, k)?,
-                _ => de::unknown(map, k, "ValueSet.compose.include.concept")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "designation" => de::many(map, cx, &mut r.designation, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.compose.include.concept")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.compose.include.concept")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.compose.include.concept")?;
         }
-        de::required::<A::Error>(r.code.is_some(), "ValueSet.compose.include.concept", "code")?;
+        de::required::<A::Error>(
+            cx,
+            r.code.is_some(),
+            "ValueSet.compose.include.concept",
+            "code",
+        )?;
         Ok(r)
     }
 }
@@ -395,28 +415,32 @@ pub struct ValueSetComposeIncludeConceptDesignation {
 impl_de!(ValueSetComposeIncludeConceptDesignation);
 
 impl ValueSetComposeIncludeConceptDesignation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "use" => de::one(map, &mut r.use_, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ValueSet.compose.include.concept.designation")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "use" => de::one(map, cx, &mut r.use_, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.compose.include.concept.designation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.compose.include.concept.designation")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.compose.include.concept.designation")?;
         }
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "ValueSet.compose.include.concept.designation",
             "value",
@@ -460,35 +484,40 @@ pub struct ValueSetComposeIncludeFilter {
 impl_de!(ValueSetComposeIncludeFilter);
 
 impl ValueSetComposeIncludeFilter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "property" => de::formed(map, &mut r.property, k, de::Form::Code)?,
-                "_property" => de::prim_ext(map, &mut r.property, k)?,
-                "op" => de::formed(map, &mut r.op, k, de::Form::Code)?,
-                "_op" => de::prim_ext(map, &mut r.op, k)?,
-                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
-                "_value" => de::prim_ext(map, &mut r.value, k)?,
-                _ => de::unknown(map, k, "ValueSet.compose.include.filter")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "property" => de::formed(map, cx, &mut r.property, k, de::Form::Code)?,
+                "_property" => de::prim_ext(map, cx, &mut r.property, k)?,
+                "op" => de::formed(map, cx, &mut r.op, k, de::Form::Code)?,
+                "_op" => de::prim_ext(map, cx, &mut r.op, k)?,
+                "value" => de::formed(map, cx, &mut r.value, k, de::Form::String)?,
+                "_value" => de::prim_ext(map, cx, &mut r.value, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.compose.include.filter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.compose.include.filter")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.compose.include.filter")?;
         }
         de::required::<A::Error>(
+            cx,
             r.property.is_some(),
             "ValueSet.compose.include.filter",
             "property",
         )?;
-        de::required::<A::Error>(r.op.is_some(), "ValueSet.compose.include.filter", "op")?;
+        de::required::<A::Error>(cx, r.op.is_some(), "ValueSet.compose.include.filter", "op")?;
         de::required::<A::Error>(
+            cx,
             r.value.is_some(),
             "ValueSet.compose.include.filter",
             "value",
@@ -538,33 +567,36 @@ pub struct ValueSetExpansion {
 impl_de!(ValueSetExpansion);
 
 impl ValueSetExpansion {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::formed(map, &mut r.identifier, k, de::Form::Uri)?,
-                "_identifier" => de::prim_ext(map, &mut r.identifier, k)?,
-                "timestamp" => de::prim(map, &mut r.timestamp, k)?,
-                "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
-                "total" => de::prim(map, &mut r.total, k)?,
-                "_total" => de::prim_ext(map, &mut r.total, k)?,
-                "offset" => de::prim(map, &mut r.offset, k)?,
-                "_offset" => de::prim_ext(map, &mut r.offset, k)?,
-                "parameter" => de::many(map, &mut r.parameter, k)?,
-                "contains" => de::many(map, &mut r.contains, k)?,
-                _ => de::unknown(map, k, "ValueSet.expansion")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::formed(map, cx, &mut r.identifier, k, de::Form::Uri)?,
+                "_identifier" => de::prim_ext(map, cx, &mut r.identifier, k)?,
+                "timestamp" => de::prim(map, cx, &mut r.timestamp, k)?,
+                "_timestamp" => de::prim_ext(map, cx, &mut r.timestamp, k)?,
+                "total" => de::prim(map, cx, &mut r.total, k)?,
+                "_total" => de::prim_ext(map, cx, &mut r.total, k)?,
+                "offset" => de::prim(map, cx, &mut r.offset, k)?,
+                "_offset" => de::prim_ext(map, cx, &mut r.offset, k)?,
+                "parameter" => de::many(map, cx, &mut r.parameter, k)?,
+                "contains" => de::many(map, cx, &mut r.contains, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.expansion")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.expansion")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.expansion")?;
         }
-        de::required::<A::Error>(r.timestamp.is_some(), "ValueSet.expansion", "timestamp")?;
+        de::required::<A::Error>(cx, r.timestamp.is_some(), "ValueSet.expansion", "timestamp")?;
         Ok(r)
     }
 }
@@ -605,31 +637,34 @@ pub struct ValueSetExpansionParameter {
 impl_de!(ValueSetExpansionParameter);
 
 impl ValueSetExpansionParameter {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
-                "_name" => de::prim_ext(map, &mut r.name, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "name" => de::formed(map, cx, &mut r.name, k, de::Form::String)?,
+                "_name" => de::prim_ext(map, cx, &mut r.name, k)?,
                 "valueString" | "_valueString" | "valueBoolean" | "_valueBoolean"
                 | "valueInteger" | "_valueInteger" | "valueDecimal" | "_valueDecimal"
                 | "valueUri" | "_valueUri" | "valueCode" | "_valueCode" | "valueDateTime"
                 | "_valueDateTime" => {
-                    ValueSetExpansionParameterValue::de(map, &mut r.value, k, "value")?
+                    ValueSetExpansionParameterValue::de(map, cx, &mut r.value, k, "value")?
                 }
-                _ => de::unknown(map, k, "ValueSet.expansion.parameter")?,
+                _ => de::unknown(map, cx, k, "ValueSet.expansion.parameter")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.expansion.parameter")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.expansion.parameter")?;
         }
-        de::required::<A::Error>(r.name.is_some(), "ValueSet.expansion.parameter", "name")?;
+        de::required::<A::Error>(cx, r.name.is_some(), "ValueSet.expansion.parameter", "name")?;
         Ok(r)
     }
 }
@@ -678,35 +713,38 @@ pub struct ValueSetExpansionContains {
 impl_de!(ValueSetExpansionContains);
 
 impl ValueSetExpansionContains {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
-                "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "abstract" => de::prim(map, &mut r.abstract_, k)?,
-                "_abstract" => de::prim_ext(map, &mut r.abstract_, k)?,
-                "inactive" => de::prim(map, &mut r.inactive, k)?,
-                "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
-                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
-                "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
-                "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
-                "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "designation" => de::many(map, &mut r.designation, k)?,
-                "contains" => de::many(map, &mut r.contains, k)?,
-                _ => de::unknown(map, k, "ValueSet.expansion.contains")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "system" => de::formed(map, cx, &mut r.system, k, de::Form::Uri)?,
+                "_system" => de::prim_ext(map, cx, &mut r.system, k)?,
+                "abstract" => de::prim(map, cx, &mut r.abstract_, k)?,
+                "_abstract" => de::prim_ext(map, cx, &mut r.abstract_, k)?,
+                "inactive" => de::prim(map, cx, &mut r.inactive, k)?,
+                "_inactive" => de::prim_ext(map, cx, &mut r.inactive, k)?,
+                "version" => de::formed(map, cx, &mut r.version, k, de::Form::String)?,
+                "_version" => de::prim_ext(map, cx, &mut r.version, k)?,
+                "code" => de::formed(map, cx, &mut r.code, k, de::Form::Code)?,
+                "_code" => de::prim_ext(map, cx, &mut r.code, k)?,
+                "display" => de::formed(map, cx, &mut r.display, k, de::Form::String)?,
+                "_display" => de::prim_ext(map, cx, &mut r.display, k)?,
+                "designation" => de::many(map, cx, &mut r.designation, k)?,
+                "contains" => de::many(map, cx, &mut r.contains, k)?,
+                _ => de::unknown(map, cx, k, "ValueSet.expansion.contains")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("ValueSet.expansion.contains")?;
+            de::empty_object::<A::Error>(cx, "ValueSet.expansion.contains")?;
         }
         Ok(r)
     }
@@ -772,124 +810,125 @@ impl ValueSetExpansionParameterValue {
 
     pub(crate) fn de<'de, A: MapAccess<'de>>(
         map: &mut A,
+        cx: &de::Cx,
         slot: &mut Option<Self>,
         k: &str,
         prefix: &str,
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::formed_value(map, k, de::Form::String)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
-                    Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "String") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::from_ext(e))),
-                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::String(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Boolean") => {
-                let v: bool = de::value(map, k)?;
+                let v: bool = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
-                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Boolean") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::from_ext(e))),
-                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Boolean(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Integer") => {
-                let v: i32 = de::value(map, k)?;
+                let v: i32 = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
-                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Integer") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::from_ext(e))),
-                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Integer(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = de::value(map, k)?;
+                let v: Decimal = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
-                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Decimal") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::from_ext(e))),
-                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Decimal(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Uri") => {
-                let v: String = de::formed_value(map, k, de::Form::Uri)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
-                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Uri") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::from_ext(e))),
-                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Uri(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "Code") => {
-                let v: String = de::formed_value(map, k, de::Form::Code)?;
+                let v: String = de::formed_value(map, cx, k, de::Form::Code)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
-                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "Code") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::from_ext(e))),
-                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::Code(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (false, "DateTime") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::value(map, cx, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
-                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(cx, p, v, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
             (true, "DateTime") => {
-                let e = map.next_value()?;
+                let e = de::ext(map, cx)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::from_ext(e))),
-                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(p, e, k)?,
-                    Some(o) => return Err(de::two_choices(k, prefix, o.type_name())),
+                    Some(Self::DateTime(p)) => de::set_ext::<A::Error, _>(cx, p, e, k)?,
+                    Some(o) => return Err(de::two_choices(cx, k, prefix, o.type_name())),
                 }
             }
-            _ => return Err(de::bad_choice(k)),
+            _ => return Err(de::bad_choice(cx, k)),
         }
         Ok(())
     }

@@ -74,54 +74,62 @@ pub struct VerificationResult {
 impl_de!(VerificationResult);
 
 impl VerificationResult {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "target" => de::many(map, &mut r.target, k)?,
-                "targetLocation" => de::formeds(map, &mut r.target_location, k, de::Form::String)?,
-                "_targetLocation" => de::prims_ext(map, &mut r.target_location, k)?,
-                "need" => de::one(map, &mut r.need, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "statusDate" => de::prim(map, &mut r.status_date, k)?,
-                "_statusDate" => de::prim_ext(map, &mut r.status_date, k)?,
-                "validationType" => de::one(map, &mut r.validation_type, k)?,
-                "validationProcess" => de::many(map, &mut r.validation_process, k)?,
-                "frequency" => de::one(map, &mut r.frequency, k)?,
-                "lastPerformed" => de::prim(map, &mut r.last_performed, k)?,
-                "_lastPerformed" => de::prim_ext(map, &mut r.last_performed, k)?,
-                "nextScheduled" => de::prim(map, &mut r.next_scheduled, k)?,
-                "_nextScheduled" => de::prim_ext(map, &mut r.next_scheduled, k)?,
-                "failureAction" => de::one(map, &mut r.failure_action, k)?,
-                "primarySource" => de::many(map, &mut r.primary_source, k)?,
-                "attestation" => de::one(map, &mut r.attestation, k)?,
-                "validator" => de::many(map, &mut r.validator, k)?,
-                "resourceType" => de::resource_type(map, "VerificationResult")?,
-                _ => de::unknown(map, k, "VerificationResult")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "target" => de::many(map, cx, &mut r.target, k)?,
+                "targetLocation" => {
+                    de::formeds(map, cx, &mut r.target_location, k, de::Form::String)?
+                }
+                "_targetLocation" => de::prims_ext(map, cx, &mut r.target_location, k)?,
+                "need" => de::one(map, cx, &mut r.need, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "statusDate" => de::prim(map, cx, &mut r.status_date, k)?,
+                "_statusDate" => de::prim_ext(map, cx, &mut r.status_date, k)?,
+                "validationType" => de::one(map, cx, &mut r.validation_type, k)?,
+                "validationProcess" => de::many(map, cx, &mut r.validation_process, k)?,
+                "frequency" => de::one(map, cx, &mut r.frequency, k)?,
+                "lastPerformed" => de::prim(map, cx, &mut r.last_performed, k)?,
+                "_lastPerformed" => de::prim_ext(map, cx, &mut r.last_performed, k)?,
+                "nextScheduled" => de::prim(map, cx, &mut r.next_scheduled, k)?,
+                "_nextScheduled" => de::prim_ext(map, cx, &mut r.next_scheduled, k)?,
+                "failureAction" => de::one(map, cx, &mut r.failure_action, k)?,
+                "primarySource" => de::many(map, cx, &mut r.primary_source, k)?,
+                "attestation" => de::one(map, cx, &mut r.attestation, k)?,
+                "validator" => de::many(map, cx, &mut r.validator, k)?,
+                "resourceType" => de::resource_type(map, cx, "VerificationResult")?,
+                _ => de::unknown(map, cx, k, "VerificationResult")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "VerificationResult", "status")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "VerificationResult", "status")?;
         Ok(r)
     }
 
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -185,29 +193,32 @@ pub struct VerificationResultPrimarySource {
 impl_de!(VerificationResultPrimarySource);
 
 impl VerificationResultPrimarySource {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "who" => de::one(map, &mut r.who, k)?,
-                "type" => de::many(map, &mut r.type_, k)?,
-                "communicationMethod" => de::many(map, &mut r.communication_method, k)?,
-                "validationStatus" => de::one(map, &mut r.validation_status, k)?,
-                "validationDate" => de::prim(map, &mut r.validation_date, k)?,
-                "_validationDate" => de::prim_ext(map, &mut r.validation_date, k)?,
-                "canPushUpdates" => de::one(map, &mut r.can_push_updates, k)?,
-                "pushTypeAvailable" => de::many(map, &mut r.push_type_available, k)?,
-                _ => de::unknown(map, k, "VerificationResult.primarySource")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "who" => de::one(map, cx, &mut r.who, k)?,
+                "type" => de::many(map, cx, &mut r.type_, k)?,
+                "communicationMethod" => de::many(map, cx, &mut r.communication_method, k)?,
+                "validationStatus" => de::one(map, cx, &mut r.validation_status, k)?,
+                "validationDate" => de::prim(map, cx, &mut r.validation_date, k)?,
+                "_validationDate" => de::prim_ext(map, cx, &mut r.validation_date, k)?,
+                "canPushUpdates" => de::one(map, cx, &mut r.can_push_updates, k)?,
+                "pushTypeAvailable" => de::many(map, cx, &mut r.push_type_available, k)?,
+                _ => de::unknown(map, cx, k, "VerificationResult.primarySource")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("VerificationResult.primarySource")?;
+            de::empty_object::<A::Error>(cx, "VerificationResult.primarySource")?;
         }
         Ok(r)
     }
@@ -262,40 +273,51 @@ pub struct VerificationResultAttestation {
 impl_de!(VerificationResultAttestation);
 
 impl VerificationResultAttestation {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "who" => de::one(map, &mut r.who, k)?,
-                "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                "communicationMethod" => de::one(map, &mut r.communication_method, k)?,
-                "date" => de::prim(map, &mut r.date, k)?,
-                "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "sourceIdentityCertificate" => {
-                    de::formed(map, &mut r.source_identity_certificate, k, de::Form::String)?
-                }
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "who" => de::one(map, cx, &mut r.who, k)?,
+                "onBehalfOf" => de::one(map, cx, &mut r.on_behalf_of, k)?,
+                "communicationMethod" => de::one(map, cx, &mut r.communication_method, k)?,
+                "date" => de::prim(map, cx, &mut r.date, k)?,
+                "_date" => de::prim_ext(map, cx, &mut r.date, k)?,
+                "sourceIdentityCertificate" => de::formed(
+                    map,
+                    cx,
+                    &mut r.source_identity_certificate,
+                    k,
+                    de::Form::String,
+                )?,
                 "_sourceIdentityCertificate" => {
-                    de::prim_ext(map, &mut r.source_identity_certificate, k)?
+                    de::prim_ext(map, cx, &mut r.source_identity_certificate, k)?
                 }
-                "proxyIdentityCertificate" => {
-                    de::formed(map, &mut r.proxy_identity_certificate, k, de::Form::String)?
-                }
+                "proxyIdentityCertificate" => de::formed(
+                    map,
+                    cx,
+                    &mut r.proxy_identity_certificate,
+                    k,
+                    de::Form::String,
+                )?,
                 "_proxyIdentityCertificate" => {
-                    de::prim_ext(map, &mut r.proxy_identity_certificate, k)?
+                    de::prim_ext(map, cx, &mut r.proxy_identity_certificate, k)?
                 }
-                "proxySignature" => de::one(map, &mut r.proxy_signature, k)?,
-                "sourceSignature" => de::one(map, &mut r.source_signature, k)?,
-                _ => de::unknown(map, k, "VerificationResult.attestation")?,
+                "proxySignature" => de::one(map, cx, &mut r.proxy_signature, k)?,
+                "sourceSignature" => de::one(map, cx, &mut r.source_signature, k)?,
+                _ => de::unknown(map, cx, k, "VerificationResult.attestation")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("VerificationResult.attestation")?;
+            de::empty_object::<A::Error>(cx, "VerificationResult.attestation")?;
         }
         Ok(r)
     }
@@ -344,29 +366,33 @@ pub struct VerificationResultValidator {
 impl_de!(VerificationResultValidator);
 
 impl VerificationResultValidator {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "organization" => de::one(map, &mut r.organization, k)?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "organization" => de::one(map, cx, &mut r.organization, k)?,
                 "identityCertificate" => {
-                    de::formed(map, &mut r.identity_certificate, k, de::Form::String)?
+                    de::formed(map, cx, &mut r.identity_certificate, k, de::Form::String)?
                 }
-                "_identityCertificate" => de::prim_ext(map, &mut r.identity_certificate, k)?,
-                "attestationSignature" => de::one(map, &mut r.attestation_signature, k)?,
-                _ => de::unknown(map, k, "VerificationResult.validator")?,
+                "_identityCertificate" => de::prim_ext(map, cx, &mut r.identity_certificate, k)?,
+                "attestationSignature" => de::one(map, cx, &mut r.attestation_signature, k)?,
+                _ => de::unknown(map, cx, k, "VerificationResult.validator")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("VerificationResult.validator")?;
+            de::empty_object::<A::Error>(cx, "VerificationResult.validator")?;
         }
         de::required::<A::Error>(
+            cx,
             r.organization.is_some(),
             "VerificationResult.validator",
             "organization",

@@ -62,47 +62,57 @@ pub struct VisionPrescription {
 impl_de!(VisionPrescription);
 
 impl VisionPrescription {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
-                "_id" => de::prim_ext(map, &mut r.id, k)?,
-                "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
-                "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
-                "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "text" => de::one(map, &mut r.text, k)?,
-                "contained" => de::many(map, &mut r.contained, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
-                "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "created" => de::prim(map, &mut r.created, k)?,
-                "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "patient" => de::one(map, &mut r.patient, k)?,
-                "encounter" => de::one(map, &mut r.encounter, k)?,
-                "dateWritten" => de::prim(map, &mut r.date_written, k)?,
-                "_dateWritten" => de::prim_ext(map, &mut r.date_written, k)?,
-                "prescriber" => de::one(map, &mut r.prescriber, k)?,
-                "lensSpecification" => de::many(map, &mut r.lens_specification, k)?,
-                "resourceType" => de::resource_type(map, "VisionPrescription")?,
-                _ => de::unknown(map, k, "VisionPrescription")?,
+                "id" => de::formed(map, cx, &mut r.id, k, de::Form::Id)?,
+                "_id" => de::prim_ext(map, cx, &mut r.id, k)?,
+                "meta" => de::one(map, cx, &mut r.meta, k)?,
+                "implicitRules" => de::formed(map, cx, &mut r.implicit_rules, k, de::Form::Uri)?,
+                "_implicitRules" => de::prim_ext(map, cx, &mut r.implicit_rules, k)?,
+                "language" => de::formed(map, cx, &mut r.language, k, de::Form::Code)?,
+                "_language" => de::prim_ext(map, cx, &mut r.language, k)?,
+                "text" => de::one(map, cx, &mut r.text, k)?,
+                "contained" => de::many(map, cx, &mut r.contained, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "identifier" => de::many(map, cx, &mut r.identifier, k)?,
+                "status" => de::formed(map, cx, &mut r.status, k, de::Form::Code)?,
+                "_status" => de::prim_ext(map, cx, &mut r.status, k)?,
+                "created" => de::prim(map, cx, &mut r.created, k)?,
+                "_created" => de::prim_ext(map, cx, &mut r.created, k)?,
+                "patient" => de::one(map, cx, &mut r.patient, k)?,
+                "encounter" => de::one(map, cx, &mut r.encounter, k)?,
+                "dateWritten" => de::prim(map, cx, &mut r.date_written, k)?,
+                "_dateWritten" => de::prim_ext(map, cx, &mut r.date_written, k)?,
+                "prescriber" => de::one(map, cx, &mut r.prescriber, k)?,
+                "lensSpecification" => de::many(map, cx, &mut r.lens_specification, k)?,
+                "resourceType" => de::resource_type(map, cx, "VisionPrescription")?,
+                _ => de::unknown(map, cx, k, "VisionPrescription")?,
             }
         }
-        de::required::<A::Error>(r.status.is_some(), "VisionPrescription", "status")?;
-        de::required::<A::Error>(r.created.is_some(), "VisionPrescription", "created")?;
-        de::required::<A::Error>(r.patient.is_some(), "VisionPrescription", "patient")?;
+        de::required::<A::Error>(cx, r.status.is_some(), "VisionPrescription", "status")?;
+        de::required::<A::Error>(cx, r.created.is_some(), "VisionPrescription", "created")?;
+        de::required::<A::Error>(cx, r.patient.is_some(), "VisionPrescription", "patient")?;
         de::required::<A::Error>(
+            cx,
             r.date_written.is_some(),
             "VisionPrescription",
             "dateWritten",
         )?;
-        de::required::<A::Error>(r.prescriber.is_some(), "VisionPrescription", "prescriber")?;
         de::required::<A::Error>(
+            cx,
+            r.prescriber.is_some(),
+            "VisionPrescription",
+            "prescriber",
+        )?;
+        de::required::<A::Error>(
+            cx,
             !r.lens_specification.is_empty(),
             "VisionPrescription",
             "lensSpecification",
@@ -113,8 +123,11 @@ impl VisionPrescription {
     /// Reads the members after `resourceType`, straight into a box (keeps the
     /// `Resource` dispatcher's stack frame small).
     #[inline(never)]
-    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Box<Self>, A::Error> {
-        Self::de_fields(map).map(Box::new)
+    pub(crate) fn de_boxed<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Box<Self>, A::Error> {
+        Self::de_fields(map, cx).map(Box::new)
     }
 }
 
@@ -186,52 +199,57 @@ pub struct VisionPrescriptionLensSpecification {
 impl_de!(VisionPrescriptionLensSpecification);
 
 impl VisionPrescriptionLensSpecification {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "product" => de::one(map, &mut r.product, k)?,
-                "eye" => de::formed(map, &mut r.eye, k, de::Form::Code)?,
-                "_eye" => de::prim_ext(map, &mut r.eye, k)?,
-                "sphere" => de::prim(map, &mut r.sphere, k)?,
-                "_sphere" => de::prim_ext(map, &mut r.sphere, k)?,
-                "cylinder" => de::prim(map, &mut r.cylinder, k)?,
-                "_cylinder" => de::prim_ext(map, &mut r.cylinder, k)?,
-                "axis" => de::prim(map, &mut r.axis, k)?,
-                "_axis" => de::prim_ext(map, &mut r.axis, k)?,
-                "prism" => de::many(map, &mut r.prism, k)?,
-                "add" => de::prim(map, &mut r.add, k)?,
-                "_add" => de::prim_ext(map, &mut r.add, k)?,
-                "power" => de::prim(map, &mut r.power, k)?,
-                "_power" => de::prim_ext(map, &mut r.power, k)?,
-                "backCurve" => de::prim(map, &mut r.back_curve, k)?,
-                "_backCurve" => de::prim_ext(map, &mut r.back_curve, k)?,
-                "diameter" => de::prim(map, &mut r.diameter, k)?,
-                "_diameter" => de::prim_ext(map, &mut r.diameter, k)?,
-                "duration" => de::one(map, &mut r.duration, k)?,
-                "color" => de::formed(map, &mut r.color, k, de::Form::String)?,
-                "_color" => de::prim_ext(map, &mut r.color, k)?,
-                "brand" => de::formed(map, &mut r.brand, k, de::Form::String)?,
-                "_brand" => de::prim_ext(map, &mut r.brand, k)?,
-                "note" => de::many(map, &mut r.note, k)?,
-                _ => de::unknown(map, k, "VisionPrescription.lensSpecification")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "product" => de::one(map, cx, &mut r.product, k)?,
+                "eye" => de::formed(map, cx, &mut r.eye, k, de::Form::Code)?,
+                "_eye" => de::prim_ext(map, cx, &mut r.eye, k)?,
+                "sphere" => de::prim(map, cx, &mut r.sphere, k)?,
+                "_sphere" => de::prim_ext(map, cx, &mut r.sphere, k)?,
+                "cylinder" => de::prim(map, cx, &mut r.cylinder, k)?,
+                "_cylinder" => de::prim_ext(map, cx, &mut r.cylinder, k)?,
+                "axis" => de::prim(map, cx, &mut r.axis, k)?,
+                "_axis" => de::prim_ext(map, cx, &mut r.axis, k)?,
+                "prism" => de::many(map, cx, &mut r.prism, k)?,
+                "add" => de::prim(map, cx, &mut r.add, k)?,
+                "_add" => de::prim_ext(map, cx, &mut r.add, k)?,
+                "power" => de::prim(map, cx, &mut r.power, k)?,
+                "_power" => de::prim_ext(map, cx, &mut r.power, k)?,
+                "backCurve" => de::prim(map, cx, &mut r.back_curve, k)?,
+                "_backCurve" => de::prim_ext(map, cx, &mut r.back_curve, k)?,
+                "diameter" => de::prim(map, cx, &mut r.diameter, k)?,
+                "_diameter" => de::prim_ext(map, cx, &mut r.diameter, k)?,
+                "duration" => de::one(map, cx, &mut r.duration, k)?,
+                "color" => de::formed(map, cx, &mut r.color, k, de::Form::String)?,
+                "_color" => de::prim_ext(map, cx, &mut r.color, k)?,
+                "brand" => de::formed(map, cx, &mut r.brand, k, de::Form::String)?,
+                "_brand" => de::prim_ext(map, cx, &mut r.brand, k)?,
+                "note" => de::many(map, cx, &mut r.note, k)?,
+                _ => de::unknown(map, cx, k, "VisionPrescription.lensSpecification")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("VisionPrescription.lensSpecification")?;
+            de::empty_object::<A::Error>(cx, "VisionPrescription.lensSpecification")?;
         }
         de::required::<A::Error>(
+            cx,
             r.product.is_some(),
             "VisionPrescription.lensSpecification",
             "product",
         )?;
         de::required::<A::Error>(
+            cx,
             r.eye.is_some(),
             "VisionPrescription.lensSpecification",
             "eye",
@@ -284,32 +302,37 @@ pub struct VisionPrescriptionLensSpecificationPrism {
 impl_de!(VisionPrescriptionLensSpecificationPrism);
 
 impl VisionPrescriptionLensSpecificationPrism {
-    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        cx: &de::Cx,
+    ) -> Result<Self, A::Error> {
         let mut r = Self::default();
         let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             empty = false;
             match k {
-                "id" => de::plain(map, &mut r.id, k)?,
-                "extension" => de::many(map, &mut r.extension, k)?,
-                "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "amount" => de::prim(map, &mut r.amount, k)?,
-                "_amount" => de::prim_ext(map, &mut r.amount, k)?,
-                "base" => de::formed(map, &mut r.base, k, de::Form::Code)?,
-                "_base" => de::prim_ext(map, &mut r.base, k)?,
-                _ => de::unknown(map, k, "VisionPrescription.lensSpecification.prism")?,
+                "id" => de::plain(map, cx, &mut r.id, k)?,
+                "extension" => de::many(map, cx, &mut r.extension, k)?,
+                "modifierExtension" => de::many(map, cx, &mut r.modifier_extension, k)?,
+                "amount" => de::prim(map, cx, &mut r.amount, k)?,
+                "_amount" => de::prim_ext(map, cx, &mut r.amount, k)?,
+                "base" => de::formed(map, cx, &mut r.base, k, de::Form::Code)?,
+                "_base" => de::prim_ext(map, cx, &mut r.base, k)?,
+                _ => de::unknown(map, cx, k, "VisionPrescription.lensSpecification.prism")?,
             }
         }
         if empty {
-            de::empty_object::<A::Error>("VisionPrescription.lensSpecification.prism")?;
+            de::empty_object::<A::Error>(cx, "VisionPrescription.lensSpecification.prism")?;
         }
         de::required::<A::Error>(
+            cx,
             r.amount.is_some(),
             "VisionPrescription.lensSpecification.prism",
             "amount",
         )?;
         de::required::<A::Error>(
+            cx,
             r.base.is_some(),
             "VisionPrescription.lensSpecification.prism",
             "base",
