@@ -271,6 +271,37 @@ fn date_time_text(t: &PartialDateTime) -> Text {
     iso(&t.at, upto)
 }
 
+/// A period's `end` as FHIR dateTime text: [`date_time`], except that an
+/// end known only to the hour or the minute is written as the last second
+/// of that hour or minute (`2024031209` as `09:59:59`), where [`date_time`]
+/// zero-fills it (`09:00:00`). R4's `Period.end` "includes any matching
+/// date/time" and a dateTime with a time needs its seconds: the last second
+/// is the end that covers every time the value stands for, as a date end
+/// covers its day, so the period written is never shorter than the one sent
+/// and per-1 holds whenever the model's end is not before its start
+/// ([`ends_before`]). A start keeps the zero-filled first second, the
+/// earliest time it stands for. The model keeps the precision sent.
+fn date_time_end_value(t: &PartialDateTime) -> Value<'static> {
+    use chrono::Timelike;
+    let first = match t.precision {
+        Precision::Hour => t.at.with_minute(0),
+        Precision::Minute => Some(t.at),
+        _ => None,
+    };
+    let span = match t.precision {
+        Precision::Hour => chrono::Duration::seconds(3599),
+        _ => chrono::Duration::seconds(59),
+    };
+    match first
+        .and_then(|f| f.with_second(0))
+        .and_then(|f| f.with_nanosecond(0))
+        .and_then(|f| f.checked_add_signed(span))
+    {
+        Some(last) => iso(&last, Upto::Second).value(),
+        None => date_time_value(t),
+    }
+}
+
 /// FHIR instant text: to the second, or to the millisecond when the value has
 /// a fraction (an instant has no coarser form: a date reads as midnight).
 fn instant_value(t: &PartialDateTime) -> Value<'static> {
@@ -815,12 +846,22 @@ fn fhir_string(text: &str) -> Value<'_> {
     Value::from(text.trim())
 }
 
+/// True when a coding's system is written: one kept by name
+/// ([`carecodec_model::CodeSystem::Local`]: a v2 `L`, `99zzz` or unknown
+/// CWE.3 name, which the v2 mapping reports invalid) is not, as
+/// `Coding.system` must be an absolute URI; the coding keeps its code and
+/// display.
+fn system_written(system: &carecodec_model::CodeSystem) -> bool {
+    !matches!(system, carecodec_model::CodeSystem::Local(_))
+}
+
 /// A Coding: its system only with a code (a system alone names no
-/// concept), a blank display left out; empty when nothing is left.
+/// concept) and only when it is a URI ([`system_written`]), a blank
+/// display left out; empty when nothing is left.
 fn coding(c: &Code) -> Value<'_> {
     let mut o = Map::with_capacity(4);
     let code = fhir_code(&c.code);
-    if !code.is_empty() {
+    if !code.is_empty() && system_written(&c.system) {
         put(&mut o, "system", system_uri(&c.system));
     }
     put(&mut o, "code", code);
@@ -902,7 +943,7 @@ fn coding_member(o: &mut Obj, codes: &[Code]) {
         let at = o.mark();
         o.open_element();
         let code = fhir_code(&c.code);
-        if !code.is_empty() {
+        if !code.is_empty() && system_written(&c.system) {
             o.value("system", system_uri(&c.system));
         }
         o.value("code", code);
@@ -1038,7 +1079,7 @@ fn period(p: &carecodec_model::Period) -> Value<'_> {
         .as_ref()
         .filter(|e| !p.start.as_ref().is_some_and(|s| ends_before(e, s)))
     {
-        put(&mut o, "end", date_time_value(e));
+        put(&mut o, "end", date_time_end_value(e));
     }
     Value::Object(o)
 }
@@ -1458,8 +1499,14 @@ fn condition_key(c: &Condition, encounter: Option<&Uuid>, scope: Option<&str>) -
 
 /// `key` followed by a code's system URI and its code (trimmed), each a
 /// part ([`key_part`]), the URI fed in its two parts (no `String` made).
+/// The system as written: none for one kept by name ([`system_written`]),
+/// so a resource read back from the Bundle keeps its key.
 fn code_key(key: Seed, code: &Code) -> Seed {
-    let (base, rest) = code.system.uri_parts();
+    let (base, rest) = if system_written(&code.system) {
+        code.system.uri_parts()
+    } else {
+        ("", "")
+    };
     let mut len = itoa::Buffer::new();
     let key = key.with(&[
         "system=",
@@ -1791,7 +1838,10 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         Some(MultipleBirth::No) => put(&mut o, "multipleBirthBoolean", json!(false)),
         _ => {}
     }
-    if let Some(l) = &p.language {
+    // UK Core binds the language required to all-languages (BCP-47): a
+    // concept with no coding from it (text only, a code of another system)
+    // is not written, and `subject_losses` lists it.
+    if let Some(l) = p.language.as_ref().filter(|l| language_coded(&l.value)) {
         let cc = language(&l.value);
         if cc.as_object().is_some_and(|c| !c.is_empty()) {
             put(
@@ -2130,23 +2180,55 @@ fn bcp47(code: &str) -> Option<(String, Option<&'static str>)> {
     }
 }
 
+/// True when a code of a language concept is a v2 code (a table 0296,
+/// local or ISO 639 OID code), which [`language`] writes as BCP-47 when it
+/// is a language tag.
+fn language_from_v2(code: &Code) -> bool {
+    use carecodec_model::CodeSystem as S;
+    match &code.system {
+        S::V2Table(_) | S::Local(_) => true,
+        // An ISO OID from a v2 CWE.3 names an ISO 639 list, not BCP-47.
+        S::Uri(u) => u.starts_with("urn:oid:"),
+        _ => false,
+    }
+}
+
+/// True when `tag` has the shape of a BCP-47 language tag (RFC 5646): a
+/// primary language subtag of 2 to 8 letters, then subtags of 1 to 8
+/// letters or digits, joined by hyphens.
+fn bcp47_shaped(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=8).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// True when [`language`] writes at least one coding from UK Core's
+/// required binding (all-languages, BCP-47): a v2 code that is a language
+/// tag, or a coding read from FHIR in `urn:ietf:bcp:47` with a tag's shape.
+/// Only then is `communication` written: text alone, or only codes of other
+/// systems, do not meet a required binding.
+fn language_coded(c: &Concept) -> bool {
+    c.codes.iter().any(|code| {
+        if language_from_v2(code) {
+            bcp47(&code.code).is_some()
+        } else {
+            code.system.uri() == "urn:ietf:bcp:47" && bcp47_shaped(code.code.trim())
+        }
+    })
+}
+
 /// PID-15 as `communication.language` (required binding: BCP-47): each v2
 /// code (a table 0296 or local code) that is a language tag becomes a
 /// coding; the rest stays as text only. A coding read from FHIR (BCP-47, or
 /// another system beside it: UK Core's examples add SNOMED CT) is written as
-/// it was read.
+/// it was read. Written only when [`language_coded`].
 fn language(c: &Concept) -> Value<'_> {
-    use carecodec_model::CodeSystem as S;
     let mut codings = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     for code in &c.codes {
-        let from_v2 = match &code.system {
-            S::V2Table(_) | S::Local(_) => true,
-            // An ISO OID from a v2 CWE.3 names an ISO 639 list, not BCP-47.
-            S::Uri(u) => u.starts_with("urn:oid:"),
-            _ => false,
-        };
-        if !from_v2 {
+        if !language_from_v2(code) {
             codings.push(coding(code));
             continue;
         }
@@ -3992,7 +4074,7 @@ fn encounter<'a>(
         .as_ref()
         .filter(|d| !start.is_some_and(|s| ends_before(&d.value, s)))
     {
-        put(&mut period, "end", date_time_value(&d.value));
+        put(&mut period, "end", date_time_end_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
@@ -4617,7 +4699,7 @@ fn effective<'a>(o: &mut Map<'a>, r: &'a ResultReport) {
             if let Some(s) = start {
                 put(&mut period, "start", date_time_value(&s.value));
             }
-            put(&mut period, "end", date_time_value(&e.value));
+            put(&mut period, "end", date_time_end_value(&e.value));
             put(o, "effectivePeriod", Value::Object(period));
         }
         (None, None) => {}
@@ -4645,7 +4727,7 @@ fn service_request<'a>(
         && r.notes.is_empty()
         && r.reasons.is_empty()
         && r.priority.is_none()
-        && r.order_details.is_empty()
+        && !order_details_written(r)
     {
         return None;
     }
@@ -4662,13 +4744,21 @@ fn service_request<'a>(
                 .collect(),
         ),
     );
+    // Fixed codes of R4's required request-status and request-intent value
+    // sets; the priority only from request-priority ([`request_priority`]).
     o.insert("status", json!("unknown"));
     o.insert("intent", json!("order"));
-    put(&mut o, "code", concept(&r.code.value));
+    let code = concept(&r.code.value);
+    let coded = !code.is_empty();
+    put(&mut o, "code", code);
     if let Some(p) = r.priority.as_ref().and_then(|p| request_priority(&p.value)) {
         o.insert("priority", json!(p));
     }
-    put(&mut o, "orderDetail", concepts(&r.order_details));
+    // R4 prr-1: orderDetail only beside a code (else listed by
+    // `event_not_written`).
+    if coded {
+        put(&mut o, "orderDetail", concepts(&r.order_details));
+    }
     // R4 requires the subject: see `allergy`.
     o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
@@ -4690,6 +4780,13 @@ fn service_request<'a>(
         None => entry(&url, Value::Object(o), "POST", "ServiceRequest"),
     });
     Some(url)
+}
+
+/// True when the ServiceRequest of `r` carries its order details
+/// (OBR-46/47): R4 prr-1 allows `orderDetail` only when `code` is present,
+/// so an order with no code (OBR-4) that FHIR can hold writes none.
+fn order_details_written(r: &ResultReport) -> bool {
+    !r.order_details.is_empty() && !concept(&r.code.value).is_empty()
 }
 
 /// The CodeableConcepts of `cs` (any of nothing FHIR can hold left out).
@@ -5563,6 +5660,15 @@ fn subject_losses(event: &Event, allergy_keys: &[(Option<Key>, usize)], losses: 
                 unwritten::NO_BIRTH_DATE,
             );
         }
+        if let Some(l) = p.language.as_ref().filter(|l| !language_coded(&l.value)) {
+            let field = format_args!("patient.language");
+            losses.note(
+                field,
+                &concept_text(&l.value),
+                &l.sources,
+                unwritten::LANGUAGE,
+            );
+        }
         if let Some(m) = &p.multiple_birth
             && let MultipleBirth::Order(n) = m.value
             && i32::try_from(n).is_err()
@@ -6089,6 +6195,13 @@ fn clinical_losses(
             let at = format!("reports[{ri}].interpreters");
             performer_losses(losses, &mut written, &at, &r.interpreters);
         }
+        if shown && !r.order_details.is_empty() && !order_details_written(r) {
+            for (di, d) in r.order_details.iter().enumerate() {
+                let field = format_args!("reports[{ri}].order_details[{di}]");
+                let why = unwritten::ORDER_DETAIL_NO_CODE;
+                losses.note(field, &concept_text(&d.value), &d.sources, why);
+            }
+        }
         if let Some(p) = r.priority.as_ref().filter(|_| shown) {
             let field = format_args!("reports[{ri}].priority");
             if request_priority(&p.value).is_none() {
@@ -6505,6 +6618,14 @@ fn code_text(c: &Code) -> String {
         Some(d) => format!("{} ({d})", c.code),
         None => c.code.clone(),
     }
+}
+
+/// A concept as text: its codes ([`code_text`]) and its text, `; `
+/// between them.
+fn concept_text(c: &Concept) -> String {
+    let mut parts: Vec<String> = c.codes.iter().map(code_text).collect();
+    parts.extend(c.text.iter().filter(|t| !t.trim().is_empty()).cloned());
+    parts.join("; ")
 }
 
 /// A name as text: prefixes, given names, family, suffixes.
@@ -7371,6 +7492,12 @@ mod unwritten {
         2147483647 is not written";
     pub(super) const NO_BIRTH_DATE: &str = "a birth time is the patient-birthTime extension \
         of Patient.birthDate: with no birth date it is not written";
+    pub(super) const ORDER_DETAIL_NO_CODE: &str = "R4 prr-1: ServiceRequest.orderDetail only \
+        beside a code, and the order has none (OBR-4 empty or nothing FHIR can hold): the order \
+        detail is not written";
+    pub(super) const LANGUAGE: &str = "UK Core binds Patient.communication.language \
+        required to all-languages (BCP-47): a language that is not a language tag (text only, \
+        or a code of another system) has no coding from it, so communication is not written";
     pub(super) const BIRTH_ORDER: &str = "multipleBirthInteger is an R4 integer (at most \
         2147483647): a birth order above it is written as multipleBirthBoolean true";
     pub(super) const NO_TELECOM_RANK: &str = "ContactPoint.rank is a positiveInt (1 to 2147483647): a rank 0 or above 2147483647 is \

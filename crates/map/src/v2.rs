@@ -716,6 +716,21 @@ impl<'m, 'a> Ctx<'m, 'a> {
         });
     }
 
+    /// The coding system CWE.3 (or a field like it) names ([`coding_system`]);
+    /// one kept by name ([`CodeSystem::Local`]: local or unknown, never a
+    /// FHIR `Coding.system`) is reported invalid, with what is done.
+    fn coding_system(&mut self, name: Option<&Sourced<Cow<'_, str>>>) -> CodeSystem {
+        let Some(name) = name else {
+            return CodeSystem::Local(String::new());
+        };
+        let system = coding_system(&name.value);
+        if matches!(&system, CodeSystem::Local(n) if !n.is_empty()) {
+            let why = local_system_reason(&name.value);
+            self.invalid_value(name, why, Action::Interpreted);
+        }
+        system
+    }
+
     /// A TS/DTM at `path` with the time-zone rule applied.
     fn datetime(&mut self, path: impl Loc) -> Option<Sourced<PartialDateTime>> {
         let (v, src) = self.value(path)?;
@@ -1929,7 +1944,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         let system = if nhs_table && ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
         } else {
-            coding_system(named.as_ref().map_or("", |n| &*n.value))
+            ctx.coding_system(named.as_ref())
         };
         if let Some(n) = named {
             sources.append(n.sources);
@@ -3603,24 +3618,198 @@ const ARRIVAL_MODES: [(&str, &str); 7] = [
     ("U", "Unknown"),
 ];
 
+/// What an HL7 v2 coding-system name (table 0396) is in FHIR: one of the
+/// model's systems, or a system URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Snomed,
+    Dmd,
+    Loinc,
+    Ucum,
+    Icd10,
+    Uri(&'static str),
+}
+
+/// HL7 v2 coding-system names (table 0396, and a few names senders use for
+/// the same systems: `LOINC`, `SNOMED-CT`, `ICD10`, `DMD`, `CTV3`) with the
+/// FHIR system each names: R4's registered URIs (terminologies-systems),
+/// HL7 terminology's v3 code systems, an `urn:oid:` where that is the only
+/// identifier (CDCREC, PHIN VS). Upper case, sorted by byte for a binary
+/// search that ignores the case sent (table 0396 has no two names that
+/// differ only in case). Names not here (local `L`, `99zzz`, and the
+/// systems FHIR registers no URI for: AS4, E5, ACR, ICDO…) stay local.
+/// `SNM` (SNOMED before SNOMED CT) is kept as SNOMED CT, as senders use it;
+/// `SNM3`, `SCT2`, `SNT` and `SDM` are older SNOMED editions whose codes are
+/// not SNOMED CT concept ids, and Read `RC` does not say which Read version:
+/// local.
+static CODING_SYSTEMS: &[(&str, Known)] = &[
+    (
+        "ACTCODE",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-ActCode"),
+    ),
+    (
+        "ACTRELSS",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-ActRelationshipSubset"),
+    ),
+    ("C4", Known::Uri("http://www.ama-assn.org/go/cpt")),
+    ("CDCPHINVS", Known::Uri("urn:oid:2.16.840.1.114222.4.5.274")),
+    ("CDCREC", Known::Uri("urn:oid:2.16.840.1.113883.6.238")),
+    ("CTV3", Known::Uri("http://read.info/ctv3")),
+    ("CVX", Known::Uri("http://hl7.org/fhir/sid/cvx")),
+    (
+        "DCM",
+        Known::Uri("http://dicom.nema.org/resources/ontology/DCM"),
+    ),
+    ("DMD", Known::Dmd),
+    (
+        "ENTITYCODE",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-EntityCode"),
+    ),
+    (
+        "ENTITYHDLG",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-EntityHandling"),
+    ),
+    ("FDAUNII", Known::Uri("http://fdasis.nlm.nih.gov")),
+    ("FIPS5_2", Known::Uri("urn:oid:2.16.840.1.113883.6.92")),
+    ("FIPS6_4", Known::Uri("urn:oid:2.16.840.1.113883.6.93")),
+    (
+        "HCPCS",
+        Known::Uri("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
+    ),
+    (
+        "HPC",
+        Known::Uri("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
+    ),
+    ("HSLOC", Known::Uri("urn:oid:2.16.840.1.113883.6.259")),
+    ("I10", Known::Icd10),
+    ("I10C", Known::Uri("http://hl7.org/fhir/sid/icd-10-cm")),
+    (
+        "I10P",
+        Known::Uri("http://www.cms.gov/Medicare/Coding/ICD10"),
+    ),
+    ("I9", Known::Uri("http://hl7.org/fhir/sid/icd-9-cm")),
+    ("I9C", Known::Uri("http://hl7.org/fhir/sid/icd-9-cm")),
+    ("I9CDX", Known::Uri("http://hl7.org/fhir/sid/icd-9-cm")),
+    ("I9CP", Known::Uri("http://hl7.org/fhir/sid/icd-9-cm")),
+    ("ICD-10", Known::Icd10),
+    ("ICD10", Known::Icd10),
+    ("ISO3166", Known::Uri("urn:iso:std:iso:3166")),
+    ("ISO3166_1", Known::Uri("urn:iso:std:iso:3166")),
+    ("ISO3166_2", Known::Uri("urn:iso:std:iso:3166:-2")),
+    ("ISO4217", Known::Uri("urn:iso:std:iso:4217")),
+    ("LN", Known::Loinc),
+    ("LOINC", Known::Loinc),
+    ("MDC", Known::Uri("urn:iso:std:iso:11073:10101")),
+    ("MEDIATYPE", Known::Uri("urn:ietf:bcp:13")),
+    (
+        "MEDR",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/MDR"),
+    ),
+    (
+        "MVX",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/MVX"),
+    ),
+    ("NCIT", Known::Uri("http://ncimeta.nci.nih.gov")),
+    ("NDC", Known::Uri("http://hl7.org/fhir/sid/ndc")),
+    ("NDFRT", Known::Uri("http://hl7.org/fhir/ndfrt")),
+    (
+        "NULLFL",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-NullFlavor"),
+    ),
+    (
+        "OBSMETHOD",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-ObservationMethod"),
+    ),
+    (
+        "PRTCPTNMODE",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"),
+    ),
+    (
+        "ROLECLASS",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-RoleClass"),
+    ),
+    (
+        "ROLECODE",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-RoleCode"),
+    ),
+    (
+        "RSPMODE",
+        Known::Uri("http://terminology.hl7.org/CodeSystem/v3-ResponseMode"),
+    ),
+    (
+        "RXNORM",
+        Known::Uri("http://www.nlm.nih.gov/research/umls/rxnorm"),
+    ),
+    ("SCT", Known::Snomed),
+    ("SNM", Known::Snomed),
+    ("SNOMED", Known::Snomed),
+    ("SNOMED-CT", Known::Snomed),
+    ("SNOMEDCT", Known::Snomed),
+    ("UCUM", Known::Ucum),
+    ("UML", Known::Uri("http://www.nlm.nih.gov/research/umls")),
+    ("WC", Known::Uri("http://www.whocc.no/atc")),
+];
+
+/// The case-insensitive order of table name `key` (upper case) against the
+/// name sent.
+fn cmp_name(key: &str, name: &str) -> std::cmp::Ordering {
+    key.bytes()
+        .cmp(name.bytes().map(|b| b.to_ascii_uppercase()))
+}
+
+/// The coding system an HL7 v2 name (CWE.3, table 0396) names: a known name
+/// (any case), `HL7nnnn` (a v2 table), or an ISO OID; anything else
+/// (a local `L` or `99zzz`, an unknown name) is kept by name as
+/// [`CodeSystem::Local`], which the FHIR writer never writes as a system
+/// (a `Coding.system` must be an absolute URI): [`Ctx::coding_system`]
+/// reports it.
 fn coding_system(name: &str) -> CodeSystem {
-    match name {
-        "LN" | "LOINC" => CodeSystem::Loinc,
-        "SCT" | "SNM" | "SNOMED" | "SNOMED-CT" => CodeSystem::Snomed,
-        "I10" | "ICD10" | "ICD-10" => CodeSystem::Icd10,
-        "UCUM" => CodeSystem::Ucum,
-        "DMD" => CodeSystem::Dmd,
-        t if t.starts_with("HL7") && t.len() == 7 => {
-            CodeSystem::V2Table(t.get(3..).unwrap_or(t).into())
+    if let Ok(i) = CODING_SYSTEMS.binary_search_by(|(k, _)| cmp_name(k, name)) {
+        if let Some((_, known)) = CODING_SYSTEMS.get(i) {
+            return match *known {
+                Known::Snomed => CodeSystem::Snomed,
+                Known::Dmd => CodeSystem::Dmd,
+                Known::Loinc => CodeSystem::Loinc,
+                Known::Ucum => CodeSystem::Ucum,
+                Known::Icd10 => CodeSystem::Icd10,
+                Known::Uri(u) => CodeSystem::Uri(u.into()),
+            };
         }
-        // An ISO OID names the system itself.
-        t if t.contains('.')
-            && t.split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+    }
+    match (name.get(..3), name.get(3..)) {
+        (Some(hl7), Some(n))
+            if hl7.eq_ignore_ascii_case("HL7")
+                && n.len() == 4
+                && n.bytes().all(|b| b.is_ascii_digit()) =>
         {
-            CodeSystem::Uri(format!("urn:oid:{t}"))
+            return CodeSystem::V2Table(n.into());
         }
-        other => CodeSystem::Local(other.into()),
+        _ => {}
+    }
+    // An ISO OID names the system itself.
+    if name.contains('.')
+        && name
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return CodeSystem::Uri(format!("urn:oid:{name}"));
+    }
+    CodeSystem::Local(name.into())
+}
+
+/// Why a coding system kept by name ([`CodeSystem::Local`]) is reported.
+fn local_system_reason(name: &str) -> &'static str {
+    let local = name.eq_ignore_ascii_case("L")
+        || name.eq_ignore_ascii_case("LB")
+        || name.get(..2) == Some("99");
+    if local {
+        "a local coding system (HL7 table 0396 `L`, `LB` or `99zzz`): no FHIR system URI; \
+         kept by name in the model, its codings written to FHIR without a system (code and \
+         display kept)"
+    } else {
+        "a coding system name with no known FHIR system URI (not in carecodec's HL7 table \
+         0396 map): kept by name in the model, its codings written to FHIR without a system \
+         (code and display kept)"
     }
 }
 
@@ -3669,7 +3858,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
                 codes.reserve_exact(if len >= 4 { 2 } else { 1 });
             }
             codes.push(Code {
-                system: coding_system(system.as_ref().map_or("", |s| &*s.value)),
+                system: ctx.coding_system(system.as_ref()),
                 code: code.value,
                 display: text.map(|t| t.value),
             });
@@ -3782,7 +3971,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
             code.sources.append(d.sources);
         }
         if let Some(s) = system {
-            code.value.system = coding_system(&s.value);
+            code.value.system = ctx.coding_system(Some(&s));
             code.sources.append(s.sources);
         }
         code
@@ -5191,6 +5380,42 @@ mod tests {
 
     use super::*;
     use proptest::prelude::*;
+
+    /// The coding-system table is upper case and sorted (the binary search
+    /// needs both), with no name twice; names match in any case; a name
+    /// with no URI stays local.
+    #[test]
+    fn coding_system_table_is_sorted_and_case_blind() {
+        for pair in CODING_SYSTEMS.windows(2) {
+            assert!(pair[0].0.as_bytes() < pair[1].0.as_bytes(), "{pair:?}");
+        }
+        for (name, _) in CODING_SYSTEMS {
+            assert_eq!(*name, name.to_ascii_uppercase());
+            assert!(
+                !matches!(coding_system(name), CodeSystem::Local(_)),
+                "{name}"
+            );
+        }
+        assert_eq!(coding_system("sct"), CodeSystem::Snomed);
+        assert_eq!(coding_system("Ln"), CodeSystem::Loinc);
+        assert_eq!(coding_system("I10"), CodeSystem::Icd10);
+        assert_eq!(coding_system("DMD"), CodeSystem::Dmd);
+        assert_eq!(
+            coding_system("cvx"),
+            CodeSystem::Uri("http://hl7.org/fhir/sid/cvx".into())
+        );
+        assert_eq!(coding_system("hl70078"), CodeSystem::V2Table("0078".into()));
+        assert_eq!(
+            coding_system("2.16.840.1.113883.6.96"),
+            CodeSystem::Uri("urn:oid:2.16.840.1.113883.6.96".into())
+        );
+        for local in ["L", "99LAB", "E5", "HL7ABCD", "HL7007", "SNM3", "RC", ""] {
+            assert_eq!(coding_system(local), CodeSystem::Local(local.into()));
+        }
+        assert!(local_system_reason("99zzz").starts_with("a local"));
+        assert!(local_system_reason("l").starts_with("a local"));
+        assert!(local_system_reason("AS4").starts_with("a coding system name"));
+    }
 
     #[test]
     fn base64_hex_and_mime_types() {

@@ -555,6 +555,11 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 } else {
                     status
                 };
+                // R4 prr-1: order details are written only beside a code
+                // (without one `not_written` lists them: see
+                // v2_writer_validity.rs order_detail_only_beside_a_code).
+                let coded = !code.codes.is_empty() || code.text.is_some();
+                let order_details = if coded { order_details } else { Vec::new() };
                 ResultReport {
                     identifiers: ids
                         .into_iter()

@@ -166,7 +166,10 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("Encounter.identifier.value", "YOR123456"),
             ("Encounter.period.start", "2010-10-20T16:16:00Z"),
-            ("Encounter.period.end", "2010-10-21T16:06:00Z"),
+            // PV1-45 `201010211606` (minute precision): a period end is the
+            // last second it stands for (docs/mapping.md, "Reduced-precision
+            // ends"; until 2026-12-07 16:06:00).
+            ("Encounter.period.end", "2010-10-21T16:06:59Z"),
             ("Encounter.status", "finished"),
             (
                 "Encounter.extension{https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-DischargeMethod}.valueCodeableConcept.coding.code",

@@ -21,14 +21,14 @@ use serde_json::Value;
 const HEAD: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
 
-/// `OBR|1|P1|F1|FBC^Full blood count^L` with `fields` (number, text) set.
+/// `OBR|1|P1|F1|58410-2^Full blood count^LN` with `fields` (number, text) set.
 fn obr(fields: &[(usize, &str)]) -> String {
     let mut f = vec![""; fields.iter().map(|(n, _)| *n).max().unwrap_or(0).max(4) + 1];
     f[0] = "OBR";
     f[1] = "1";
     f[2] = "P1";
     f[3] = "F1";
-    f[4] = "FBC^Full blood count^L";
+    f[4] = "58410-2^Full blood count^LN";
     for (n, v) in fields {
         f[*n] = v;
     }

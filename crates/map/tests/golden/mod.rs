@@ -12,9 +12,12 @@
 //!   `Patient.extension{http://…/patient-birthTime}.valueDateTime`;
 //! - a date-time with a time is compared as its UTC instant (the sender's
 //!   offset and the converter's re-expression in its host zone both vanish);
-//! - code systems the converter invents for a v2 coding-system name
-//!   (`http://example.com/v2-to-fhir-converter/CodeSystem/X`) and the bare
-//!   name carecodec keeps for a local system (`X`) both read `local:X`;
+//! - a code system the converter invents for a v2 coding-system name
+//!   (`http://example.com/v2-to-fhir-converter/CodeSystem/X`) is a
+//!   placeholder (below): carecodec writes the system of a name with no
+//!   known URI (`L`, `99zzz`, `E5`…) not at all, since `Coding.system` must
+//!   be an absolute URI (until 2026-12-07 it wrote the bare name `X`, and
+//!   both read `local:X`; a bare name still reads `local:X`);
 //! - an identifier's assigning authority reads `identifier.authority = X`
 //!   whether it was written as the converter's placeholder system
 //!   (`…/v2-to-fhir-converter/Identifier/X`) or as carecodec's
@@ -265,16 +268,12 @@ fn walk(
 
 const PLACEHOLDER: &str = "http://example.com/";
 const CONVERTER_ID: &str = "http://example.com/v2-to-fhir-converter/Identifier/";
-const CONVERTER_CS: &str = "http://example.com/v2-to-fhir-converter/CodeSystem/";
 
 /// The normalised form of one raw leaf, or `None` for a dropped placeholder.
 fn normalise(path: &str, value: &str) -> Option<(String, String)> {
     if let Some(parent) = path.strip_suffix(".system") {
         if let Some(name) = value.strip_prefix(CONVERTER_ID) {
             return Some((format!("{parent}.authority"), name.to_owned()));
-        }
-        if let Some(name) = value.strip_prefix(CONVERTER_CS) {
-            return Some((path.to_owned(), format!("local:{name}")));
         }
         let coded = parent.ends_with("coding") || parent.ends_with("identifier");
         if coded && !value.contains(':') {
