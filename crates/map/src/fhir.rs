@@ -6228,13 +6228,6 @@ fn clinical_losses(
     }
 }
 
-/// A concept as one line of text (a [`NotWritten::value`]): its codes,
-/// then its text.
-fn concept_text(c: &Concept) -> String {
-    let codes = c.codes.iter().map(code_text);
-    codes.chain(c.text.clone()).collect::<Vec<_>>().join(" ")
-}
-
 /// Notes `value` of `field` of a record sent again (the later of two
 /// items of one message with one key), when it is there and the record
 /// written (the first with the key) does not say the same (`written`).
