@@ -312,8 +312,11 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 }
 
 /// Escapes text for writing as one leaf value: every delimiter and the escape
-/// character become escape sequences, and CR/LF become `\X0D\`/`\X0A\`. The
-/// result is encoded in `charset` (Latin-1 characters above U+00FF become `?`).
+/// character become escape sequences, and control characters become hex
+/// escapes `\Xhh\` (CR `\X0D\`, LF `\X0A\`, and every other C0 control but
+/// TAB, and DEL), so the value can break neither the segment nor MLLP
+/// framing (0x0B, 0x1C). The result is encoded in `charset` (Latin-1
+/// characters above U+00FF become `?`).
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode;
@@ -322,6 +325,7 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 /// let d = Delimiters::default();
 /// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8), b"O'Brien\\S\\A\\F\\B".to_vec());
 /// assert_eq!(encode("a\\b", &d, Charset::Utf8), b"a\\E\\b".to_vec());
+/// assert_eq!(encode("a\x1cb\x0b", &d, Charset::Utf8), b"a\\X1C\\b\\X0B\\".to_vec());
 /// ```
 pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
@@ -361,10 +365,13 @@ pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u
                 seq(out, b"T");
             } else if Some(b) == d.truncation {
                 seq(out, b"P");
-            } else if b == b'\r' {
-                seq(out, b"X0D");
-            } else if b == b'\n' {
-                seq(out, b"X0A");
+            } else if needs_hex(b) {
+                let hex = [
+                    b'X',
+                    HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+                    HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+                ];
+                seq(out, &hex);
             } else {
                 out.push(b);
             }
@@ -378,6 +385,16 @@ pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u
             }
         }
     }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Control characters [`encode`] writes as `\Xhh\`: every C0 control but
+/// TAB, and DEL. HL7 text types hold printable characters; CR and LF would
+/// end the segment, and 0x0B / 0x1C are the MLLP start and end blocks, which
+/// would cut the message when it is framed.
+fn needs_hex(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
 #[cfg(test)]
@@ -508,6 +525,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::InvalidText { charset: "UTF-8" });
+    }
+
+    /// F6 (probe 12): 0x0B and 0x1C were written raw, and split the message
+    /// when it was MLLP-framed.
+    #[test]
+    fn control_characters_are_hex_escaped() {
+        let d = Delimiters::default();
+        let raw = encode("a\x1c\x0b\x00\x7f\tb", &d, Charset::Utf8);
+        assert_eq!(raw, b"a\\X1C\\\\X0B\\\\X00\\\\X7F\\\tb");
+        assert!(!raw.iter().any(|&b| b < 0x20 && b != b'\t'));
+        let back = decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap();
+        assert_eq!(back, "a\x1c\x0b\x00\x7f\tb");
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub const CR: u8 = 0x0d;
 
 /// Appends the framed `message` to `out`.
 ///
+/// The message is not checked: one holding 0x0B or 0x1C would be cut by
+/// the receiver ([`MllpWriter::write_frame`] refuses it).
+///
 /// ```
 /// use carecodec_hl7v2::mllp::encode;
 ///
@@ -458,16 +461,30 @@ impl<W: Write> MllpWriter<W> {
 
     /// Writes one framed message and flushes.
     ///
+    /// A message holding a start (0x0B) or end (0x1C) block byte would be
+    /// cut in two by the receiver: it is refused with
+    /// [`io::ErrorKind::InvalidInput`] and nothing is written
+    /// ([`escape::encode`](crate::escape::encode), used by
+    /// [`MessageBuf::set`](crate::MessageBuf::set), writes them as `\X0B\` /
+    /// `\X1C\`).
+    ///
     /// ```
     /// use carecodec_hl7v2::mllp::MllpWriter;
     ///
     /// let mut w = MllpWriter::new(Vec::new());
     /// w.write_frame(b"MSH|^~\\&|A\r")?;
     /// w.write_frame(b"MSH|^~\\&|B\r")?;
+    /// assert!(w.write_frame(b"MSH|^~\\&|C\x1c\r").is_err());
     /// assert_eq!(w.into_inner(), b"\x0bMSH|^~\\&|A\r\x1c\r\x0bMSH|^~\\&|B\r\x1c\r");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write_frame(&mut self, message: &[u8]) -> io::Result<()> {
+        if let Some(at) = memchr::memchr2(START, END, message) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("MLLP block byte inside the message at byte {at}: it would end the frame"),
+            ));
+        }
         self.buf.clear();
         encode(message, &mut self.buf);
         self.inner.write_all(&self.buf)?;

@@ -416,7 +416,10 @@ impl MessageBuf {
             path.subcomponent,
         ];
         if indices.contains(&Some(0)) {
-            return Err(invalid_edit(path, "indices are 1-based: 0 addresses nothing"));
+            return Err(invalid_edit(
+                path,
+                "indices are 1-based: 0 addresses nothing",
+            ));
         }
         if path.subcomponent.is_some() && path.component.is_none() {
             return Err(invalid_edit(path, "a subcomponent without a component"));
@@ -653,7 +656,8 @@ mod tests {
             assert_eq!(m.to_bytes(), before, "{p} changed the buffer");
         }
         // Far, but within the bound: padded.
-        m.set_raw_path(&pid.field(3).repetition(100_001), b"Y").unwrap();
+        m.set_raw_path(&pid.field(3).repetition(100_001), b"Y")
+            .unwrap();
         let bytes = m.to_bytes();
         let msg = Message::parse(&bytes).unwrap();
         assert_eq!(msg.text("PID-3[100001]").unwrap().as_deref(), Some("Y"));

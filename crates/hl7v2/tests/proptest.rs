@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use carecodec_hl7v2::{escape, Charset, Delimiters, Level, Message, MessageBuf, Path};
+use carecodec_hl7v2::{Charset, Delimiters, Level, Message, MessageBuf, Path, escape};
 use proptest::prelude::*;
 
 /// Five or six distinct delimiter characters drawn from HL7-legal punctuation.
@@ -32,6 +32,7 @@ fn text() -> impl Strategy<Value = String> {
         "[A-Za-z0-9 ]{0,12}",
         "[|^~\\\\&#!$%*+/:;=?@{}\r\n A-Z]{0,12}",
         "\\PC{0,8}",
+        "[\x00-\x1f\x7f A-Z]{0,12}",
         Just("\"\"".to_owned()),
     ]
 }
