@@ -19,6 +19,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::escape;
 use crate::message::Message;
 use crate::owned::MessageBuf;
 use crate::path::Path;
@@ -315,9 +316,9 @@ pub fn build(
             ack.set("ERR-3.1", err.code)?;
             ack.set("ERR-3.3", "HL70357")?;
             ack.set("ERR-4", err.severity)?;
-            ack.set("ERR-8", &err.message)?;
+            set_text_lossy(&mut ack, "ERR-8", &err.message)?;
         } else {
-            ack.set("MSA-3", &err.message)?;
+            set_text_lossy(&mut ack, "MSA-3", &err.message)?;
             if let Some(loc) = &err.location {
                 ack.set("ERR-1.1", loc.segment())?;
                 ack.set("ERR-1.2", &loc.occurrence.to_string())?;
@@ -330,6 +331,43 @@ pub fn build(
         }
     }
     Ok(ack)
+}
+
+/// Sets free text (ERR-8, MSA-3) that must reach the sender whatever it
+/// holds: a character the ACK cannot write ([`escape::encode`]: a delimiter
+/// when the original's MSH-2 has no escape character, a character its
+/// charset cannot hold) is replaced by `?` (or `_`, or a space, whichever the
+/// message can carry), and the text then says how many were replaced.
+fn set_text_lossy(ack: &mut MessageBuf, path: &str, text: &str) -> Result<()> {
+    let (d, charset) = (ack.delimiters(), ack.charset());
+    let writable = |c: char| {
+        let mut b = [0u8; 4];
+        escape::encode(c.encode_utf8(&mut b), &d, charset).is_ok()
+    };
+    let replacement = ['?', '_', ' ']
+        .into_iter()
+        .find(|&c| writable(c))
+        .unwrap_or(' ');
+    let mut replaced = 0usize;
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if writable(c) {
+                c
+            } else {
+                replaced += 1;
+                replacement
+            }
+        })
+        .collect();
+    if replaced > 0 {
+        let note = format!(" [{replaced} character(s) this message cannot carry replaced]");
+        out.extend(
+            note.chars()
+                .map(|c| if writable(c) { c } else { replacement }),
+        );
+    }
+    ack.set(path, &out)
 }
 
 #[cfg(test)]
@@ -363,5 +401,22 @@ mod tests {
             b"PID^1^3^101&&HL70357"
         );
         assert_eq!(a.text("MSA-3").unwrap().as_deref(), Some("no id"));
+    }
+
+    /// F2 (probe 12): an ACK to a message whose MSH-2 is `^~` (no escape
+    /// character) wrote `\\S\\` into ERR-8, which read back literally.
+    #[test]
+    fn ack_text_without_escape_character_is_replaced_and_says_so() {
+        let msg = Message::parse(b"MSH|^~|A|B|C|D|1||ADT^A01|9|P|2.5\r").unwrap();
+        assert_eq!(msg.delimiters().escape, None);
+        let err = AckError::new(None, "100", "bad id \"P^D\" or P|D");
+        let ack = build(&msg, AckCode::AR, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        let bytes = ack.to_bytes();
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("bad id \"P?D\" or P?D [2 character(s) this message cannot carry replaced]")
+        );
+        assert!(!bytes.windows(3).any(|w| w == b"\\S\\"));
     }
 }

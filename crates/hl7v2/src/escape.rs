@@ -315,63 +315,88 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 /// character become escape sequences, and control characters become hex
 /// escapes `\Xhh\` (CR `\X0D\`, LF `\X0A\`, and every other C0 control but
 /// TAB, and DEL), so the value can break neither the segment nor MLLP
-/// framing (0x0B, 0x1C). The result is encoded in `charset` (Latin-1
-/// characters above U+00FF become `?`).
+/// framing (0x0B, 0x1C). The result is encoded in `charset`.
+///
+/// An error ([`ErrorKind::Unencodable`], at the character's byte offset in
+/// `text`), never altered data, when a character cannot be written: with no
+/// escape character in MSH-2 (`^~`), a delimiter or control character has
+/// no escape that reads back; in ISO-8859-1, a character above U+00FF has
+/// no byte.
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode;
-/// use carecodec_hl7v2::{Charset, Delimiters};
+/// use carecodec_hl7v2::{Charset, Delimiters, ErrorKind};
 ///
 /// let d = Delimiters::default();
-/// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8), b"O'Brien\\S\\A\\F\\B".to_vec());
-/// assert_eq!(encode("a\\b", &d, Charset::Utf8), b"a\\E\\b".to_vec());
-/// assert_eq!(encode("a\x1cb\x0b", &d, Charset::Utf8), b"a\\X1C\\b\\X0B\\".to_vec());
+/// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8)?, b"O'Brien\\S\\A\\F\\B");
+/// assert_eq!(encode("a\\b", &d, Charset::Utf8)?, b"a\\E\\b");
+/// assert_eq!(encode("a\x1cb\x0b", &d, Charset::Utf8)?, b"a\\X1C\\b\\X0B\\");
+///
+/// let no_escape = Delimiters::new(b'|', b"^~")?;
+/// assert_eq!(encode("a\\b", &no_escape, Charset::Utf8)?, b"a\\b"); // not a delimiter here
+/// let err = encode("a^b", &no_escape, Charset::Utf8).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '^', .. }));
+/// assert_eq!(err.offset(), 1);
+/// # Ok::<(), carecodec_hl7v2::Error>(())
 /// ```
-pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Vec<u8> {
+pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
-    encode_into(text, delims, charset, &mut out);
-    out
+    encode_into(text, delims, charset, &mut out)?;
+    Ok(out)
 }
 
-/// [`encode`] appending to `out`.
+/// [`encode`] appending to `out`; on an error `out` is left as it was.
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode_into;
 /// use carecodec_hl7v2::{Charset, Delimiters};
 ///
 /// let mut out = b"NTE|1||".to_vec();
-/// encode_into("a|b\r\nc", &Delimiters::default(), Charset::Utf8, &mut out);
+/// encode_into("a|b\r\nc", &Delimiters::default(), Charset::Utf8, &mut out)?;
 /// assert_eq!(out, b"NTE|1||a\\F\\b\\X0D\\\\X0A\\c");
+/// # Ok::<(), carecodec_hl7v2::Error>(())
 /// ```
-pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) {
-    let esc = d.escape.unwrap_or(b'\\');
-    let seq = |out: &mut Vec<u8>, code: &[u8]| {
+pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    let result = encode_chars(text, d, charset, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn encode_chars(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) -> Result<()> {
+    let seq = |out: &mut Vec<u8>, at: usize, ch: char, code: &[u8]| -> Result<()> {
+        let Some(esc) = d.escape else {
+            return Err(unencodable(
+                ch,
+                at,
+                "MSH-2 defines no escape character to write it with",
+            ));
+        };
         out.push(esc);
         out.extend_from_slice(code);
         out.push(esc);
+        Ok(())
     };
-    for ch in text.chars() {
+    for (at, ch) in text.char_indices() {
         if ch.is_ascii() {
             let b = ch as u8;
             if b == d.field {
-                seq(out, b"F");
+                seq(out, at, ch, b"F")?;
             } else if b == d.component {
-                seq(out, b"S");
+                seq(out, at, ch, b"S")?;
             } else if b == d.repetition {
-                seq(out, b"R");
+                seq(out, at, ch, b"R")?;
             } else if Some(b) == d.escape {
-                seq(out, b"E");
+                seq(out, at, ch, b"E")?;
             } else if Some(b) == d.subcomponent {
-                seq(out, b"T");
+                seq(out, at, ch, b"T")?;
             } else if Some(b) == d.truncation {
-                seq(out, b"P");
+                seq(out, at, ch, b"P")?;
             } else if needs_hex(b) {
-                let hex = [
-                    b'X',
-                    HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-                    HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
-                ];
-                seq(out, &hex);
+                let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+                seq(out, at, ch, &[b'X', hex(b >> 4), hex(b & 0xf)])?;
             } else {
                 out.push(b);
             }
@@ -385,6 +410,12 @@ pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u
             }
         }
     }
+    Ok(())
+}
+
+#[cold]
+fn unencodable(ch: char, offset: usize, reason: &'static str) -> Error {
+    Error::new(ErrorKind::Unencodable { ch, reason }, offset, 0)
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -532,18 +563,43 @@ mod tests {
     #[test]
     fn control_characters_are_hex_escaped() {
         let d = Delimiters::default();
-        let raw = encode("a\x1c\x0b\x00\x7f\tb", &d, Charset::Utf8);
+        let raw = encode("a\x1c\x0b\x00\x7f\tb", &d, Charset::Utf8).unwrap();
         assert_eq!(raw, b"a\\X1C\\\\X0B\\\\X00\\\\X7F\\\tb");
         assert!(!raw.iter().any(|&b| b < 0x20 && b != b'\t'));
         let back = decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap();
         assert_eq!(back, "a\x1c\x0b\x00\x7f\tb");
     }
 
+    /// F2 (probe 12): with MSH-2 `^~` (no escape character) encode fell
+    /// back to `\\` and wrote `\\F\\`/`\\S\\`, which such a message reads back
+    /// literally.
+    #[test]
+    fn no_escape_character_refuses_what_it_cannot_escape() {
+        let d = Delimiters::new(b'|', b"^~").unwrap();
+        for (text, at) in [("a|b", 1), ("ab^c", 2), ("~", 0), ("x\r", 1), ("\x1c", 0)] {
+            let mut out = b"kept".to_vec();
+            let e = encode_into(text, &d, Charset::Utf8, &mut out).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Unencodable { .. }),
+                "{text:?}"
+            );
+            assert_eq!(e.offset(), at, "{text:?}");
+            assert_eq!(out, b"kept");
+        }
+        // Everything else is written as is and reads back.
+        let raw = encode("a\\F\\b&c\té", &d, Charset::Utf8).unwrap();
+        assert_eq!(raw, "a\\F\\b&c\té".as_bytes());
+        assert_eq!(
+            decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap(),
+            "a\\F\\b&c\té"
+        );
+    }
+
     #[test]
     fn encode_roundtrip() {
         let d = Delimiters::new(b'|', b"^~\\&#").unwrap();
         for s in ["plain", "a|b^c~d\\e&f#g", "line\r\nbreak", "é ü 漢"] {
-            let raw = encode(s, &d, Charset::Utf8);
+            let raw = encode(s, &d, Charset::Utf8).unwrap();
             assert_eq!(
                 decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap(),
                 s

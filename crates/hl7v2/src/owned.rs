@@ -281,6 +281,21 @@ impl MessageBuf {
         self.delims
     }
 
+    /// The character set text is written in: UTF-8 for [`MessageBuf::new`],
+    /// the message's for a buffer made from a [`Message`].
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Delimiters, Message, MessageBuf};
+    ///
+    /// assert_eq!(MessageBuf::new(Delimiters::default()).charset(), Charset::Utf8);
+    /// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||8859/1\r")?;
+    /// assert_eq!(MessageBuf::from(&msg).charset(), Charset::Latin1);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
     /// Number of segments.
     ///
     /// ```
@@ -338,8 +353,17 @@ impl MessageBuf {
     /// Sets the text at `path`, escaping delimiters. Missing segments are
     /// appended; missing fields, repetitions and components are created empty.
     ///
+    /// Text that cannot be written as it is ([`escape::encode`]: a delimiter
+    /// when MSH-2 defines no escape character) is refused with
+    /// `ErrorKind::Unencodable` carrying the path, and nothing is changed.
+    ///
     /// ```
-    /// use carecodec_hl7v2::{Delimiters, Message, MessageBuf};
+    /// use carecodec_hl7v2::{Delimiters, ErrorKind, Message, MessageBuf};
+    ///
+    /// let mut plain = MessageBuf::new(Delimiters::new(b'|', b"^~")?); // no escape character
+    /// let err = plain.set("PID-5", "a|b").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '|', .. }));
+    /// assert_eq!(err.path(), Some("PID[1]-5"));
     ///
     /// let mut buf = MessageBuf::new(Delimiters::default());
     /// buf.set("PID-5.1", "SMITH^JONES")?; // the separator is escaped
@@ -350,8 +374,10 @@ impl MessageBuf {
     /// # Ok::<(), carecodec_hl7v2::Error>(())
     /// ```
     pub fn set(&mut self, path: &str, text: &str) -> Result<()> {
-        let raw = escape::encode(text, &self.delims, self.charset);
-        self.set_raw_path(&Path::parse(path)?, &raw)
+        let path = Path::parse(path)?;
+        let raw = escape::encode(text, &self.delims, self.charset)
+            .map_err(|e| e.with_path(path.to_string()))?;
+        self.set_raw_path(&path, &raw)
     }
 
     /// Sets the raw bytes at `path` as given (no escaping: the caller may

@@ -282,7 +282,7 @@ proptest! {
         let mut buf = MessageBuf::new(d);
         buf.set("PID-3", "X").unwrap();
         let before = buf.to_bytes();
-        let raw = escape::encode(&value, &d, Charset::Utf8);
+        let raw = escape::encode(&value, &d, Charset::Utf8).unwrap();
         let zero = [Some(path.occurrence), path.field, rep, comp, sub].contains(&Some(0));
         let refused = zero || (sub.is_some() && comp.is_none()) || (id == "MSH" && field <= 2);
         match buf.set_raw_path(&path, &raw) {
