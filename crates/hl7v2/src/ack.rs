@@ -284,11 +284,16 @@ pub fn build(
     }
     ack.set("MSH-9.3", "ACK")?;
     ack.set("MSH-10", &opts.control_id)?;
-    for p in ["MSH-11", "MSH-12", "MSH-18"] {
+    for p in ["MSH-11", "MSH-12"] {
         let v = raw(p);
         if !v.is_empty() {
             ack.set_raw(p, v)?;
         }
+    }
+    // The ACK's text is written in the charset the original was read in.
+    let msh18 = raw("MSH-18");
+    if !msh18.is_empty() {
+        ack.set_msh18_as(msh18, msg.charset())?;
     }
     ack.set("MSA-1", code.as_str())?;
     ack.set_raw("MSA-2", raw("MSH-10"))?;
@@ -401,6 +406,23 @@ mod tests {
             b"PID^1^3^101&&HL70357"
         );
         assert_eq!(a.text("MSA-3").unwrap().as_deref(), Some("no id"));
+    }
+
+    /// F3 (probe 12): the ACK to an 8859/1 message copied MSH-18 but wrote
+    /// ERR-8 in UTF-8.
+    #[test]
+    fn ack_text_follows_the_original_charset() {
+        let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5||||||8859/1\r").unwrap();
+        let err = AckError::new(None, "102", "René \u{fffd} Zołko");
+        let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        assert_eq!(ack.charset(), crate::Charset::Latin1);
+        let bytes = ack.to_bytes();
+        assert!(bytes.windows(5).any(|w| w == b"Ren\xe9 "), "{bytes:?}");
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("René ? Zo?ko [2 character(s) this message cannot carry replaced]")
+        );
     }
 
     /// F2 (probe 12): an ACK to a message whose MSH-2 is `^~` (no escape

@@ -321,7 +321,8 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 /// `text`), never altered data, when a character cannot be written: with no
 /// escape character in MSH-2 (`^~`), a delimiter or control character has
 /// no escape that reads back; in ISO-8859-1, a character above U+00FF has
-/// no byte.
+/// no byte (HL7's `\C..\`/`\M..\` code extension could switch sets, but
+/// this crate does not apply it when reading, so it would not read back).
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode;
@@ -337,6 +338,11 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 /// let err = encode("a^b", &no_escape, Charset::Utf8).unwrap_err();
 /// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '^', .. }));
 /// assert_eq!(err.offset(), 1);
+///
+/// assert_eq!(encode("René", &d, Charset::Latin1)?, b"Ren\xe9");
+/// let err = encode("Zołko", &d, Charset::Latin1).unwrap_err(); // 'ł' is U+0142
+/// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: 'ł', .. }));
+/// assert_eq!(err.offset(), 2);
 /// # Ok::<(), carecodec_hl7v2::Error>(())
 /// ```
 pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Result<Vec<u8>> {
@@ -402,7 +408,16 @@ fn encode_chars(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>)
             }
         } else {
             match charset {
-                Charset::Latin1 => out.push(u8::try_from(u32::from(ch)).unwrap_or(b'?')),
+                Charset::Latin1 => match u8::try_from(u32::from(ch)) {
+                    Ok(b) => out.push(b),
+                    Err(_) => {
+                        return Err(unencodable(
+                            ch,
+                            at,
+                            "ISO-8859-1 (MSH-18 8859/1) has no byte for it",
+                        ));
+                    }
+                },
                 Charset::Ascii | Charset::Utf8 => {
                     let mut buf = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());

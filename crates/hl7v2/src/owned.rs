@@ -241,7 +241,8 @@ impl From<&Message<'_>> for MessageBuf {
 }
 
 impl MessageBuf {
-    /// A new message holding only `MSH|^~\&` (with `delims`), CR-terminated, UTF-8.
+    /// A new message holding only `MSH|^~\&` (with `delims`), CR-terminated,
+    /// UTF-8 until MSH-18 says otherwise.
     ///
     /// ```
     /// use carecodec_hl7v2::{Delimiters, MessageBuf};
@@ -282,7 +283,8 @@ impl MessageBuf {
     }
 
     /// The character set text is written in: UTF-8 for [`MessageBuf::new`],
-    /// the message's for a buffer made from a [`Message`].
+    /// the message's for a buffer made from a [`Message`], and the one MSH-18
+    /// names once it is set.
     ///
     /// ```
     /// use carecodec_hl7v2::{Charset, Delimiters, Message, MessageBuf};
@@ -290,6 +292,15 @@ impl MessageBuf {
     /// assert_eq!(MessageBuf::new(Delimiters::default()).charset(), Charset::Utf8);
     /// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||8859/1\r")?;
     /// assert_eq!(MessageBuf::from(&msg).charset(), Charset::Latin1);
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.set("MSH-18", "8859/1")?; // MSH-18 decides how later text is written
+    /// assert_eq!(buf.charset(), Charset::Latin1);
+    /// buf.set("PID-5", "René")?;
+    /// assert!(buf.to_bytes().ends_with(b"PID|||||Ren\xe9\r"));
+    /// assert!(buf.set("PID-6", "Zołko").is_err()); // no byte for 'ł' in ISO-8859-1
+    /// assert!(buf.set("MSH-18", "UNICODE UTF-8").is_err()); // 'é' is already Latin-1
+    /// assert!(buf.set("MSH-18", "ISO IR87").is_err()); // not supported
     /// # Ok::<(), carecodec_hl7v2::Error>(())
     /// ```
     pub fn charset(&self) -> Charset {
@@ -412,6 +423,12 @@ impl MessageBuf {
     ///
     /// The error carries the path ([`Error::path`]).
     ///
+    /// Setting MSH-18 (of the first MSH) switches the charset later text is
+    /// written in ([`MessageBuf::charset`]); a value this crate does not
+    /// support is `ErrorKind::UnsupportedCharset`, and switching between
+    /// ISO-8859-1 and UTF-8/ASCII once the buffer holds non-ASCII bytes is
+    /// refused (`ErrorKind::ReadOnly`): set MSH-18 first.
+    ///
     /// ```
     /// use carecodec_hl7v2::{Delimiters, ErrorKind, MessageBuf, Path};
     ///
@@ -430,6 +447,21 @@ impl MessageBuf {
     /// # Ok::<(), carecodec_hl7v2::Error>(())
     /// ```
     pub fn set_raw_path(&mut self, path: &Path, raw: &[u8]) -> Result<()> {
+        self.edit(path, raw, true)
+    }
+
+    /// Copies `raw` into MSH-18 and declares `charset` for the text written
+    /// after it, without reading MSH-18 (an ACK answers in the original's
+    /// charset, even one this crate cannot name from MSH-18).
+    pub(crate) fn set_msh18_as(&mut self, raw: &[u8], charset: Charset) -> Result<()> {
+        self.edit(&Path::parse("MSH-18")?, raw, false)?;
+        self.charset = charset;
+        Ok(())
+    }
+
+    /// [`MessageBuf::set_raw_path`]; with `follow_charset`, an edit of the
+    /// first MSH's MSH-18 also switches the charset text is written in.
+    fn edit(&mut self, path: &Path, raw: &[u8], follow_charset: bool) -> Result<()> {
         let Some(field) = path.field else {
             return Err(Error::new(ErrorKind::ReadOnly("a whole segment"), 0, 0)
                 .with_path(path.to_string()));
@@ -498,6 +530,9 @@ impl MessageBuf {
         let Some(new) = replace_nested(old, &levels, raw) else {
             return Err(invalid_edit(path, TOO_FAR));
         };
+        if follow_charset && field == 18 && &id == b"MSH" && found == Some(0) {
+            self.charset = self.charset_for(&new, path)?;
+        }
         match found.and_then(|i| self.segments.get_mut(i)) {
             Some(seg) => seg.raw = new,
             None => {
@@ -510,6 +545,46 @@ impl MessageBuf {
             }
         }
         Ok(())
+    }
+
+    /// The charset an edit that leaves the first segment as `msh` declares
+    /// in MSH-18: an error when this crate does not support it, or when it
+    /// would change how the non-ASCII text already in the buffer reads.
+    fn charset_for(&self, msh: &[u8], path: &Path) -> Result<Charset> {
+        let d = self.delims;
+        let msh18 = msh.split(|&b| b == d.field).nth(17).unwrap_or_default();
+        let first = msh18
+            .split(|&b| b == d.repetition)
+            .next()
+            .unwrap_or_default();
+        let Some(charset) = Charset::from_msh18(first) else {
+            return Err(Error::new(
+                ErrorKind::UnsupportedCharset(String::from_utf8_lossy(first).into_owned()),
+                0,
+                0,
+            )
+            .with_path(path.to_string()));
+        };
+        let latin1 = |c: Charset| c == Charset::Latin1;
+        let non_ascii = self
+            .segments
+            .iter()
+            .skip(1)
+            .map(|s| &s.raw[..])
+            .chain([msh])
+            .any(|raw| !raw.is_ascii());
+        if latin1(charset) != latin1(self.charset) && non_ascii {
+            return Err(Error::new(
+                ErrorKind::ReadOnly(
+                    "MSH-18 to another character set once the message holds non-ASCII text \
+                     (set MSH-18 first)",
+                ),
+                0,
+                0,
+            )
+            .with_path(path.to_string()));
+        }
+        Ok(charset)
     }
 
     /// The message's bytes.
