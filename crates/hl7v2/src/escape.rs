@@ -146,7 +146,48 @@ fn decode_escaped<'a>(
         i = close + 1;
     }
     out.extend_from_slice(raw.get(i..).unwrap_or_default());
-    Ok(Cow::Owned(text(&out, charset, 0)?.into_owned()))
+    match text(&out, charset, 0) {
+        Ok(s) => Ok(Cow::Owned(s.into_owned())),
+        // The offset is into `out`; report it in `raw`.
+        Err(e) => Err(Error::new(
+            e.kind().clone(),
+            raw_offset(raw, esc, delims, opts, e.offset()),
+            0,
+        )),
+    }
+}
+
+/// The offset in `raw` of byte `at` of `decode_escaped`'s output: inside a
+/// run copied as is, the same byte in `raw`; inside what an escape decoded
+/// to, the escape's start. Replays the decoding (only on the error path).
+#[cold]
+fn raw_offset(raw: &[u8], esc: u8, delims: &Delimiters, opts: &DecodeOptions, at: usize) -> usize {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0usize;
+    while let Some(rel) = raw.get(i..).and_then(|r| memchr::memchr(esc, r)) {
+        let start = i + rel;
+        if at < out.len() + rel {
+            return i + (at - out.len());
+        }
+        out.extend_from_slice(raw.get(i..start).unwrap_or_default());
+        i = start;
+        let Some(close) = raw
+            .get(start + 1..)
+            .and_then(|r| memchr::memchr(esc, r))
+            .map(|p| start + 1 + p)
+        else {
+            break;
+        };
+        let body = raw.get(start + 1..close).unwrap_or_default();
+        let verbatim = raw.get(start..=close).unwrap_or_default();
+        resolve(body, verbatim, delims, opts, &mut out);
+        if at < out.len() {
+            return start;
+        }
+        i = close + 1;
+    }
+    // In the tail copied as is (or an unterminated escape kept verbatim).
+    (i + at.saturating_sub(out.len())).min(raw.len())
 }
 
 fn resolve(body: &[u8], verbatim: &[u8], d: &Delimiters, opts: &DecodeOptions, out: &mut Vec<u8>) {
@@ -547,6 +588,24 @@ mod tests {
         assert_eq!(r(b"\\H\\bold\\N\\"), "bold");
         assert_eq!(r(b"\\.in 4\\x\\.ce\\"), "x\n");
         assert_eq!(r(b"\\.zz\\"), "\\.zz\\");
+    }
+
+    /// F4 (probe 12): a bad byte after escapes was reported at its offset
+    /// in the decoded buffer (`\\F\\` is 3 bytes shorter decoded).
+    #[test]
+    fn bad_byte_after_escapes_is_reported_at_its_raw_offset() {
+        let d = Delimiters::default();
+        let opts = DecodeOptions::default();
+        for (raw, at) in [
+            (&b"\\F\\\\F\\\\F\\\\F\\\xff"[..], 12),
+            (b"ab\\S\\cd\xffe", 7),
+            (b"\\XFF\\", 0),        // the escape decoded to the bad byte
+            (b"x\\XC3\\\\F\\", 1),  // a truncated sequence from an escape
+            (b"a\\F\\b\\Q\xff", 7), // in an unterminated escape, kept verbatim
+        ] {
+            let e = decode(raw, &d, Charset::Utf8, &opts).unwrap_err();
+            assert_eq!(e.offset(), at, "{raw:?}");
+        }
     }
 
     #[test]
