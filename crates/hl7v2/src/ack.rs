@@ -73,7 +73,8 @@ impl AckCode {
     }
 
     /// The code for an outcome, in the mode the message asks for: enhanced
-    /// mode (commit codes) when MSH-15 or MSH-16 is valued, else original mode.
+    /// mode (commit codes) when MSH-15 or MSH-16 is valued, else original
+    /// mode.
     ///
     /// ```
     /// use carecodec_hl7v2::ack::{AckCode, Outcome};
@@ -291,10 +292,7 @@ pub fn build(
         }
     }
     // The ACK's text is written in the charset the original was read in.
-    let msh18 = raw("MSH-18");
-    if !msh18.is_empty() {
-        ack.set_msh18_as(msh18, msg.charset())?;
-    }
+    ack.set_msh18_as(raw("MSH-18"), msg.charset())?;
     ack.set("MSA-1", code.as_str())?;
     ack.set_raw("MSA-2", raw("MSH-10"))?;
     let v25 = msg
@@ -341,13 +339,15 @@ pub fn build(
 /// Sets free text (ERR-8, MSA-3) that must reach the sender whatever it
 /// holds: a character the ACK cannot write ([`escape::encode`]: a delimiter
 /// when the original's MSH-2 has no escape character, a character its
-/// charset cannot hold) is replaced by `?` (or `_`, or a space, whichever the
-/// message can carry), and the text then says how many were replaced.
+/// charset cannot hold — for ASCII, the HL7 default, anything non-ASCII) is
+/// replaced by `?` (or `_`, or a space, whichever the message can carry),
+/// and the text then says how many were replaced.
 fn set_text_lossy(ack: &mut MessageBuf, path: &str, text: &str) -> Result<()> {
     let (d, charset) = (ack.delimiters(), ack.charset());
     let writable = |c: char| {
         let mut b = [0u8; 4];
-        escape::encode(c.encode_utf8(&mut b), &d, charset).is_ok()
+        (c.is_ascii() || charset != crate::Charset::Ascii)
+            && escape::encode(c.encode_utf8(&mut b), &d, charset).is_ok()
     };
     let replacement = ['?', '_', ' ']
         .into_iter()
@@ -422,6 +422,22 @@ mod tests {
         assert_eq!(
             a.text("ERR-8").unwrap().as_deref(),
             Some("René ? Zo?ko [2 character(s) this message cannot carry replaced]")
+        );
+    }
+
+    /// An ASCII message (MSH-18 empty or `ASCII`, or one read as ASCII
+    /// because its MSH-18 is not supported) gets ASCII error text.
+    #[test]
+    fn ack_text_to_an_ascii_message_is_ascii() {
+        let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5\r").unwrap();
+        let err = AckError::new(None, "102", "Ren\u{e9}");
+        let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        let bytes = ack.to_bytes();
+        assert!(bytes.is_ascii());
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("Ren? [1 character(s) this message cannot carry replaced]")
         );
     }
 

@@ -454,7 +454,9 @@ impl MessageBuf {
     /// after it, without reading MSH-18 (an ACK answers in the original's
     /// charset, even one this crate cannot name from MSH-18).
     pub(crate) fn set_msh18_as(&mut self, raw: &[u8], charset: Charset) -> Result<()> {
-        self.edit(&Path::parse("MSH-18")?, raw, false)?;
+        if !raw.is_empty() {
+            self.edit(&Path::parse("MSH-18")?, raw, false)?;
+        }
         self.charset = charset;
         Ok(())
     }
