@@ -74,7 +74,7 @@ impl AckCode {
 
     /// The code for an outcome, in the mode the message asks for: enhanced
     /// mode (commit codes) when MSH-15 or MSH-16 is valued, else original
-    /// mode.
+    /// mode. The HL7 null `""` is not a value.
     ///
     /// ```
     /// use carecodec_hl7v2::ack::{AckCode, Outcome};
@@ -84,9 +84,16 @@ impl AckCode {
     /// assert_eq!(AckCode::for_message(&original, Outcome::Error), AckCode::AE);
     /// let enhanced = Message::parse(b"MSH|^~\\&||||||||1|P|2.4|||AL|NE\r").unwrap();
     /// assert_eq!(AckCode::for_message(&enhanced, Outcome::Accept), AckCode::CA);
+    /// let null = Message::parse(b"MSH|^~\\&||||||||1|P|2.4|||\"\"|\"\"\r").unwrap();
+    /// assert_eq!(AckCode::for_message(&null, Outcome::Accept), AckCode::AA);
     /// ```
     pub fn for_message(msg: &Message<'_>, outcome: Outcome) -> AckCode {
-        let valued = |p: &str| msg.get(p).ok().flatten().is_some_and(|v| !v.is_empty());
+        let valued = |p: &str| {
+            msg.get(p)
+                .ok()
+                .flatten()
+                .is_some_and(|v| !v.is_empty() && v.raw() != b"\"\"")
+        };
         let enhanced = valued("MSH-15") || valued("MSH-16");
         match (enhanced, outcome) {
             (false, Outcome::Accept) => AckCode::AA,
