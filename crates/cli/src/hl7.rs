@@ -391,7 +391,8 @@ fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {
             Err(e) => {
                 failed = true;
                 eprintln!("{}: message {} rejected: {e}", path.display(), entry.number);
-                // Answer from the header alone when the rest is unreadable,
+                // Answer from the header alone when the rest is unreadable:
+                // in its MSH-18 charset (the ACK's text is written in it), or
                 // read as ASCII so that an unsupported MSH-18 still gets its AR/CR.
                 let header_len = entry
                     .bytes
@@ -400,7 +401,7 @@ fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {
                     .unwrap_or(entry.bytes.len());
                 let ascii = ParseOptions::default().with_charset(Charset::Ascii);
                 let header = entry.bytes.get(..header_len).unwrap_or_default();
-                match Message::parse_with(header, &ascii) {
+                match Message::parse(header).or_else(|_| Message::parse_with(header, &ascii)) {
                     Ok(header) => {
                         let opts = AckOptions::new(
                             format!("ACK{}", header.control_id().unwrap_or("")),

@@ -83,6 +83,27 @@ fn ack_answers_an_unsupported_charset_with_ar() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// F3 (probe 12): the AR to a rejected 8859/1 message declared 8859/1 (MSH-18
+/// copied) but carried ERR-8 in UTF-8 (the header was read as ASCII). It is
+/// now written in Latin-1, and what Latin-1 cannot hold is replaced and said.
+#[test]
+fn ack_to_a_latin1_message_is_latin1() {
+    let input = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C8|P|2.5||||||8859/1\rPID|1\rP\xc9D|2\r";
+    let out = run(&["hl7", "ack", "-"], input);
+    let ack = &out.stdout;
+    assert!(ack.windows(9).any(|w| w == b"|8859/1\rM"), "{}", text(ack));
+    // No UTF-8 sequence (U+FFFD is EF BF BD) in a Latin-1 ACK.
+    assert!(!ack.windows(3).any(|w| w == b"\xef\xbf\xbd"), "{ack:?}");
+    let s = String::from_utf8_lossy(ack);
+    assert!(s.contains("identifier \"P?D\""), "{s}");
+    assert!(
+        s.contains("[1 character(s) this message cannot carry replaced]"),
+        "{s}"
+    );
+    assert!(s.contains("\rMSA|AR|C8"), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// Junk lines outside messages are reported by flat and ack on stderr, with
 /// exit 1, as check reports them; binary junk alone is not a silent success.
 /// (Junk after a message's segments is part of it, and rejects it.)

@@ -19,6 +19,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::escape;
 use crate::message::Message;
 use crate::owned::MessageBuf;
 use crate::path::Path;
@@ -72,7 +73,8 @@ impl AckCode {
     }
 
     /// The code for an outcome, in the mode the message asks for: enhanced
-    /// mode (commit codes) when MSH-15 or MSH-16 is valued, else original mode.
+    /// mode (commit codes) when MSH-15 or MSH-16 is valued, else original
+    /// mode. The HL7 null `""` is not a value.
     ///
     /// ```
     /// use carecodec_hl7v2::ack::{AckCode, Outcome};
@@ -82,9 +84,16 @@ impl AckCode {
     /// assert_eq!(AckCode::for_message(&original, Outcome::Error), AckCode::AE);
     /// let enhanced = Message::parse(b"MSH|^~\\&||||||||1|P|2.4|||AL|NE\r").unwrap();
     /// assert_eq!(AckCode::for_message(&enhanced, Outcome::Accept), AckCode::CA);
+    /// let null = Message::parse(b"MSH|^~\\&||||||||1|P|2.4|||\"\"|\"\"\r").unwrap();
+    /// assert_eq!(AckCode::for_message(&null, Outcome::Accept), AckCode::AA);
     /// ```
     pub fn for_message(msg: &Message<'_>, outcome: Outcome) -> AckCode {
-        let valued = |p: &str| msg.get(p).ok().flatten().is_some_and(|v| !v.is_empty());
+        let valued = |p: &str| {
+            msg.get(p)
+                .ok()
+                .flatten()
+                .is_some_and(|v| !v.is_empty() && v.raw() != b"\"\"")
+        };
         let enhanced = valued("MSH-15") || valued("MSH-16");
         match (enhanced, outcome) {
             (false, Outcome::Accept) => AckCode::AA,
@@ -283,12 +292,14 @@ pub fn build(
     }
     ack.set("MSH-9.3", "ACK")?;
     ack.set("MSH-10", &opts.control_id)?;
-    for p in ["MSH-11", "MSH-12", "MSH-18"] {
+    for p in ["MSH-11", "MSH-12"] {
         let v = raw(p);
         if !v.is_empty() {
             ack.set_raw(p, v)?;
         }
     }
+    // The ACK's text is written in the charset the original was read in.
+    ack.set_msh18_as(raw("MSH-18"), msg.charset())?;
     ack.set("MSA-1", code.as_str())?;
     ack.set_raw("MSA-2", raw("MSH-10"))?;
     let v25 = msg
@@ -315,9 +326,9 @@ pub fn build(
             ack.set("ERR-3.1", err.code)?;
             ack.set("ERR-3.3", "HL70357")?;
             ack.set("ERR-4", err.severity)?;
-            ack.set("ERR-8", &err.message)?;
+            set_text_lossy(&mut ack, "ERR-8", &err.message)?;
         } else {
-            ack.set("MSA-3", &err.message)?;
+            set_text_lossy(&mut ack, "MSA-3", &err.message)?;
             if let Some(loc) = &err.location {
                 ack.set("ERR-1.1", loc.segment())?;
                 ack.set("ERR-1.2", &loc.occurrence.to_string())?;
@@ -330,6 +341,45 @@ pub fn build(
         }
     }
     Ok(ack)
+}
+
+/// Sets free text (ERR-8, MSA-3) that must reach the sender whatever it
+/// holds: a character the ACK cannot write ([`escape::encode`]: a delimiter
+/// when the original's MSH-2 has no escape character, a character its
+/// charset cannot hold — for ASCII, the HL7 default, anything non-ASCII) is
+/// replaced by `?` (or `_`, or a space, whichever the message can carry),
+/// and the text then says how many were replaced.
+fn set_text_lossy(ack: &mut MessageBuf, path: &str, text: &str) -> Result<()> {
+    let (d, charset) = (ack.delimiters(), ack.charset());
+    let writable = |c: char| {
+        let mut b = [0u8; 4];
+        (c.is_ascii() || charset != crate::Charset::Ascii)
+            && escape::encode(c.encode_utf8(&mut b), &d, charset).is_ok()
+    };
+    let replacement = ['?', '_', ' ']
+        .into_iter()
+        .find(|&c| writable(c))
+        .unwrap_or(' ');
+    let mut replaced = 0usize;
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if writable(c) {
+                c
+            } else {
+                replaced += 1;
+                replacement
+            }
+        })
+        .collect();
+    if replaced > 0 {
+        let note = format!(" [{replaced} character(s) this message cannot carry replaced]");
+        out.extend(
+            note.chars()
+                .map(|c| if writable(c) { c } else { replacement }),
+        );
+    }
+    ack.set(path, &out)
 }
 
 #[cfg(test)]
@@ -363,5 +413,55 @@ mod tests {
             b"PID^1^3^101&&HL70357"
         );
         assert_eq!(a.text("MSA-3").unwrap().as_deref(), Some("no id"));
+    }
+
+    /// F3 (probe 12): the ACK to an 8859/1 message copied MSH-18 but wrote
+    /// ERR-8 in UTF-8.
+    #[test]
+    fn ack_text_follows_the_original_charset() {
+        let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5||||||8859/1\r").unwrap();
+        let err = AckError::new(None, "102", "René \u{fffd} Zołko");
+        let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        assert_eq!(ack.charset(), crate::Charset::Latin1);
+        let bytes = ack.to_bytes();
+        assert!(bytes.windows(5).any(|w| w == b"Ren\xe9 "), "{bytes:?}");
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("René ? Zo?ko [2 character(s) this message cannot carry replaced]")
+        );
+    }
+
+    /// An ASCII message (MSH-18 empty or `ASCII`, or one read as ASCII
+    /// because its MSH-18 is not supported) gets ASCII error text.
+    #[test]
+    fn ack_text_to_an_ascii_message_is_ascii() {
+        let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5\r").unwrap();
+        let err = AckError::new(None, "102", "Ren\u{e9}");
+        let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        let bytes = ack.to_bytes();
+        assert!(bytes.is_ascii());
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("Ren? [1 character(s) this message cannot carry replaced]")
+        );
+    }
+
+    /// F2 (probe 12): an ACK to a message whose MSH-2 is `^~` (no escape
+    /// character) wrote `\\S\\` into ERR-8, which read back literally.
+    #[test]
+    fn ack_text_without_escape_character_is_replaced_and_says_so() {
+        let msg = Message::parse(b"MSH|^~|A|B|C|D|1||ADT^A01|9|P|2.5\r").unwrap();
+        assert_eq!(msg.delimiters().escape, None);
+        let err = AckError::new(None, "100", "bad id \"P^D\" or P|D");
+        let ack = build(&msg, AckCode::AR, Some(&err), &AckOptions::new("X", "2024")).unwrap();
+        let bytes = ack.to_bytes();
+        let a = Message::parse(&bytes).unwrap();
+        assert_eq!(
+            a.text("ERR-8").unwrap().as_deref(),
+            Some("bad id \"P?D\" or P?D [2 character(s) this message cannot carry replaced]")
+        );
+        assert!(!bytes.windows(3).any(|w| w == b"\\S\\"));
     }
 }

@@ -94,6 +94,17 @@ pub enum ErrorKind {
     /// An edit addressed something that cannot be set (e.g. MSH-1).
     #[error("cannot set {0}")]
     ReadOnly(&'static str),
+    /// Text that cannot be written into the message as it is: a delimiter
+    /// or control character when MSH-2 defines no escape character, or a
+    /// character the message's charset (MSH-18) cannot hold. The error's
+    /// offset is the character's byte offset in the text.
+    #[error("cannot write {ch:?}: {reason}")]
+    Unencodable {
+        /// The character.
+        ch: char,
+        /// Why it cannot be written.
+        reason: &'static str,
+    },
     /// An I/O error from an underlying reader or writer.
     #[error("I/O error: {0}")]
     Io(String),

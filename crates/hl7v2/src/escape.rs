@@ -146,7 +146,48 @@ fn decode_escaped<'a>(
         i = close + 1;
     }
     out.extend_from_slice(raw.get(i..).unwrap_or_default());
-    Ok(Cow::Owned(text(&out, charset, 0)?.into_owned()))
+    match text(&out, charset, 0) {
+        Ok(s) => Ok(Cow::Owned(s.into_owned())),
+        // The offset is into `out`; report it in `raw`.
+        Err(e) => Err(Error::new(
+            e.kind().clone(),
+            raw_offset(raw, esc, delims, opts, e.offset()),
+            0,
+        )),
+    }
+}
+
+/// The offset in `raw` of byte `at` of `decode_escaped`'s output: inside a
+/// run copied as is, the same byte in `raw`; inside what an escape decoded
+/// to, the escape's start. Replays the decoding (only on the error path).
+#[cold]
+fn raw_offset(raw: &[u8], esc: u8, delims: &Delimiters, opts: &DecodeOptions, at: usize) -> usize {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0usize;
+    while let Some(rel) = raw.get(i..).and_then(|r| memchr::memchr(esc, r)) {
+        let start = i + rel;
+        if at < out.len() + rel {
+            return i + (at - out.len());
+        }
+        out.extend_from_slice(raw.get(i..start).unwrap_or_default());
+        i = start;
+        let Some(close) = raw
+            .get(start + 1..)
+            .and_then(|r| memchr::memchr(esc, r))
+            .map(|p| start + 1 + p)
+        else {
+            break;
+        };
+        let body = raw.get(start + 1..close).unwrap_or_default();
+        let verbatim = raw.get(start..=close).unwrap_or_default();
+        resolve(body, verbatim, delims, opts, &mut out);
+        if at < out.len() {
+            return start;
+        }
+        i = close + 1;
+    }
+    // In the tail copied as is (or an unterminated escape kept verbatim).
+    (i + at.saturating_sub(out.len())).min(raw.len())
 }
 
 fn resolve(body: &[u8], verbatim: &[u8], d: &Delimiters, opts: &DecodeOptions, out: &mut Vec<u8>) {
@@ -312,65 +353,112 @@ fn invalid_text(charset: Charset, offset: usize) -> Error {
 }
 
 /// Escapes text for writing as one leaf value: every delimiter and the escape
-/// character become escape sequences, and CR/LF become `\X0D\`/`\X0A\`. The
-/// result is encoded in `charset` (Latin-1 characters above U+00FF become `?`).
+/// character become escape sequences, and control characters become hex
+/// escapes `\Xhh\` (CR `\X0D\`, LF `\X0A\`, and every other C0 control but
+/// TAB, and DEL), so the value can break neither the segment nor MLLP
+/// framing (0x0B, 0x1C). The result is encoded in `charset`.
+///
+/// An error ([`ErrorKind::Unencodable`], at the character's byte offset in
+/// `text`), never altered data, when a character cannot be written: with no
+/// escape character in MSH-2 (`^~`), a delimiter or control character has
+/// no escape that reads back; in ISO-8859-1, a character above U+00FF has
+/// no byte (HL7's `\C..\`/`\M..\` code extension could switch sets, but
+/// this crate does not apply it when reading, so it would not read back).
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode;
-/// use carecodec_hl7v2::{Charset, Delimiters};
+/// use carecodec_hl7v2::{Charset, Delimiters, ErrorKind};
 ///
 /// let d = Delimiters::default();
-/// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8), b"O'Brien\\S\\A\\F\\B".to_vec());
-/// assert_eq!(encode("a\\b", &d, Charset::Utf8), b"a\\E\\b".to_vec());
+/// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8)?, b"O'Brien\\S\\A\\F\\B");
+/// assert_eq!(encode("a\\b", &d, Charset::Utf8)?, b"a\\E\\b");
+/// assert_eq!(encode("a\x1cb\x0b", &d, Charset::Utf8)?, b"a\\X1C\\b\\X0B\\");
+///
+/// let no_escape = Delimiters::new(b'|', b"^~")?;
+/// assert_eq!(encode("a\\b", &no_escape, Charset::Utf8)?, b"a\\b"); // not a delimiter here
+/// let err = encode("a^b", &no_escape, Charset::Utf8).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '^', .. }));
+/// assert_eq!(err.offset(), 1);
+///
+/// assert_eq!(encode("René", &d, Charset::Latin1)?, b"Ren\xe9");
+/// let err = encode("Zołko", &d, Charset::Latin1).unwrap_err(); // 'ł' is U+0142
+/// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: 'ł', .. }));
+/// assert_eq!(err.offset(), 2);
+/// # Ok::<(), carecodec_hl7v2::Error>(())
 /// ```
-pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Vec<u8> {
+pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
-    encode_into(text, delims, charset, &mut out);
-    out
+    encode_into(text, delims, charset, &mut out)?;
+    Ok(out)
 }
 
-/// [`encode`] appending to `out`.
+/// [`encode`] appending to `out`; on an error `out` is left as it was.
 ///
 /// ```
 /// use carecodec_hl7v2::escape::encode_into;
 /// use carecodec_hl7v2::{Charset, Delimiters};
 ///
 /// let mut out = b"NTE|1||".to_vec();
-/// encode_into("a|b\r\nc", &Delimiters::default(), Charset::Utf8, &mut out);
+/// encode_into("a|b\r\nc", &Delimiters::default(), Charset::Utf8, &mut out)?;
 /// assert_eq!(out, b"NTE|1||a\\F\\b\\X0D\\\\X0A\\c");
+/// # Ok::<(), carecodec_hl7v2::Error>(())
 /// ```
-pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) {
-    let esc = d.escape.unwrap_or(b'\\');
-    let seq = |out: &mut Vec<u8>, code: &[u8]| {
+pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    let result = encode_chars(text, d, charset, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn encode_chars(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) -> Result<()> {
+    let seq = |out: &mut Vec<u8>, at: usize, ch: char, code: &[u8]| -> Result<()> {
+        let Some(esc) = d.escape else {
+            return Err(unencodable(
+                ch,
+                at,
+                "MSH-2 defines no escape character to write it with",
+            ));
+        };
         out.push(esc);
         out.extend_from_slice(code);
         out.push(esc);
+        Ok(())
     };
-    for ch in text.chars() {
+    for (at, ch) in text.char_indices() {
         if ch.is_ascii() {
             let b = ch as u8;
             if b == d.field {
-                seq(out, b"F");
+                seq(out, at, ch, b"F")?;
             } else if b == d.component {
-                seq(out, b"S");
+                seq(out, at, ch, b"S")?;
             } else if b == d.repetition {
-                seq(out, b"R");
+                seq(out, at, ch, b"R")?;
             } else if Some(b) == d.escape {
-                seq(out, b"E");
+                seq(out, at, ch, b"E")?;
             } else if Some(b) == d.subcomponent {
-                seq(out, b"T");
+                seq(out, at, ch, b"T")?;
             } else if Some(b) == d.truncation {
-                seq(out, b"P");
-            } else if b == b'\r' {
-                seq(out, b"X0D");
-            } else if b == b'\n' {
-                seq(out, b"X0A");
+                seq(out, at, ch, b"P")?;
+            } else if needs_hex(b) {
+                let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+                seq(out, at, ch, &[b'X', hex(b >> 4), hex(b & 0xf)])?;
             } else {
                 out.push(b);
             }
         } else {
             match charset {
-                Charset::Latin1 => out.push(u8::try_from(u32::from(ch)).unwrap_or(b'?')),
+                Charset::Latin1 => match u8::try_from(u32::from(ch)) {
+                    Ok(b) => out.push(b),
+                    Err(_) => {
+                        return Err(unencodable(
+                            ch,
+                            at,
+                            "ISO-8859-1 (MSH-18 8859/1) has no byte for it",
+                        ));
+                    }
+                },
                 Charset::Ascii | Charset::Utf8 => {
                     let mut buf = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -378,6 +466,22 @@ pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u
             }
         }
     }
+    Ok(())
+}
+
+#[cold]
+fn unencodable(ch: char, offset: usize, reason: &'static str) -> Error {
+    Error::new(ErrorKind::Unencodable { ch, reason }, offset, 0)
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Control characters [`encode`] writes as `\Xhh\`: every C0 control but
+/// TAB, and DEL. HL7 text types hold printable characters; CR and LF would
+/// end the segment, and 0x0B / 0x1C are the MLLP start and end blocks, which
+/// would cut the message when it is framed.
+fn needs_hex(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
 #[cfg(test)]
@@ -486,6 +590,24 @@ mod tests {
         assert_eq!(r(b"\\.zz\\"), "\\.zz\\");
     }
 
+    /// F4 (probe 12): a bad byte after escapes was reported at its offset
+    /// in the decoded buffer (`\\F\\` is 3 bytes shorter decoded).
+    #[test]
+    fn bad_byte_after_escapes_is_reported_at_its_raw_offset() {
+        let d = Delimiters::default();
+        let opts = DecodeOptions::default();
+        for (raw, at) in [
+            (&b"\\F\\\\F\\\\F\\\\F\\\xff"[..], 12),
+            (b"ab\\S\\cd\xffe", 7),
+            (b"\\XFF\\", 0),        // the escape decoded to the bad byte
+            (b"x\\XC3\\\\F\\", 1),  // a truncated sequence from an escape
+            (b"a\\F\\b\\Q\xff", 7), // in an unterminated escape, kept verbatim
+        ] {
+            let e = decode(raw, &d, Charset::Utf8, &opts).unwrap_err();
+            assert_eq!(e.offset(), at, "{raw:?}");
+        }
+    }
+
     #[test]
     fn invalid_utf8_is_an_error_not_a_panic() {
         let e = decode(
@@ -510,11 +632,48 @@ mod tests {
         assert_eq!(e.kind(), &ErrorKind::InvalidText { charset: "UTF-8" });
     }
 
+    /// F6 (probe 12): 0x0B and 0x1C were written raw, and split the message
+    /// when it was MLLP-framed.
+    #[test]
+    fn control_characters_are_hex_escaped() {
+        let d = Delimiters::default();
+        let raw = encode("a\x1c\x0b\x00\x7f\tb", &d, Charset::Utf8).unwrap();
+        assert_eq!(raw, b"a\\X1C\\\\X0B\\\\X00\\\\X7F\\\tb");
+        assert!(!raw.iter().any(|&b| b < 0x20 && b != b'\t'));
+        let back = decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap();
+        assert_eq!(back, "a\x1c\x0b\x00\x7f\tb");
+    }
+
+    /// F2 (probe 12): with MSH-2 `^~` (no escape character) encode fell
+    /// back to `\\` and wrote `\\F\\`/`\\S\\`, which such a message reads back
+    /// literally.
+    #[test]
+    fn no_escape_character_refuses_what_it_cannot_escape() {
+        let d = Delimiters::new(b'|', b"^~").unwrap();
+        for (text, at) in [("a|b", 1), ("ab^c", 2), ("~", 0), ("x\r", 1), ("\x1c", 0)] {
+            let mut out = b"kept".to_vec();
+            let e = encode_into(text, &d, Charset::Utf8, &mut out).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Unencodable { .. }),
+                "{text:?}"
+            );
+            assert_eq!(e.offset(), at, "{text:?}");
+            assert_eq!(out, b"kept");
+        }
+        // Everything else is written as is and reads back.
+        let raw = encode("a\\F\\b&c\té", &d, Charset::Utf8).unwrap();
+        assert_eq!(raw, "a\\F\\b&c\té".as_bytes());
+        assert_eq!(
+            decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap(),
+            "a\\F\\b&c\té"
+        );
+    }
+
     #[test]
     fn encode_roundtrip() {
         let d = Delimiters::new(b'|', b"^~\\&#").unwrap();
         for s in ["plain", "a|b^c~d\\e&f#g", "line\r\nbreak", "é ü 漢"] {
-            let raw = encode(s, &d, Charset::Utf8);
+            let raw = encode(s, &d, Charset::Utf8).unwrap();
             assert_eq!(
                 decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap(),
                 s

@@ -60,6 +60,9 @@ pub const CR: u8 = 0x0d;
 
 /// Appends the framed `message` to `out`.
 ///
+/// The message is not checked: one holding 0x0B or 0x1C would be cut by
+/// the receiver ([`MllpWriter::write_frame`] refuses it).
+///
 /// ```
 /// use carecodec_hl7v2::mllp::encode;
 ///
@@ -141,6 +144,13 @@ pub struct Decoder {
     pos: usize,
     max_frame: usize,
     skipping_oversize: bool,
+    /// Bytes after the start block at `pos` already searched for an end or
+    /// start block without finding one: a frame arriving in many small
+    /// reads is searched once, not once per read (linear, not quadratic).
+    scanned: usize,
+    /// Bytes handed to the end-block search so far (the linearity test).
+    #[cfg(test)]
+    searched: u64,
 }
 
 impl fmt::Debug for Decoder {
@@ -173,7 +183,10 @@ impl Decoder {
         Decoder::with_max_frame(64 << 20)
     }
 
-    /// A decoder rejecting frames larger than `max_frame` bytes.
+    /// A decoder rejecting frames larger than `max_frame` bytes (the
+    /// payload between the start and end blocks), whether the frame arrives
+    /// in pieces (reported as soon as it grows past the limit, and the rest
+    /// skipped unbuffered) or whole in one [`Decoder::feed`].
     ///
     /// ```
     /// use carecodec_hl7v2::mllp::{Decoder, MllpError};
@@ -183,6 +196,10 @@ impl Decoder {
     /// assert_eq!(dec.next_frame(), Some(Err(MllpError::TooLarge { offset: 0, limit: 8 })));
     /// dec.feed(b"-MESSAGE\r\x1c\r\x0bMSH|\x1c\r");
     /// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|".to_vec()))); // the rest skipped
+    ///
+    /// dec.feed(b"\x0bMSH|^~\\&|TOO-LONG\r\x1c\r\x0bMSH|\x1c\r"); // whole frames at once
+    /// assert_eq!(dec.next_frame(), Some(Err(MllpError::TooLarge { offset: 34, limit: 8 })));
+    /// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|".to_vec())));
     /// ```
     pub fn with_max_frame(max_frame: usize) -> Decoder {
         Decoder {
@@ -191,6 +208,9 @@ impl Decoder {
             pos: 0,
             max_frame,
             skipping_oversize: false,
+            scanned: 0,
+            #[cfg(test)]
+            searched: 0,
         }
     }
 
@@ -248,6 +268,15 @@ impl Decoder {
     /// assert_eq!(dec.next_frame(), None);
     /// ```
     pub fn next_frame(&mut self) -> Option<Result<Vec<u8>, MllpError>> {
+        let pos = self.pos;
+        let got = self.next_frame_inner();
+        if self.pos != pos {
+            self.scanned = 0;
+        }
+        got
+    }
+
+    fn next_frame_inner(&mut self) -> Option<Result<Vec<u8>, MllpError>> {
         let rest = self.buf.get(self.pos..)?;
         if rest.is_empty() {
             return None;
@@ -261,7 +290,8 @@ impl Decoder {
                         self.pos += 1;
                     }
                     self.skipping_oversize = false;
-                    return self.next_frame();
+                    self.scanned = 0;
+                    return self.next_frame_inner();
                 }
                 None => {
                     self.pos = self.buf.len();
@@ -292,7 +322,14 @@ impl Decoder {
         }
         let frame_at = self.pos;
         let body = self.buf.get(frame_at + 1..).unwrap_or_default();
-        match memchr::memchr2(END, START, body) {
+        // Resume the search where the last call for this frame stopped.
+        let from = self.scanned.min(body.len());
+        let unsearched = body.get(from..).unwrap_or_default();
+        #[cfg(test)]
+        {
+            self.searched += unsearched.len() as u64;
+        }
+        match memchr::memchr2(END, START, unsearched).map(|p| from + p) {
             Some(p) if body.get(p) == Some(&START) => {
                 // A new start block before the end block: the first frame was cut off.
                 let partial = body.get(..p).unwrap_or_default().to_vec();
@@ -304,11 +341,20 @@ impl Decoder {
             }
             Some(p) => {
                 if body.len() == p + 1 {
+                    self.scanned = p;
                     return None; // need the byte after the end block
                 }
-                let frame = body.get(..p).unwrap_or_default().to_vec();
                 let after = body.get(p + 1).copied();
                 let end_at = frame_at + 1 + p;
+                if p > self.max_frame {
+                    // Complete but over the limit (it arrived in one piece).
+                    self.pos = end_at + 1 + usize::from(after == Some(CR));
+                    return Some(Err(MllpError::TooLarge {
+                        offset: self.offset(frame_at),
+                        limit: self.max_frame,
+                    }));
+                }
+                let frame = body.get(..p).unwrap_or_default().to_vec();
                 if after == Some(CR) {
                     self.pos = end_at + 2;
                     Some(Ok(frame))
@@ -329,7 +375,10 @@ impl Decoder {
                     limit: self.max_frame,
                 }))
             }
-            None => None,
+            None => {
+                self.scanned = body.len();
+                None
+            }
         }
     }
 
@@ -458,16 +507,30 @@ impl<W: Write> MllpWriter<W> {
 
     /// Writes one framed message and flushes.
     ///
+    /// A message holding a start (0x0B) or end (0x1C) block byte would be
+    /// cut in two by the receiver: it is refused with
+    /// [`io::ErrorKind::InvalidInput`] and nothing is written
+    /// ([`escape::encode`](crate::escape::encode), used by
+    /// [`MessageBuf::set`](crate::MessageBuf::set), writes them as `\X0B\` /
+    /// `\X1C\`).
+    ///
     /// ```
     /// use carecodec_hl7v2::mllp::MllpWriter;
     ///
     /// let mut w = MllpWriter::new(Vec::new());
     /// w.write_frame(b"MSH|^~\\&|A\r")?;
     /// w.write_frame(b"MSH|^~\\&|B\r")?;
+    /// assert!(w.write_frame(b"MSH|^~\\&|C\x1c\r").is_err());
     /// assert_eq!(w.into_inner(), b"\x0bMSH|^~\\&|A\r\x1c\r\x0bMSH|^~\\&|B\r\x1c\r");
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write_frame(&mut self, message: &[u8]) -> io::Result<()> {
+        if let Some(at) = memchr::memchr2(START, END, message) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("MLLP block byte inside the message at byte {at}: it would end the frame"),
+            ));
+        }
         self.buf.clear();
         encode(message, &mut self.buf);
         self.inner.write_all(&self.buf)?;
@@ -524,6 +587,62 @@ mod tests {
         ));
         d.feed(b"78\x1c\r\x0bok\x1c\r");
         assert_eq!(d.next_frame(), Some(Ok(b"ok".to_vec())));
+    }
+
+    /// F5 (probe 12): a frame fed in small pieces was searched from its
+    /// start on every call (a 48 MiB frame in 1460-byte reads took 213 s).
+    /// Each byte is now searched once (plus the end block when the CR after
+    /// it is still to come).
+    #[test]
+    fn a_frame_in_small_pieces_is_searched_once() {
+        let payload = vec![b'x'; 1 << 20];
+        let mut wire = Vec::new();
+        encode(&payload, &mut wire);
+        encode(b"B", &mut wire);
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        for chunk in wire.chunks(1460) {
+            d.feed(chunk);
+            while let Some(f) = d.next_frame() {
+                got.push(f);
+            }
+        }
+        assert_eq!(got, [Ok(payload), Ok(b"B".to_vec())]);
+        assert!(
+            d.searched <= wire.len() as u64 + 8,
+            "searched {} bytes of a {}-byte stream",
+            d.searched,
+            wire.len()
+        );
+    }
+
+    /// F5 (probe 12): `with_max_frame` let a frame over the limit through
+    /// when it arrived complete in one `feed`.
+    #[test]
+    fn limit_holds_for_a_frame_fed_whole() {
+        let mut d = Decoder::with_max_frame(4);
+        d.feed(b"\x0b1234\x1c\r\x0b12345\x1c\r\x0b12345\x1cZ\x0bok\x1c\r");
+        assert_eq!(d.next_frame(), Some(Ok(b"1234".to_vec())));
+        assert_eq!(
+            d.next_frame(),
+            Some(Err(MllpError::TooLarge {
+                offset: 7,
+                limit: 4
+            }))
+        );
+        assert_eq!(
+            d.next_frame(),
+            Some(Err(MllpError::TooLarge {
+                offset: 15,
+                limit: 4
+            }))
+        );
+        assert_eq!(
+            d.next_frame(),
+            Some(Err(MllpError::Junk { offset: 22, len: 1 }))
+        );
+        assert_eq!(d.next_frame(), Some(Ok(b"ok".to_vec())));
+        assert_eq!(d.next_frame(), None);
     }
 
     #[test]

@@ -241,7 +241,8 @@ impl From<&Message<'_>> for MessageBuf {
 }
 
 impl MessageBuf {
-    /// A new message holding only `MSH|^~\&` (with `delims`), CR-terminated, UTF-8.
+    /// A new message holding only `MSH|^~\&` (with `delims`), CR-terminated,
+    /// UTF-8 until MSH-18 says otherwise.
     ///
     /// ```
     /// use carecodec_hl7v2::{Delimiters, MessageBuf};
@@ -279,6 +280,31 @@ impl MessageBuf {
     /// ```
     pub fn delimiters(&self) -> Delimiters {
         self.delims
+    }
+
+    /// The character set text is written in: UTF-8 for [`MessageBuf::new`],
+    /// the message's for a buffer made from a [`Message`], and the one MSH-18
+    /// names once it is set.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Delimiters, Message, MessageBuf};
+    ///
+    /// assert_eq!(MessageBuf::new(Delimiters::default()).charset(), Charset::Utf8);
+    /// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||8859/1\r")?;
+    /// assert_eq!(MessageBuf::from(&msg).charset(), Charset::Latin1);
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.set("MSH-18", "8859/1")?; // MSH-18 decides how later text is written
+    /// assert_eq!(buf.charset(), Charset::Latin1);
+    /// buf.set("PID-5", "René")?;
+    /// assert!(buf.to_bytes().ends_with(b"PID|||||Ren\xe9\r"));
+    /// assert!(buf.set("PID-6", "Zołko").is_err()); // no byte for 'ł' in ISO-8859-1
+    /// assert!(buf.set("MSH-18", "UNICODE UTF-8").is_err()); // 'é' is already Latin-1
+    /// assert!(buf.set("MSH-18", "ISO IR87").is_err()); // not supported
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
+    pub fn charset(&self) -> Charset {
+        self.charset
     }
 
     /// Number of segments.
@@ -338,8 +364,17 @@ impl MessageBuf {
     /// Sets the text at `path`, escaping delimiters. Missing segments are
     /// appended; missing fields, repetitions and components are created empty.
     ///
+    /// Text that cannot be written as it is ([`escape::encode`]: a delimiter
+    /// when MSH-2 defines no escape character) is refused with
+    /// `ErrorKind::Unencodable` carrying the path, and nothing is changed.
+    ///
     /// ```
-    /// use carecodec_hl7v2::{Delimiters, Message, MessageBuf};
+    /// use carecodec_hl7v2::{Delimiters, ErrorKind, Message, MessageBuf};
+    ///
+    /// let mut plain = MessageBuf::new(Delimiters::new(b'|', b"^~")?); // no escape character
+    /// let err = plain.set("PID-5", "a|b").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '|', .. }));
+    /// assert_eq!(err.path(), Some("PID[1]-5"));
     ///
     /// let mut buf = MessageBuf::new(Delimiters::default());
     /// buf.set("PID-5.1", "SMITH^JONES")?; // the separator is escaped
@@ -350,8 +385,10 @@ impl MessageBuf {
     /// # Ok::<(), carecodec_hl7v2::Error>(())
     /// ```
     pub fn set(&mut self, path: &str, text: &str) -> Result<()> {
-        let raw = escape::encode(text, &self.delims, self.charset);
-        self.set_raw_path(&Path::parse(path)?, &raw)
+        let path = Path::parse(path)?;
+        let raw = escape::encode(text, &self.delims, self.charset)
+            .map_err(|e| e.with_path(path.to_string()))?;
+        self.set_raw_path(&path, &raw)
     }
 
     /// Sets the raw bytes at `path` as given (no escaping: the caller may
@@ -371,60 +408,185 @@ impl MessageBuf {
 
     /// [`MessageBuf::set_raw`] with a parsed path.
     ///
+    /// Every index is 1-based. An error, never a panic, when:
+    /// - an index is 0 (a [`Path`] built with [`Path::field`],
+    ///   [`Path::component`]… or its public fields can hold one, though
+    ///   [`Path::parse`] rejects it): `ErrorKind::InvalidPath`;
+    /// - a subcomponent is given without a component: `ErrorKind::InvalidPath`;
+    /// - the edit would create more than 100 000 empty segments, fields,
+    ///   repetitions, components or subcomponents to reach the index (a
+    ///   bound on the memory one call can take): `ErrorKind::InvalidPath`;
+    /// - the path names a whole segment, or MSH-1/MSH-2 (and FHS/BHS-1/2):
+    ///   these hold the delimiters and are fixed when the buffer is made
+    ///   (`ErrorKind::ReadOnly`). The segment id is never written by an edit:
+    ///   the path's segment only selects (or appends) the segment.
+    ///
+    /// The error carries the path ([`Error::path`]).
+    ///
+    /// Setting MSH-18 (of the first MSH) switches the charset later text is
+    /// written in ([`MessageBuf::charset`]); a value this crate does not
+    /// support is `ErrorKind::UnsupportedCharset`, and switching between
+    /// ISO-8859-1 and UTF-8/ASCII once the buffer holds non-ASCII bytes is
+    /// refused (`ErrorKind::ReadOnly`): set MSH-18 first.
+    ///
     /// ```
-    /// use carecodec_hl7v2::{Delimiters, MessageBuf, Path};
+    /// use carecodec_hl7v2::{Delimiters, ErrorKind, MessageBuf, Path};
     ///
     /// let mut buf = MessageBuf::new(Delimiters::default());
     /// buf.set_raw_path(&Path::parse("OBX[2]-1")?, b"2")?;
     /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rOBX\rOBX|2\r");
+    ///
+    /// let zero = Path::segment_path("OBX", 1)?.field(5).component(0);
+    /// let err = buf.set_raw_path(&zero, b"X").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidPath { .. }));
+    /// assert_eq!(err.path(), Some("OBX[1]-5.0"));
+    /// let id = Path::segment_path("OBX", 1)?.field(0); // would be the segment id
+    /// assert!(buf.set_raw_path(&id, b"ZZZ").is_err());
+    /// assert!(buf.set_raw_path(&Path::parse("OBX-5[999999999]")?, b"X").is_err()); // too far
+    /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rOBX\rOBX|2\r"); // unchanged
     /// # Ok::<(), carecodec_hl7v2::Error>(())
     /// ```
     pub fn set_raw_path(&mut self, path: &Path, raw: &[u8]) -> Result<()> {
+        self.edit(path, raw, true)
+    }
+
+    /// Copies `raw` into MSH-18 and declares `charset` for the text written
+    /// after it, without reading MSH-18 (an ACK answers in the original's
+    /// charset, even one this crate cannot name from MSH-18).
+    pub(crate) fn set_msh18_as(&mut self, raw: &[u8], charset: Charset) -> Result<()> {
+        if !raw.is_empty() {
+            self.edit(&Path::parse("MSH-18")?, raw, false)?;
+        }
+        self.charset = charset;
+        Ok(())
+    }
+
+    /// [`MessageBuf::set_raw_path`]; with `follow_charset`, an edit of the
+    /// first MSH's MSH-18 also switches the charset text is written in.
+    fn edit(&mut self, path: &Path, raw: &[u8], follow_charset: bool) -> Result<()> {
         let Some(field) = path.field else {
-            return Err(Error::new(ErrorKind::ReadOnly("a whole segment"), 0, 0));
+            return Err(Error::new(ErrorKind::ReadOnly("a whole segment"), 0, 0)
+                .with_path(path.to_string()));
         };
+        let indices = [
+            Some(path.occurrence),
+            Some(field),
+            path.repetition,
+            path.component,
+            path.subcomponent,
+        ];
+        if indices.contains(&Some(0)) {
+            return Err(invalid_edit(
+                path,
+                "indices are 1-based: 0 addresses nothing",
+            ));
+        }
+        if path.subcomponent.is_some() && path.component.is_none() {
+            return Err(invalid_edit(path, "a subcomponent without a component"));
+        }
         let id = path.segment_id();
         let header = matches!(&id, b"MSH" | b"FHS" | b"BHS");
         if header && field <= 2 {
-            return Err(Error::new(ErrorKind::ReadOnly("MSH-1 or MSH-2"), 0, 0));
+            return Err(
+                Error::new(ErrorKind::ReadOnly("MSH-1 or MSH-2"), 0, 0).with_path(path.to_string())
+            );
         }
-        let mut found = self
+        let d = self.delims;
+        // Piece number of the field: MSH-n is piece n-1, other SEG-n is piece n.
+        let piece = to_index(if header { field - 1 } else { field });
+        let mut levels = vec![(d.field, piece)];
+        if path.repetition.is_some() || path.component.is_some() {
+            levels.push((d.repetition, to_index(path.repetition.unwrap_or(1)) - 1));
+        }
+        if let Some(c) = path.component {
+            levels.push((d.component, to_index(c) - 1));
+            if let Some(s) = path.subcomponent {
+                let sub = d.subcomponent.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::ReadOnly("a subcomponent without a subcomponent separator"),
+                        0,
+                        0,
+                    )
+                    .with_path(path.to_string())
+                })?;
+                levels.push((sub, to_index(s) - 1));
+            }
+        }
+        let occurrence = to_index(path.occurrence);
+        let have = self.segments.iter().filter(|s| s.id() == id).count();
+        if occurrence > have.saturating_add(MAX_CREATED) {
+            return Err(invalid_edit(path, TOO_FAR));
+        }
+        let found = self
             .segments
             .iter()
             .enumerate()
             .filter(|(_, s)| s.id() == id)
-            .nth(path.occurrence as usize - 1)
+            .nth(occurrence - 1)
             .map(|(i, _)| i);
-        if found.is_none() {
-            let have = self.segments.iter().filter(|s| s.id() == id).count();
-            for _ in have..path.occurrence as usize {
-                self.push_segment_raw(&id)?;
-            }
-            found = Some(self.segments.len() - 1);
-        }
-        let d = self.delims;
-        let Some(seg) = found.and_then(|i| self.segments.get_mut(i)) else {
-            return Ok(());
+        // Build the new segment before changing anything, so that an error
+        // leaves the buffer as it was.
+        let old = found
+            .and_then(|i| self.segments.get(i))
+            .map_or(&id[..], |s| &s.raw[..]);
+        let Some(new) = replace_nested(old, &levels, raw) else {
+            return Err(invalid_edit(path, TOO_FAR));
         };
-        // Piece number of the field: MSH-n is piece n-1, other SEG-n is piece n.
-        let piece = if header { field - 1 } else { field } as usize;
-        let mut levels = vec![(d.field, piece)];
-        if path.repetition.is_some() || path.component.is_some() {
-            levels.push((d.repetition, path.repetition.unwrap_or(1) as usize - 1));
+        if follow_charset && field == 18 && &id == b"MSH" && found == Some(0) {
+            self.charset = self.charset_for(&new, path)?;
         }
-        if let Some(c) = path.component {
-            levels.push((d.component, c as usize - 1));
-            if let Some(s) = path.subcomponent {
-                let sub = d.subcomponent.ok_or(Error::new(
-                    ErrorKind::ReadOnly("a subcomponent without a subcomponent separator"),
-                    0,
-                    0,
-                ))?;
-                levels.push((sub, s as usize - 1));
+        match found.and_then(|i| self.segments.get_mut(i)) {
+            Some(seg) => seg.raw = new,
+            None => {
+                for _ in have..occurrence {
+                    self.push_segment_raw(&id)?;
+                }
+                if let Some(seg) = self.segments.last_mut() {
+                    seg.raw = new;
+                }
             }
         }
-        seg.raw = replace_nested(&seg.raw, &levels, raw);
         Ok(())
+    }
+
+    /// The charset an edit that leaves the first segment as `msh` declares
+    /// in MSH-18: an error when this crate does not support it, or when it
+    /// would change how the non-ASCII text already in the buffer reads.
+    fn charset_for(&self, msh: &[u8], path: &Path) -> Result<Charset> {
+        let d = self.delims;
+        let msh18 = msh.split(|&b| b == d.field).nth(17).unwrap_or_default();
+        let first = msh18
+            .split(|&b| b == d.repetition)
+            .next()
+            .unwrap_or_default();
+        let Some(charset) = Charset::from_msh18(first) else {
+            return Err(Error::new(
+                ErrorKind::UnsupportedCharset(String::from_utf8_lossy(first).into_owned()),
+                0,
+                0,
+            )
+            .with_path(path.to_string()));
+        };
+        let latin1 = |c: Charset| c == Charset::Latin1;
+        let non_ascii = self
+            .segments
+            .iter()
+            .skip(1)
+            .map(|s| &s.raw[..])
+            .chain([msh])
+            .any(|raw| !raw.is_ascii());
+        if latin1(charset) != latin1(self.charset) && non_ascii {
+            return Err(Error::new(
+                ErrorKind::ReadOnly(
+                    "MSH-18 to another character set once the message holds non-ASCII text \
+                     (set MSH-18 first)",
+                ),
+                0,
+                0,
+            )
+            .with_path(path.to_string()));
+        }
+        Ok(charset)
     }
 
     /// The message's bytes.
@@ -479,21 +641,50 @@ impl MessageBuf {
     }
 }
 
+/// The most empty elements (segments, fields, repetitions, components,
+/// subcomponents) one edit may create to reach its index.
+const MAX_CREATED: usize = 100_000;
+
+const TOO_FAR: &str = "an index more than 100000 past the last existing element";
+
+/// A 1-based index as `usize` (`u32` always fits on the targets we build for;
+/// saturating otherwise, which the padding bound then rejects).
+fn to_index(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+#[cold]
+fn invalid_edit(path: &Path, reason: &'static str) -> Error {
+    Error::new(
+        ErrorKind::InvalidPath {
+            path: path.to_string(),
+            reason,
+        },
+        0,
+        0,
+    )
+    .with_path(path.to_string())
+}
+
 /// Replaces the element addressed by `levels` (separator, 0-based index) in
-/// `raw` with `value`, padding with empty elements as needed.
-fn replace_nested(raw: &[u8], levels: &[(u8, usize)], value: &[u8]) -> Vec<u8> {
+/// `raw` with `value`, padding with empty elements as needed; `None` when
+/// that would take more than [`MAX_CREATED`] new elements at one level.
+fn replace_nested(raw: &[u8], levels: &[(u8, usize)], value: &[u8]) -> Option<Vec<u8>> {
     let Some(((sep, idx), rest)) = levels.split_first() else {
-        return value.to_vec();
+        return Some(value.to_vec());
     };
     let mut parts: Vec<&[u8]> = raw.split(|b| b == sep).collect();
     if raw.is_empty() {
         parts.clear();
         parts.push(b"");
     }
+    if *idx >= parts.len().saturating_add(MAX_CREATED) {
+        return None;
+    }
     while parts.len() <= *idx {
         parts.push(b"");
     }
-    let inner = replace_nested(parts.get(*idx).copied().unwrap_or_default(), rest, value);
+    let inner = replace_nested(parts.get(*idx).copied().unwrap_or_default(), rest, value)?;
     let mut out = Vec::with_capacity(raw.len() + value.len() + idx + 1);
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -505,7 +696,7 @@ fn replace_nested(raw: &[u8], levels: &[(u8, usize)], value: &[u8]) -> Vec<u8> {
             out.extend_from_slice(p);
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -534,5 +725,45 @@ mod tests {
         assert!(m.set("MSH-2", "x").is_err());
         m.set("OBX[2]-1", "2").unwrap();
         assert_eq!(m.segment_count(), 4);
+    }
+
+    /// F1 (probe 12): a zero index from the public builders or fields
+    /// overflowed (`n - 1`: a panic in debug, a 4 GiB padding abort in
+    /// release), and `field(0)` overwrote the segment id.
+    #[test]
+    fn zero_and_far_indices_are_errors_not_panics() {
+        let mut m = MessageBuf::new(Delimiters::default());
+        m.set("PID-3", "X").unwrap();
+        let before = m.to_bytes();
+        let pid = Path::segment_path("PID", 1).unwrap();
+        let mut occ0 = pid.field(3);
+        occ0.occurrence = 0;
+        for p in [
+            pid.field(0),
+            pid.field(3).repetition(0),
+            pid.field(3).component(0),
+            pid.field(3).component(1).subcomponent(0),
+            pid.field(3).subcomponent(1),
+            occ0,
+            pid.field(u32::MAX),
+            pid.field(3).repetition(u32::MAX),
+            pid.field(3).component(200_002),
+            Path::segment_path("OBX", u32::MAX).unwrap().field(1),
+        ] {
+            let err = m.set_raw_path(&p, b"ZZZ").unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::InvalidPath { .. }),
+                "{p}: {err}"
+            );
+            assert_eq!(err.path(), Some(p.to_string().as_str()));
+            assert_eq!(m.to_bytes(), before, "{p} changed the buffer");
+        }
+        // Far, but within the bound: padded.
+        m.set_raw_path(&pid.field(3).repetition(100_001), b"Y")
+            .unwrap();
+        let bytes = m.to_bytes();
+        let msg = Message::parse(&bytes).unwrap();
+        assert_eq!(msg.text("PID-3[100001]").unwrap().as_deref(), Some("Y"));
+        assert_eq!(msg.text("PID-3[1]").unwrap().as_deref(), Some("X"));
     }
 }

@@ -168,7 +168,8 @@ pub enum RepairKind {
     CrlfTerminators,
     /// The last segment has no terminator.
     MissingFinalTerminator,
-    /// Blank lines, NULs or whitespace before or after the segments were skipped.
+    /// Blank lines, NULs or whitespace-only lines before, after or between
+    /// the segments were skipped (and are kept by byte-exact writing).
     BlankLines,
     /// MSH-2 holds a doubled escape character (`^~\\&`), read as `^~\&`.
     DoubledEscapeInMsh2,
@@ -554,16 +555,29 @@ pub(crate) fn scan(input: &[u8], opts: &ParseOptions, index: &mut Index) -> Resu
             }
             next += 1;
         }
-        // Blank lines between segments.
-        while let Some(&b) = body.get(next) {
-            if b != b'\r' && b != b'\n' {
-                break;
-            }
+        // Blank lines between segments: empty, or only spaces, TABs and NULs
+        // up to the next terminator (a line with anything else is a segment).
+        loop {
+            let skip = match body.get(next) {
+                Some(b'\r' | b'\n') => 1,
+                Some(b' ' | b'\t' | 0) => {
+                    let rest = body.get(next..).unwrap_or_default();
+                    let run = rest
+                        .iter()
+                        .take_while(|&&b| matches!(b, b' ' | b'\t' | 0))
+                        .count();
+                    if !matches!(rest.get(run), Some(b'\r' | b'\n')) {
+                        break;
+                    }
+                    run
+                }
+                _ => break,
+            };
             if !blank_seen {
                 blank_seen = true;
                 index.repair(RepairKind::BlankLines, base + next, opts, input)?;
             }
-            next += 1;
+            next += skip;
         }
         // `body` ends with segment content, never with a terminator.
         seg_start = next;
@@ -817,5 +831,38 @@ mod tests {
         }
         let zeros = [0u8, 1, 0, 2];
         assert_eq!(Hits::new(&zeros, 0, b'\r').collect::<Vec<_>>(), [0, 2]);
+    }
+
+    /// F15 (probe 12): a line holding only a space or a TAB between
+    /// segments rejected the message as an invalid segment id, though the
+    /// guide lists whitespace-only lines as skipped blank lines.
+    #[test]
+    fn whitespace_only_lines_between_segments_are_blank_lines() {
+        for (input, at) in [
+            (&b"MSH|^~\\&|A\r \rPID|1\r"[..], 11),
+            (b"MSH|^~\\&|A\n\t\nPID|1\n", 11),
+            (b"MSH|^~\\&|A\r\n \t\r\n\r\nPID|1\r\n", 12),
+            (b"MSH|^~\\&|A\r\0 \rPID|1\r \r", 11),
+        ] {
+            let msg = crate::Message::parse(input).unwrap();
+            let ids: Vec<_> = msg.segments().map(|s| s.id().to_owned()).collect();
+            assert_eq!(ids, ["MSH", "PID"], "{input:?}");
+            assert_eq!(msg.text("PID-1").unwrap().as_deref(), Some("1"));
+            let blank = msg
+                .repairs()
+                .iter()
+                .find(|r| r.kind == RepairKind::BlankLines);
+            assert_eq!(blank.map(|r| r.offset), Some(at), "{input:?}");
+            let mut out = Vec::new();
+            msg.write_to(&mut out).unwrap();
+            assert_eq!(out, input);
+            assert_eq!(crate::MessageBuf::from(&msg).to_bytes(), input);
+        }
+        // A line that starts with whitespace but holds more is a segment
+        // (and here a bad one), not a blank line.
+        assert!(crate::Message::parse(b"MSH|^~\\&|A\r PID|1\r").is_err());
+        // Strict mode refuses the repair.
+        let strict = ParseOptions::strict();
+        assert!(crate::Message::parse_with(b"MSH|^~\\&|A\r \rPID|1\r", &strict).is_err());
     }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use carecodec_hl7v2::{Delimiters, Level, Message, MessageBuf};
+use carecodec_hl7v2::{Charset, Delimiters, Level, Message, MessageBuf, Path, escape};
 use proptest::prelude::*;
 
 /// Five or six distinct delimiter characters drawn from HL7-legal punctuation.
@@ -32,6 +32,7 @@ fn text() -> impl Strategy<Value = String> {
         "[A-Za-z0-9 ]{0,12}",
         "[|^~\\\\&#!$%*+/:;=?@{}\r\n A-Z]{0,12}",
         "\\PC{0,8}",
+        "[\x00-\x1f\x7f A-Z]{0,12}",
         Just("\"\"".to_owned()),
     ]
 }
@@ -251,5 +252,51 @@ proptest! {
         prop_assert!(s.problems.is_empty(), "{:?}", s.problems);
         let expected: Vec<String> = ids.iter().zip(&bad).filter(|(_, b)| !**b).map(|(i, _)| i.clone()).collect();
         prop_assert_eq!(seen, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any value set on any path, zero indices included (the public `Path`
+    /// builders and fields can hold them), never panics: it is refused with
+    /// an error, leaving the buffer unchanged, or it reads back as set.
+    #[test]
+    fn any_set_on_any_path_never_panics_and_reads_back(
+        d in delimiters(),
+        seg in 0usize..4,
+        occ in 0u32..3,
+        field in 0u32..6,
+        rep in prop::option::of(0u32..3),
+        comp in prop::option::of(0u32..3),
+        sub in prop::option::of(0u32..3),
+        value in text(),
+    ) {
+        let id = ["PID", "OBX", "ZZ1", "MSH"][seg];
+        let mut path = Path::segment_path(id, 1).unwrap().field(field);
+        // A second MSH would start a second message.
+        path.occurrence = if id == "MSH" { occ.min(1) } else { occ };
+        path.repetition = rep;
+        path.component = comp;
+        path.subcomponent = sub;
+        let mut buf = MessageBuf::new(d);
+        buf.set("PID-3", "X").unwrap();
+        let before = buf.to_bytes();
+        let raw = escape::encode(&value, &d, Charset::Utf8).unwrap();
+        let zero = [Some(path.occurrence), path.field, rep, comp, sub].contains(&Some(0));
+        let refused = zero || (sub.is_some() && comp.is_none()) || (id == "MSH" && field <= 2);
+        match buf.set_raw_path(&path, &raw) {
+            Err(e) => {
+                prop_assert!(refused, "{} refused: {}", path, e);
+                prop_assert_eq!(buf.to_bytes(), before);
+            }
+            Ok(()) => {
+                prop_assert!(!refused, "{} accepted", path);
+                let bytes = buf.to_bytes();
+                let msg = Message::parse(&bytes).unwrap();
+                let got = msg.query(&path).map(|v| v.decoded().unwrap().into_owned());
+                prop_assert_eq!(got.unwrap_or_default(), value, "{}", path);
+            }
+        }
     }
 }
