@@ -384,7 +384,8 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
     Ok(out)
 }
 
-/// Error from [`write()`].
+/// Error from [`write()`]: the entry and field that would break the format or that
+/// [`read()`] would refuse, so a written file always reads back.
 ///
 /// ```
 /// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
@@ -393,7 +394,13 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
 /// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
 /// let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
 /// att.values.push(("Note".into(), "say \"hi\"".into()));
-/// assert_eq!(write(&header, &[att]), Err(WriteError::InvalidValue { entry: 0, value: "say \"hi\"".into() }));
+/// assert_eq!(
+///     write(&header, &[att]),
+///     Err(WriteError::InvalidField { entry: Some(0), index: 8, name: "Input Value 1", value: "say \"hi\"".into(), reason: "holds a quote" })
+/// );
+/// // Header fields are checked too: a comma would shift every field after it.
+/// let bad = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL,X", "999", "M", "N", "11");
+/// assert!(matches!(write(&bad, &[]), Err(WriteError::InvalidField { entry: None, index: 3, .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -402,29 +409,101 @@ pub enum WriteError {
     /// More than 16 input values in one entry.
     #[error("entry {0} has more than 16 input values")]
     TooManyValues(usize),
-    /// A value that would break the format (a quote, comma or line break in a
-    /// text value; a date-like value that is not `DD-Mon-YYYY`).
-    #[error("entry {entry}: invalid value {value:?}")]
-    InvalidValue {
-        /// 0-based entry.
-        entry: usize,
+    /// A field that would break the format (a comma in an unquoted field; a quote, CR or LF
+    /// anywhere), or that the reader refuses (a date-like value that is not `DD-Mon-YYYY`, an
+    /// entry date outside years 0–9999), or that would not read back (an input value pair with
+    /// neither name nor value reads back as padding).
+    #[error("{}field {index} ({name}) {value:?}: {reason}", entry.map_or_else(|| "HDR: ".to_owned(), |e| format!("entry {e}: ")))]
+    InvalidField {
+        /// 0-based entry (`ATT` record); `None` for the `HDR`.
+        entry: Option<usize>,
+        /// 0-based field index in the record.
+        index: usize,
+        /// The field's name.
+        name: &'static str,
         /// The value.
         value: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
 }
 
-fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
-    if s.contains(['"', '\r', '\n']) {
-        return Err(WriteError::InvalidValue {
-            entry,
-            value: s.to_owned(),
-        });
+/// Names of the `ATT` input value fields (7…38): name then value, 16 pairs.
+const VALUE_FIELD_NAMES: [&str; 32] = [
+    "Input Value Name 1",
+    "Input Value 1",
+    "Input Value Name 2",
+    "Input Value 2",
+    "Input Value Name 3",
+    "Input Value 3",
+    "Input Value Name 4",
+    "Input Value 4",
+    "Input Value Name 5",
+    "Input Value 5",
+    "Input Value Name 6",
+    "Input Value 6",
+    "Input Value Name 7",
+    "Input Value 7",
+    "Input Value Name 8",
+    "Input Value 8",
+    "Input Value Name 9",
+    "Input Value 9",
+    "Input Value Name 10",
+    "Input Value 10",
+    "Input Value Name 11",
+    "Input Value 11",
+    "Input Value Name 12",
+    "Input Value 12",
+    "Input Value Name 13",
+    "Input Value 13",
+    "Input Value Name 14",
+    "Input Value 14",
+    "Input Value Name 15",
+    "Input Value 15",
+    "Input Value Name 16",
+    "Input Value 16",
+];
+
+/// Why `s` cannot be written as a field (`quoted` or bare), if it cannot: what would break
+/// the record, and what [`read()`] refuses.
+fn unwritable(s: &str, quoted: bool) -> Option<&'static str> {
+    if s.contains('"') {
+        Some("holds a quote")
+    } else if s.contains(['\r', '\n']) {
+        Some("holds a line break")
+    } else if !quoted && s.contains(',') {
+        Some("holds a comma (the field is not quoted)")
+    } else if malformed_date(s) {
+        Some("a malformed date (dates are DD-Mon-YYYY)")
+    } else {
+        None
     }
-    Ok(format!("\"{s}\""))
+}
+
+/// `s` as field `index` of `entry`, quoted or bare, or why it cannot be.
+fn field(
+    s: &str,
+    quoted: bool,
+    entry: Option<usize>,
+    index: usize,
+    name: &'static str,
+) -> Result<String, WriteError> {
+    match unwritable(s, quoted) {
+        Some(reason) => Err(WriteError::InvalidField {
+            entry,
+            index,
+            name,
+            value: s.to_owned(),
+            reason,
+        }),
+        None if quoted => Ok(format!("\"{s}\"")),
+        None => Ok(s.to_owned()),
+    }
 }
 
 /// Writes an inbound file: `HDR`, one `ATT` per entry (40 fields), `FTR,<n>,0`;
-/// CR-separated, no final terminator.
+/// CR-separated, no final terminator. Every field is checked first: what this writes,
+/// [`read()`] reads back (the same header, the same entries, every row accepted).
 ///
 /// ```
 /// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
@@ -436,42 +515,65 @@ fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
 /// assert!(bytes.starts_with(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rATT,"));
 /// assert!(bytes.ends_with(b"\rFTR,1,0"));
 /// att.values = (0..17).map(|i| (format!("V{i}"), "1".to_owned())).collect();
-/// assert_eq!(write(&header, &[att]), Err(WriteError::TooManyValues(0)));
+/// assert_eq!(write(&header, &[att.clone()]), Err(WriteError::TooManyValues(0)));
+/// // A line break in the assignment number would start a record of its own.
+/// att.values.clear();
+/// att.assignment_number = "90000001\rFTR,0,0".into();
+/// assert!(matches!(write(&header, &[att]), Err(WriteError::InvalidField { entry: Some(0), index: 4, .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write(header: &InboundHeader, entries: &[Attendance]) -> Result<Vec<u8>, WriteError> {
-    let mut lines = vec![format!(
-        "HDR,{},{},{},{},{},{},{}",
-        header.file_name,
-        header.created,
-        header.supplier,
-        header.vpd,
-        header.period_type,
-        header.period_run,
-        header.tax_period
-    )];
+    let h = |s: &str, index, name| field(s, false, None, index, name);
+    let mut lines = vec![
+        [
+            "HDR".to_owned(),
+            h(&header.file_name, 1, "File Name")?,
+            h(&header.created, 2, "Created")?,
+            h(&header.supplier, 3, "Supplier")?,
+            h(&header.vpd, 4, "VPD")?,
+            h(&header.period_type, 5, "Period Type")?,
+            h(&header.period_run, 6, "Period Run")?,
+            h(&header.tax_period, 7, "Tax Period")?,
+        ]
+        .join(","),
+    ];
     for (i, e) in entries.iter().enumerate() {
         if e.values.len() > 16 {
             return Err(WriteError::TooManyValues(i));
         }
+        let date = e.date.format("%Y%m%d").to_string();
+        if parse_date(date.as_bytes()) != Some(e.date) {
+            return Err(WriteError::InvalidField {
+                entry: Some(i),
+                index: 1,
+                name: "Entry Date",
+                value: date,
+                reason: "not a YYYYMMDD date (years 0-9999)",
+            });
+        }
         let mut f: Vec<String> = vec![
             "ATT".into(),
-            e.date.format("%Y%m%d").to_string(),
-            e.action.clone(),
+            date,
+            field(&e.action, false, Some(i), 2, "Action")?,
             String::new(),
-            e.assignment_number.clone(),
+            field(&e.assignment_number, false, Some(i), 4, "Assignment Number")?,
             String::new(),
-            quote(&e.element, i)?,
+            field(&e.element, true, Some(i), 6, "Element Name")?,
         ];
-        for (name, value) in &e.values {
-            if malformed_date(value) || value.contains([',', '"', '\r', '\n']) {
-                return Err(WriteError::InvalidValue {
-                    entry: i,
-                    value: value.clone(),
+        for ((name, value), names) in e.values.iter().zip(VALUE_FIELD_NAMES.chunks(2)) {
+            let index = f.len();
+            let name_of = |k: usize| names.get(k).copied().unwrap_or("Input Value");
+            if name.is_empty() && value.is_empty() {
+                return Err(WriteError::InvalidField {
+                    entry: Some(i),
+                    index,
+                    name: name_of(0),
+                    value: String::new(),
+                    reason: "an input value with neither name nor value reads back as padding",
                 });
             }
-            f.push(quote(name, i)?);
-            f.push(value.clone());
+            f.push(field(name, true, Some(i), index, name_of(0))?);
+            f.push(field(value, false, Some(i), index + 1, name_of(1))?);
         }
         f.resize(ATT_FIELDS, String::new());
         lines.push(f.join(","));
@@ -503,5 +605,78 @@ mod tests {
         );
         assert!(f.records[0].accepted && f.records[0].to_attendance().is_some());
         assert!(!f.records[1].accepted && f.records[1].to_attendance().is_none());
+    }
+
+    fn header() -> InboundHeader {
+        InboundHeader::new(
+            "TA_999_SEL_MN2511_00000001.DAT",
+            "20250228180000",
+            "SEL",
+            "999",
+            "M",
+            "N",
+            "11",
+        )
+    }
+
+    fn entry() -> Attendance {
+        let date = NaiveDate::from_ymd_opt(2025, 2, 28).unwrap();
+        let mut att = Attendance::new(date, "90000001", "Business Miles");
+        att.values.push(("Claimed Mileage".into(), "24".into()));
+        att
+    }
+
+    /// The probe's case (F7): a comma in a header field and a CR in the assignment number
+    /// gave `Ok` bytes holding a 9-field HDR and an injected FTR.
+    #[test]
+    fn the_writer_refuses_every_field_its_reader_would_refuse() {
+        let mut h = header();
+        h.supplier = "SEL,X".into();
+        let err = write(&h, &[entry()]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WriteError::InvalidField {
+                    entry: None,
+                    index: 3,
+                    name: "Supplier",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("HDR: field 3 (Supplier)"),
+            "{err}"
+        );
+
+        type Change = fn(&mut Attendance);
+        let cases: [(Change, usize); 7] = [
+            (|a| a.assignment_number = "90000001\rFTR,0,0\rATT".into(), 4),
+            (|a| a.action = "ADD,X".into(), 2),
+            (|a| a.action = "\"ADD".into(), 2),
+            (|a| a.element = "Miles\nNHS".into(), 6),
+            (|a| a.values[0].0 = "23 - Mar - 2012".into(), 7),
+            (|a| a.values[0] = (String::new(), String::new()), 7),
+            (
+                |a| a.date = NaiveDate::from_ymd_opt(10000, 1, 1).unwrap(),
+                1,
+            ),
+        ];
+        for (change, index) in cases {
+            let mut att = entry();
+            change(&mut att);
+            let err = write(&header(), &[entry(), att.clone()]).unwrap_err();
+            assert!(
+                matches!(err, WriteError::InvalidField { entry: Some(1), index: i, .. } if i == index),
+                "{att:?}: {err:?}"
+            );
+        }
+        // A comma in a quoted name is fine, and reads back.
+        let mut att = entry();
+        att.element = "Miles, NHS".into();
+        let back = read(&write(&header(), &[att.clone()]).unwrap()).unwrap();
+        assert!(back.problems.is_empty(), "{:?}", back.problems);
+        assert_eq!(back.records[0].to_attendance(), Some(att));
     }
 }
