@@ -273,3 +273,90 @@ fn esr_check_on_garbage_prints_no_control_characters() {
         assert!(line.starts_with(&go.display().to_string()), "{line:?}");
     }
 }
+
+/// An inbound `ATT` row of 40 fields for assignment `asg`.
+fn att_row(asg: &str) -> String {
+    format!("ATT,20250331,ADD,,{asg},,\"Business Miles NR NHS\",\"Claimed Mileage\",31")
+        + &",".repeat(31)
+}
+
+const TA_HDR: &str = "HDR,TA_998_SEL_MN2512_00000001.DAT,20250331180000,SEL,998,M,N,12";
+
+/// Probe F8: rows after the footer were read as accepted and `esr check` exited 0.
+#[test]
+fn esr_inbound_rows_after_the_footer_fail_the_check() {
+    let ta = format!(
+        "{TA_HDR}\r{}\rFTR,1,0\r{}\r{}",
+        att_row("80000001"),
+        att_row("80000002"),
+        att_row("80000003")
+    );
+    let path = file("after", "TA_998_SEL_MN2512_00000003.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("line 4, byte "), "{stdout}");
+    assert!(
+        stdout.contains("file error: content after the footer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ATT read 3, accepted 1, rejected 2, footer 1"),
+        "{stdout}"
+    );
+}
+
+/// Probe F9: one non-UTF-8 byte failed the whole file with no counts, "at line 1".
+#[test]
+fn esr_inbound_non_utf8_row_is_rejected_and_the_rest_counted() {
+    let mut ta = format!("{TA_HDR}\r{}\r", att_row("80000001")).into_bytes();
+    ta.extend_from_slice(att_row("80000002").replace("Miles", "Mil\u{1}s").as_bytes());
+    let bad = ta.iter().position(|&b| b == 1).unwrap();
+    ta[bad] = 0xE9;
+    ta.extend_from_slice(format!("\r{}\rFTR,3,0", att_row("80000003")).as_bytes());
+    let path = file("latin", "TA_998_SEL_MN2512_00000002.DAT", &ta);
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("line 3, byte {bad}: error: invalid text")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ATT read 3, accepted 2, rejected 1, footer 3"),
+        "{stdout}"
+    );
+}
+
+/// Probe F10: an LF-terminated file was one "HDR" record and its summary line broke in two.
+#[test]
+fn esr_inbound_lf_file_is_read_line_by_line() {
+    let ta = format!(
+        "{TA_HDR}\n{}\n{}\nFTR,2,0\n",
+        att_row("80000001"),
+        att_row("80000002")
+    );
+    let path = file("lf", "TA_998_SEL_MN2512_00000004.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("warning: lines end with LF"), "{stdout}");
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": inbound "))
+        .collect();
+    assert_eq!(summary.len(), 1, "{stdout}");
+    assert!(
+        summary[0].ends_with("period MN12: ATT read 2, accepted 2, rejected 0, footer 2"),
+        "{stdout}"
+    );
+    // A header field holding a control character stays on the summary's line.
+    let ta = "HDR,TA_1,2,SEL,998,M,N,1\u{b}2\rFTR,0,0";
+    let path = file("lf", "TA_998_SEL_MN2512_00000005.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    assert!(
+        text(&out.stdout).contains("period MN1\\u{b}2: ATT read 0"),
+        "{}",
+        text(&out.stdout)
+    );
+}

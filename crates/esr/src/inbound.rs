@@ -1,6 +1,7 @@
 //! The inbound element-entry file (`TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>.DAT`),
 //! sent by a supplier to ESR: comma-delimited, text values in double quotes,
-//! CR-only record separators, `HDR` / `ATT`… / `FTR` with the `ATT` count.
+//! CR-only record separators (LF and CRLF are read, with a warning), `HDR` / `ATT`… / `FTR`
+//! with the `ATT` count.
 //!
 //! ```
 //! use carecodec_esr::inbound::{read, write, Attendance, InboundHeader};
@@ -167,7 +168,7 @@ impl Attendance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InboundRecord {
-    /// 1-based record number (CR-separated line).
+    /// 1-based line (lines end with CR, LF or CRLF; blank lines count).
     pub line: u64,
     /// The fields, unquoted.
     pub fields: Vec<String>,
@@ -254,41 +255,157 @@ fn malformed_date(v: &str) -> bool {
     squeezed != v && is_dd_mon_yyyy(&squeezed)
 }
 
-/// Reads an inbound file.
+/// Where the reader is in the file: before, inside, or after its `HDR` … `FTR` body.
+#[derive(Default)]
+struct ReadState {
+    header_seen: bool,
+    /// A second `HDR` was read (before any `FTR`).
+    second_header: bool,
+    footer_seen: bool,
+    /// `ContentAfterFooter` has been reported as a file error.
+    after_footer_flagged: bool,
+    lf_reported: bool,
+}
+
+/// The next line of `bytes` from `pos`: its length and its terminator's (CR, LF or CRLF;
+/// 0 at the end of the file), and whether the terminator holds an LF.
+fn next_line(bytes: &[u8], pos: usize) -> (usize, usize, bool) {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    match memchr::memchr2(b'\r', b'\n', rest) {
+        Some(i) => match (rest.get(i), rest.get(i + 1)) {
+            (Some(b'\r'), Some(b'\n')) => (i, 2, true),
+            (Some(b'\r'), _) => (i, 1, false),
+            _ => (i, 1, true),
+        },
+        None => (rest.len(), 0, false),
+    }
+}
+
+/// The comma-separated, optionally quoted fields of one line (which holds no line break),
+/// as bytes.
+fn split_line(line: &[u8]) -> Result<csv::ByteRecord, csv::Error> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut rec = csv::ByteRecord::new();
+    rdr.read_byte_record(&mut rec)?;
+    Ok(rec)
+}
+
+/// Reads an inbound file. Records end with CR (the format's terminator), LF or CRLF (reported
+/// once, `LfLineEnds`, and read as line ends): a multi-record file is never read as one record,
+/// and a lost quote cannot run past its line. Every `ATT` row is read and counted (read =
+/// accepted + rejected); one with an error is rejected: not 40 fields, a bad entry date, a
+/// malformed date, bytes that are not UTF-8 (`InvalidText`, at the first such byte; the text is
+/// decoded lossily; inbound files are ASCII), a row after the `FTR` (`ContentAfterFooter`) or
+/// after a second `HDR` (`AfterDuplicateHeader`). Content after the footer and a second header
+/// are also file errors; the first `HDR` is the header. A blank line is a warning, not a record.
+/// Only a failure of the CSV engine is an `Err`; everything about the content is a [`Problem`].
 ///
 /// ```
 /// use carecodec_esr::inbound::read;
-/// use carecodec_esr::ProblemKind;
+/// use carecodec_esr::{ProblemKind, Severity};
 ///
 /// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\r")?;
 /// assert_eq!(back.header.supplier, "SEL");
 /// assert!(back.problems.iter().any(|p| p.kind == ProblemKind::MissingFooter));
+///
+/// // LF line ends: read line by line, with a warning.
+/// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\nFTR,0,0\n")?;
+/// assert_eq!((back.header.tax_period.as_str(), back.footer), ("11", Some(0)));
+/// assert_eq!(back.problems[0].kind, ProblemKind::LfLineEnds);
+/// assert_eq!(back.problems[0].severity, Severity::Warning);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\r'))
-        .from_reader(bytes);
     let mut out = InboundFile::default();
-    let mut rec = csv::StringRecord::new();
+    let mut st = ReadState::default();
+    let mut pos = 0usize;
     let mut n = 0u64;
-    let mut header_seen = false;
-    loop {
-        let pos = rdr.position().clone();
-        if !rdr.read_record(&mut rec)? {
-            break;
-        }
+    while pos < bytes.len() {
+        let (len, term, lf) = next_line(bytes, pos);
+        let offset = pos as u64;
+        let line = bytes.get(pos..pos + len).unwrap_or_default();
+        pos += len + term;
         n += 1;
-        let fields: Vec<String> = rec
+        if lf && !st.lf_reported {
+            st.lf_reported = true;
+            out.problems.push(Problem::new(
+                Severity::Warning,
+                ProblemKind::LfLineEnds,
+                n,
+                offset + len as u64,
+            ));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            out.problems.push(
+                Problem::new(Severity::Warning, ProblemKind::BlankLine, n, offset).with_raw(line),
+            );
+            continue;
+        }
+        let raw = split_line(line)?;
+        let fields: Vec<String> = raw
             .iter()
-            .map(|f| f.trim_start_matches('\n').to_owned())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect();
-        let problem = |kind| Problem::new(Severity::Error, kind, n, pos.byte());
-        match fields.first().map(String::as_str) {
-            Some("HDR") => {
-                header_seen = true;
+        let code = fields.first().map_or("", String::as_str);
+        let is_att = code == "ATT";
+        // Not UTF-8: where the first bad byte is, and in which field.
+        let bad_text = std::str::from_utf8(line).err().map(|e| {
+            let field = raw.iter().position(|f| std::str::from_utf8(f).is_err());
+            let severity = if is_att {
+                Severity::Error
+            } else {
+                Severity::File
+            };
+            let p = Problem::new(
+                severity,
+                ProblemKind::InvalidText,
+                n,
+                offset + e.valid_up_to() as u64,
+            )
+            .in_record(code.as_bytes());
+            match field.and_then(|i| raw.get(i).map(|f| (i, f))) {
+                Some((i, f)) => p.in_field(i, None, f),
+                None => p.with_raw(line),
+            }
+        });
+        let file_problem = |kind| {
+            Problem::new(Severity::File, kind, n, offset)
+                .in_record(code.as_bytes())
+                .with_raw(line)
+        };
+        if st.footer_seen && (!st.after_footer_flagged || !is_att) {
+            st.after_footer_flagged = true;
+            out.problems
+                .push(file_problem(ProblemKind::ContentAfterFooter));
+        }
+        if is_att {
+            let outside = if st.footer_seen {
+                Some(ProblemKind::ContentAfterFooter)
+            } else if st.second_header {
+                Some(ProblemKind::AfterDuplicateHeader)
+            } else {
+                None
+            };
+            read_att(&mut out, fields, n, offset, outside, bad_text);
+            continue;
+        }
+        if st.footer_seen {
+            // Reported above; a second HDR or FTR does not change the file read.
+            continue;
+        }
+        out.problems.extend(bad_text);
+        let problem = |kind| Problem::new(Severity::Error, kind, n, offset);
+        match code {
+            "HDR" if st.header_seen => {
+                st.second_header = true;
+                out.problems
+                    .push(file_problem(ProblemKind::DuplicateHeader));
+            }
+            "HDR" => {
+                st.header_seen = true;
                 if fields.len() != 8 {
                     out.problems
                         .push(problem(ProblemKind::BadHeader("HDR has not 8 fields")));
@@ -304,49 +421,8 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                     tax_period: f(7),
                 };
             }
-            Some("ATT") => {
-                let before = out.problems.len();
-                if fields.len() != ATT_FIELDS {
-                    out.problems.push(problem(ProblemKind::FieldCount {
-                        code: "ATT".into(),
-                        expected: ATT_FIELDS,
-                        found: fields.len(),
-                    }));
-                }
-                if parse_date(fields.get(1).map_or(&b""[..], |s| s.as_bytes())).is_none() {
-                    out.problems
-                        .push(problem(ProblemKind::InvalidDate).in_field(
-                            1,
-                            Some("Entry Date"),
-                            fields.get(1).map_or(&b""[..], |s| s.as_bytes()),
-                        ));
-                }
-                for (i, v) in fields.iter().enumerate() {
-                    if malformed_date(v) {
-                        out.problems
-                            .push(problem(ProblemKind::InvalidDate).in_field(
-                                i,
-                                None,
-                                v.as_bytes(),
-                            ));
-                    }
-                }
-                // Any error rejects the row: a wrong field count (a lost quote shifts every
-                // field after it), a bad entry date, a malformed date value.
-                let accepted = out.problems.len() == before;
-                out.summary.read += 1;
-                if accepted {
-                    out.summary.accepted += 1;
-                } else {
-                    out.summary.rejected += 1;
-                }
-                out.records.push(InboundRecord {
-                    line: n,
-                    fields,
-                    accepted,
-                });
-            }
-            Some("FTR") => {
+            "FTR" => {
+                st.footer_seen = true;
                 let declared = fields.get(1).and_then(|s| s.trim().parse::<u64>().ok());
                 out.footer = declared;
                 let actual = out.records.len() as u64;
@@ -357,15 +433,13 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                     }));
                 }
             }
-            Some("") if fields.len() == 1 => {}
             other => {
-                out.problems.push(problem(ProblemKind::UnknownRecordType(
-                    other.unwrap_or("").to_owned(),
-                )));
+                out.problems
+                    .push(problem(ProblemKind::UnknownRecordType(other.to_owned())).with_raw(line));
             }
         }
     }
-    if !header_seen {
+    if !st.header_seen {
         out.problems.push(Problem::new(
             Severity::File,
             ProblemKind::MissingHeader,
@@ -373,7 +447,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
             0,
         ));
     }
-    if out.footer.is_none() {
+    if !st.footer_seen {
         out.problems.push(Problem::new(
             Severity::File,
             ProblemKind::MissingFooter,
@@ -382,6 +456,57 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
         ));
     }
     Ok(out)
+}
+
+/// Checks and counts one `ATT` row: `outside` when it lies outside the file's body (after the
+/// footer or a second header), `bad_text` when it is not UTF-8; either rejects it.
+fn read_att(
+    out: &mut InboundFile,
+    fields: Vec<String>,
+    n: u64,
+    offset: u64,
+    outside: Option<ProblemKind>,
+    bad_text: Option<Problem>,
+) {
+    let problem = |kind| Problem::new(Severity::Error, kind, n, offset).in_record(b"ATT");
+    let before = out.problems.len();
+    if let Some(kind) = outside {
+        out.problems.push(problem(kind));
+    }
+    out.problems.extend(bad_text);
+    if fields.len() != ATT_FIELDS {
+        out.problems.push(problem(ProblemKind::FieldCount {
+            code: "ATT".into(),
+            expected: ATT_FIELDS,
+            found: fields.len(),
+        }));
+    }
+    let date = fields.get(1).map_or(&b""[..], |s| s.as_bytes());
+    if parse_date(date).is_none() {
+        out.problems
+            .push(problem(ProblemKind::InvalidDate).in_field(1, Some("Entry Date"), date));
+    }
+    for (i, v) in fields.iter().enumerate() {
+        if malformed_date(v) {
+            out.problems
+                .push(problem(ProblemKind::InvalidDate).in_field(i, None, v.as_bytes()));
+        }
+    }
+    // Any error rejects the row: a wrong field count (a lost quote shifts every field after
+    // it), a bad entry date, a malformed date value, text that is not UTF-8, a row outside
+    // the file's body.
+    let accepted = out.problems.len() == before;
+    out.summary.read += 1;
+    if accepted {
+        out.summary.accepted += 1;
+    } else {
+        out.summary.rejected += 1;
+    }
+    out.records.push(InboundRecord {
+        line: n,
+        fields,
+        accepted,
+    });
 }
 
 /// Error from [`write()`]: the entry and field that would break the format or that
@@ -678,5 +803,139 @@ mod tests {
         let back = read(&write(&header(), &[att.clone()]).unwrap()).unwrap();
         assert!(back.problems.is_empty(), "{:?}", back.problems);
         assert_eq!(back.records[0].to_attendance(), Some(att));
+    }
+
+    const HDR: &str = "HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11";
+
+    fn att_row(asg: &str) -> String {
+        format!("ATT,20250228,ADD,,{asg},,\"Business Miles\",\"Claimed Mileage\",24")
+            + &",".repeat(ATT_FIELDS - 9)
+    }
+
+    fn kinds(f: &InboundFile) -> Vec<(u64, Severity, ProblemKind)> {
+        f.problems
+            .iter()
+            .map(|p| (p.line, p.severity, p.kind.clone()))
+            .collect()
+    }
+
+    /// F8: rows after the footer and after a second header were read as accepted, silently,
+    /// and the second header replaced the first.
+    #[test]
+    fn rows_after_the_footer_or_a_second_header_are_rejected_and_counted() {
+        let (a, b, c) = (
+            att_row("90000001"),
+            att_row("90000002"),
+            att_row("90000003"),
+        );
+        let file = format!("{HDR}\r{a}\rFTR,1,0\r{b}\rHDR,other,1,2,3,4,5,6\r{c}");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (3, 1, 2)
+        );
+        assert_eq!(f.header.file_name, "TA_999_SEL_MN2511_00000001.DAT");
+        assert_eq!(f.footer, Some(1));
+        let k = kinds(&f);
+        assert!(
+            k.contains(&(4, Severity::File, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(4, Severity::Error, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(5, Severity::File, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(6, Severity::Error, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(!f.records[1].accepted && !f.records[2].accepted);
+
+        // A second header before the footer: a file error, its rows rejected.
+        let file = format!("{HDR}\r{a}\rHDR,other,1,2,3,4,5,6\r{b}\rFTR,2,0");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (2, 1, 1)
+        );
+        assert_eq!(f.header.file_name, "TA_999_SEL_MN2511_00000001.DAT");
+        let k = kinds(&f);
+        assert!(
+            k.contains(&(3, Severity::File, ProblemKind::DuplicateHeader)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(4, Severity::Error, ProblemKind::AfterDuplicateHeader)),
+            "{k:?}"
+        );
+    }
+
+    /// F10: an LF-terminated file was read as one HDR record (`ATT read 0`).
+    #[test]
+    fn lf_and_crlf_line_ends_are_read_as_line_ends_and_reported() {
+        let (a, b) = (att_row("90000001"), att_row("90000002"));
+        for sep in ["\n", "\r\n"] {
+            let file = format!("{HDR}{sep}{a}{sep}{b}{sep}FTR,2,0{sep}");
+            let f = read(file.as_bytes()).unwrap();
+            assert_eq!(f.header.tax_period, "11");
+            assert_eq!(
+                (f.summary.read, f.summary.accepted),
+                (2, 2),
+                "{:?}",
+                f.problems
+            );
+            assert_eq!(f.footer, Some(2));
+            assert_eq!(
+                kinds(&f),
+                vec![(1, Severity::Warning, ProblemKind::LfLineEnds)],
+                "{sep:?}"
+            );
+            assert_eq!(f.problems[0].offset, HDR.len() as u64);
+            assert_eq!((f.records[0].line, f.records[1].line), (2, 3));
+        }
+        // CR-only, the format's own terminator, is not reported; nor is a final CR.
+        let file = format!("{HDR}\r{a}\rFTR,1,0\r");
+        assert!(read(file.as_bytes()).unwrap().problems.is_empty());
+        // A blank line is a warning, not a record.
+        let file = format!("{HDR}\r\r{a}\rFTR,1,0");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            kinds(&f),
+            vec![(2, Severity::Warning, ProblemKind::BlankLine)]
+        );
+        assert_eq!(f.records[0].line, 3);
+    }
+
+    /// F9: one non-UTF-8 byte failed the whole file, "at line 1".
+    #[test]
+    fn a_row_that_is_not_utf8_is_rejected_where_the_byte_is_and_the_rest_read() {
+        let (a, c) = (att_row("90000001"), att_row("90000003"));
+        let mut file = format!("{HDR}\r{a}\r").into_bytes();
+        let row_start = file.len();
+        file.extend_from_slice(
+            b"ATT,20250228,ADD,,90000002,,\"Caf\xe9 Miles\",\"Claimed Mileage\",24",
+        );
+        file.extend_from_slice(",".repeat(ATT_FIELDS - 9).as_bytes());
+        file.extend_from_slice(format!("\r{c}\rFTR,3,0").as_bytes());
+        let f = read(&file).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (3, 2, 1)
+        );
+        let p = &f.problems[0];
+        assert_eq!(f.problems.len(), 1, "{:?}", f.problems);
+        assert_eq!(
+            (p.severity, &p.kind, p.line),
+            (Severity::Error, &ProblemKind::InvalidText, 3)
+        );
+        assert_eq!(p.offset, (row_start + 32) as u64);
+        assert_eq!(p.field_index, Some(6));
+        assert_eq!(p.raw.as_deref(), Some("Caf\u{fffd} Miles"));
+        assert!(!f.records[1].accepted && f.records[2].accepted);
+        assert_eq!(f.records[1].fields[6], "Caf\u{fffd} Miles");
     }
 }

@@ -199,6 +199,17 @@ pub enum ProblemKind {
     /// Inbound: no `FTR`.
     #[error("missing footer")]
     MissingFooter,
+    /// Inbound: lines after the `FTR` (concatenated files?). The first is a file error; an
+    /// `ATT` row after the footer is also rejected.
+    #[error("content after the footer (FTR)")]
+    ContentAfterFooter,
+    /// Inbound: an `ATT` row after a second `HDR` (concatenated files?): rejected.
+    #[error("row after a second header (HDR)")]
+    AfterDuplicateHeader,
+    /// Inbound: lines end with LF or CRLF (inbound files end records with CR alone; a transfer
+    /// converted them): read as line ends.
+    #[error("lines end with LF or CRLF (inbound files use CR alone): read as line ends")]
+    LfLineEnds,
     /// A sequence number out of order for an ingester.
     #[error("sequence gap: expected {expected}, found {found}")]
     SequenceGap {

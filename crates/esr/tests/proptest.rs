@@ -201,4 +201,22 @@ proptest! {
         let want: Vec<_> = entries.into_iter().map(Some).collect();
         prop_assert_eq!(got, want);
     }
+
+    /// Every inbound file, however broken, accounts for its ATT rows.
+    #[test]
+    fn inbound_reader_counts_hold(data in prop::collection::vec(prop_oneof![
+        Just(b"HDR,TA_999_SEL_MN2511_00000001.DAT,1,SEL,999,M,N,11".to_vec()),
+        Just(b"ATT,20250228,ADD,,90000001,,\"E\",\"N\",1,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,".to_vec()),
+        Just(b"FTR,1,0".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..8),
+    ], 0..12)) {
+        let bytes = data.concat();
+        let f = inbound::read(&bytes).unwrap();
+        prop_assert_eq!(f.summary.read, f.summary.accepted + f.summary.rejected);
+        prop_assert_eq!(f.summary.read, f.records.len() as u64);
+        prop_assert_eq!(f.summary.accepted, f.records.iter().filter(|r| r.accepted).count() as u64);
+    }
 }
