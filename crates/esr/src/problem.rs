@@ -166,9 +166,25 @@ pub enum ProblemKind {
     /// Text that is not valid in the file's encoding.
     #[error("invalid text for the file's encoding")]
     InvalidText,
-    /// CSV: a quoted field never closed.
+    /// CSV: a quoted field never closed: the rest of the file was read into it.
     #[error("unterminated quote: the rest of the file was read into one field")]
     UnterminatedQuote,
+    /// CSV: a quoted field ran on past its line and closed on a later one, inside a field
+    /// (a lost closing quote, closed by the next quote in the file): the lines between were
+    /// read as one row.
+    #[error(
+        "quote opened on line {opened} runs on and closes on line {closed}, inside a field: lines {opened}-{closed} were read as one row"
+    )]
+    QuoteRunsOn {
+        /// Line of the opening quote.
+        opened: u64,
+        /// Line of the quote that closed it.
+        closed: u64,
+    },
+    /// CSV: a quote inside an unquoted field (`O"wen`), or text after a closing quote on the
+    /// same line (`"a"b`): kept as data, as RFC 4180 readers do.
+    #[error("quote inside an unquoted field: kept as data")]
+    StrayQuote,
     /// CSV: a repeated header row (a page break), skipped.
     #[error("duplicate header row skipped")]
     DuplicateHeaderRow,
