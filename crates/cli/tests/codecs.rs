@@ -360,3 +360,26 @@ fn esr_inbound_lf_file_is_read_line_by_line() {
         text(&out.stdout)
     );
 }
+
+/// Probe F16: a NUL in a GO text value was accepted with no word.
+#[test]
+fn esr_go_control_character_is_reported() {
+    let go = b"HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\nPOA~800001~20240401~47121231~3000001~3000001|Staff Nurse|N0A|Elderly Care|~5.2~9901000~Nursing and Midwifery Registered~Staff Nurse~N0A~XR05~XR05|0~Not Applicable~600100~Active~SHARED~~~~~XX9~20240401 000000~Wa\0rd 7\nTRL~3\n";
+    let path = file("nul", "GO_999_GDW_GOF_20250301_00000101.DAT", go);
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("warning: control character 0x00 in the value"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("with warnings 1"), "{stdout}");
+    let out = run(&["esr", "json"], &[&path]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("control character"),
+        "{v}"
+    );
+}

@@ -166,6 +166,11 @@ pub enum ProblemKind {
     /// Text that is not valid in the file's encoding.
     #[error("invalid text for the file's encoding")]
     InvalidText,
+    /// A control character (a byte below 0x20 other than TAB: NUL, a stray CR…) in a value,
+    /// a sign of a corrupt transfer; FHIR and XML strings cannot hold it. The value is kept as
+    /// read; the problem gives the byte and its offset.
+    #[error("control character {0:#04x} in the value (kept as read)")]
+    ControlCharacter(u8),
     /// CSV: a quoted field never closed: the rest of the file was read into it.
     #[error("unterminated quote: the rest of the file was read into one field")]
     UnterminatedQuote,
