@@ -233,11 +233,13 @@ fn check_one(path: &Path, name: &str, split: bool) -> io::Result<bool> {
             }
             println!(
                 "{name}: inbound {} VPD {} period {}{}{}: ATT read {}, accepted {}, rejected {}, footer {}",
-                f.header.file_name,
-                f.header.vpd,
-                f.header.period_type,
-                f.header.period_run,
-                f.header.tax_period,
+                // Header fields read from a damaged file may hold control characters: escaped,
+                // so the summary stays one line.
+                f.header.file_name.escape_debug(),
+                f.header.vpd.escape_debug(),
+                f.header.period_type.escape_debug(),
+                f.header.period_run.escape_debug(),
+                f.header.tax_period.escape_debug(),
                 f.summary.read,
                 f.summary.accepted,
                 f.summary.rejected,

@@ -273,3 +273,113 @@ fn esr_check_on_garbage_prints_no_control_characters() {
         assert!(line.starts_with(&go.display().to_string()), "{line:?}");
     }
 }
+
+/// An inbound `ATT` row of 40 fields for assignment `asg`.
+fn att_row(asg: &str) -> String {
+    format!("ATT,20250331,ADD,,{asg},,\"Business Miles NR NHS\",\"Claimed Mileage\",31")
+        + &",".repeat(31)
+}
+
+const TA_HDR: &str = "HDR,TA_998_SEL_MN2512_00000001.DAT,20250331180000,SEL,998,M,N,12";
+
+/// Probe F8: rows after the footer were read as accepted and `esr check` exited 0.
+#[test]
+fn esr_inbound_rows_after_the_footer_fail_the_check() {
+    let ta = format!(
+        "{TA_HDR}\r{}\rFTR,1,0\r{}\r{}",
+        att_row("80000001"),
+        att_row("80000002"),
+        att_row("80000003")
+    );
+    let path = file("after", "TA_998_SEL_MN2512_00000003.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("line 4, byte "), "{stdout}");
+    assert!(
+        stdout.contains("file error: content after the footer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ATT read 3, accepted 1, rejected 2, footer 1"),
+        "{stdout}"
+    );
+}
+
+/// Probe F9: one non-UTF-8 byte failed the whole file with no counts, "at line 1".
+#[test]
+fn esr_inbound_non_utf8_row_is_rejected_and_the_rest_counted() {
+    let mut ta = format!("{TA_HDR}\r{}\r", att_row("80000001")).into_bytes();
+    ta.extend_from_slice(att_row("80000002").replace("Miles", "Mil\u{1}s").as_bytes());
+    let bad = ta.iter().position(|&b| b == 1).unwrap();
+    ta[bad] = 0xE9;
+    ta.extend_from_slice(format!("\r{}\rFTR,3,0", att_row("80000003")).as_bytes());
+    let path = file("latin", "TA_998_SEL_MN2512_00000002.DAT", &ta);
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("line 3, byte {bad}: error: invalid text")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ATT read 3, accepted 2, rejected 1, footer 3"),
+        "{stdout}"
+    );
+}
+
+/// Probe F10: an LF-terminated file was one "HDR" record and its summary line broke in two.
+#[test]
+fn esr_inbound_lf_file_is_read_line_by_line() {
+    let ta = format!(
+        "{TA_HDR}\n{}\n{}\nFTR,2,0\n",
+        att_row("80000001"),
+        att_row("80000002")
+    );
+    let path = file("lf", "TA_998_SEL_MN2512_00000004.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("warning: lines end with LF"), "{stdout}");
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(": inbound "))
+        .collect();
+    assert_eq!(summary.len(), 1, "{stdout}");
+    assert!(
+        summary[0].ends_with("period MN12: ATT read 2, accepted 2, rejected 0, footer 2"),
+        "{stdout}"
+    );
+    // A header field holding a control character stays on the summary's line.
+    let ta = "HDR,TA_1,2,SEL,998,M,N,1\u{b}2\rFTR,0,0";
+    let path = file("lf", "TA_998_SEL_MN2512_00000005.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&path]);
+    assert!(
+        text(&out.stdout).contains("period MN1\\u{b}2: ATT read 0"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Probe F16: a NUL in a GO text value was accepted with no word.
+#[test]
+fn esr_go_control_character_is_reported() {
+    let go = b"HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\nPOA~800001~20240401~47121231~3000001~3000001|Staff Nurse|N0A|Elderly Care|~5.2~9901000~Nursing and Midwifery Registered~Staff Nurse~N0A~XR05~XR05|0~Not Applicable~600100~Active~SHARED~~~~~XX9~20240401 000000~Wa\0rd 7\nTRL~3\n";
+    let path = file("nul", "GO_999_GDW_GOF_20250301_00000101.DAT", go);
+    let out = run(&["esr", "check"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("warning: control character 0x00 in the value"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("with warnings 1"), "{stdout}");
+    let out = run(&["esr", "json"], &[&path]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("control character"),
+        "{v}"
+    );
+}

@@ -5,8 +5,10 @@
 //! ([`DEFAULT_MAPPING`], or your own). RFC 4180 quoting is the `csv` crate's;
 //! on top of it this reader reports a byte order mark, repeated header rows
 //! (report page breaks: skipped, not counted), short rows (missing trailing
-//! fields read as empty), long rows (rejected), an unterminated quote (with
-//! the line where it opened), invalid `DD/MM/YYYY` dates and NI numbers.
+//! fields read as empty), long rows (rejected), a quote that never closes or
+//! that runs on past its line (rejected, with the lines where it opened and
+//! closed), a quote inside an unquoted field (kept as data, a warning), invalid
+//! `DD/MM/YYYY` dates and NI numbers.
 //!
 //! ```
 //! use carecodec_esr::bi::BiReader;
@@ -308,7 +310,9 @@ impl BiReader {
                 as u64;
             let offset = base + first as u64;
             let span = body.get(first..end as usize).unwrap_or_default();
-            let unterminated = span.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+            let quotes = scan_quotes(span);
+            // A quote that ran past its line: the row's fields are not where the header says.
+            let unterminated = quotes.unterminated.is_some() || quotes.run_on.is_some();
             let Some(h) = &header_raw else {
                 out.header = rec.iter().map(|f| decode(f, cp1252)).collect();
                 for name in &out.header {
@@ -343,14 +347,36 @@ impl BiReader {
             }
             let mut accepted = true;
             let mut problems = Vec::new();
-            if unterminated {
-                let lines = span.iter().filter(|&&b| b == b'\n').count();
+            if let Some((opened, lines)) = quotes.unterminated {
+                let opened = line + opened;
+                let why = format!(
+                    "quote opened on line {opened} never closes: the {lines} line(s) after it, to the end of the file, were read into one field"
+                );
                 problems.push(
-                    Problem::new(Severity::Error, ProblemKind::UnterminatedQuote, line, offset).with_raw(
-                        format!("quote opened on line {line} consumed {lines} line(s) to the end of the file").as_bytes(),
-                    ),
+                    Problem::new(
+                        Severity::Error,
+                        ProblemKind::UnterminatedQuote,
+                        line,
+                        offset,
+                    )
+                    .with_raw(why.as_bytes()),
                 );
                 accepted = false;
+            } else if let Some((opened, closed)) = quotes.run_on {
+                let kind = ProblemKind::QuoteRunsOn {
+                    opened: line + opened,
+                    closed: line + closed,
+                };
+                problems.push(Problem::new(Severity::Error, kind, line, offset));
+                accepted = false;
+            } else if let Some(i) = quotes.stray {
+                let column = out.mapped.get(i).copied().flatten();
+                let raw = rec.get(i).unwrap_or_default();
+                problems.push(
+                    Problem::new(Severity::Warning, ProblemKind::StrayQuote, line, offset)
+                        .in_record(b"BI")
+                        .in_field(i, column, decode(raw, cp1252).as_bytes()),
+                );
             }
             let expected = out.header.len();
             if rec.len() < expected && !unterminated {
@@ -433,6 +459,77 @@ impl BiReader {
         }
         Ok(out)
     }
+}
+
+/// What the quotes of one CSV record say, read the way the `csv` crate reads them (RFC 4180:
+/// a field that starts with `"` is quoted, `""` inside it is a quote; a quote elsewhere is
+/// data). Lines are counted from the record's first line (0).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Quotes {
+    /// A quoted field still open at the end of the record (the end of the file): the line where
+    /// it opened and the line breaks after it.
+    unterminated: Option<(u64, u64)>,
+    /// A quoted field that crossed a line break and, once closed, went on with more text (a
+    /// lost closing quote closed by a later one): the lines where it opened and closed.
+    run_on: Option<(u64, u64)>,
+    /// The first field with a quote that is data: inside an unquoted field, or after a closing
+    /// quote on the same line.
+    stray: Option<usize>,
+}
+
+/// Reads the quotes of one record's bytes (`span`: from its first byte; a line break outside
+/// quotes ends it).
+fn scan_quotes(span: &[u8]) -> Quotes {
+    #[derive(PartialEq)]
+    enum S {
+        Start,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    // A final terminator ends the file, not a line swallowed by an open quote.
+    let mut span = span;
+    while let [rest @ .., b'\r' | b'\n'] = span {
+        span = rest;
+    }
+    let mut q = Quotes::default();
+    let (mut s, mut field, mut line) = (S::Start, 0usize, 0u64);
+    // The line where the current quoted field opened.
+    let mut opened = 0u64;
+    for &b in span {
+        match (&s, b) {
+            (S::Quoted, b'"') => s = S::QuoteInQuoted,
+            (S::Quoted, b'\n') => line += 1,
+            (S::Quoted, _) => {}
+            (S::QuoteInQuoted, b'"') => s = S::Quoted,
+            (_, b',') => {
+                field += 1;
+                s = S::Start;
+            }
+            (_, b'\r' | b'\n') => break,
+            (S::Start, b'"') => {
+                s = S::Quoted;
+                opened = line;
+            }
+            (S::Start, _) => s = S::Unquoted,
+            (S::Unquoted, b'"') => {
+                q.stray.get_or_insert(field);
+            }
+            (S::Unquoted, _) => {}
+            (S::QuoteInQuoted, _) => {
+                if line > opened {
+                    q.run_on.get_or_insert((opened, line));
+                } else {
+                    q.stray.get_or_insert(field);
+                }
+                s = S::Unquoted;
+            }
+        }
+    }
+    if s == S::Quoted {
+        q.unterminated = Some((opened, line - opened));
+    }
+    q
 }
 
 /// A file problem for each column whose field name (canonical, or the header itself when
@@ -604,5 +701,71 @@ mod tests {
             .unwrap();
         assert_eq!((p.line, p.offset), (2, 4));
         assert_eq!(r.summary.rejected, 1);
+    }
+
+    /// F11: a stray quote in an unquoted field (`O"wen`) was rejected as an unterminated quote
+    /// "consumed 0 line(s) to the end of the file"; the csv crate reads it as data.
+    #[test]
+    fn a_stray_quote_in_an_unquoted_field_is_data_with_a_warning() {
+        let csv = b"Employee Number,First Name,Position Title\r\n1,O\"wen,\"Nurse, Band 5\"\r\n2,Ann,Porter\r\n";
+        let r = BiReader::read(csv).unwrap();
+        assert_eq!(
+            (r.summary.read, r.summary.accepted),
+            (2, 2),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(r.rows[0].get("first_name"), Some("O\"wen"));
+        assert_eq!(r.rows[0].get("position_title"), Some("Nurse, Band 5"));
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        let p = &r.problems[0];
+        assert_eq!(
+            (p.severity, &p.kind, p.line),
+            (Severity::Warning, &ProblemKind::StrayQuote, 2)
+        );
+        assert_eq!((p.field_index, p.field), (Some(1), Some("first_name")));
+        // Text after a closing quote on the same line is kept too (`"a"b` reads `ab`).
+        let r = BiReader::read(b"A,B\n1,\"a\"b\n").unwrap();
+        assert_eq!(r.rows[0].fields[1].1, "ab");
+        assert_eq!(r.problems[0].kind, ProblemKind::StrayQuote);
+        // A quoted field with a line break that closes at its field's end is plain RFC 4180.
+        let r = BiReader::read(b"A,B\n1,\"x\ny\"\n2,z\n").unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+    }
+
+    /// F11: a quote that runs on and closes on the next line was reported as read "to the end
+    /// of the file".
+    #[test]
+    fn a_quote_that_runs_on_says_where_it_closes() {
+        let csv = b"A,B,C\n1,\"open,x\n2,\"Two\",y\n3,z,w\n";
+        let r = BiReader::read(csv).unwrap();
+        assert_eq!(
+            (r.summary.read, r.summary.accepted, r.summary.rejected),
+            (2, 1, 1)
+        );
+        let p = &r.problems[0];
+        assert_eq!(
+            p.kind,
+            ProblemKind::QuoteRunsOn {
+                opened: 2,
+                closed: 3
+            }
+        );
+        assert_eq!((p.line, p.severity), (2, Severity::Error));
+        assert!(!p.to_string().contains("end of the file"), "{p}");
+        assert_eq!((r.rows[1].line, r.rows[1].accepted), (4, true));
+        // Never closed: read to the end of the file, and the message says so.
+        let r = BiReader::read(b"A,B\n1,x\n2,\"open\n3,y\n4,z\n").unwrap();
+        let p = &r.problems[0];
+        assert_eq!(
+            (p.kind.clone(), p.line),
+            (ProblemKind::UnterminatedQuote, 3)
+        );
+        assert_eq!(
+            p.raw.as_deref(),
+            Some(
+                "quote opened on line 3 never closes: the 2 line(s) after it, to the end of the file, were read into one field"
+            )
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The inbound element-entry file (`TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>.DAT`),
 //! sent by a supplier to ESR: comma-delimited, text values in double quotes,
-//! CR-only record separators, `HDR` / `ATT`… / `FTR` with the `ATT` count.
+//! CR-only record separators (LF and CRLF are read, with a warning), `HDR` / `ATT`… / `FTR`
+//! with the `ATT` count.
 //!
 //! ```
 //! use carecodec_esr::inbound::{read, write, Attendance, InboundHeader};
@@ -167,7 +168,7 @@ impl Attendance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InboundRecord {
-    /// 1-based record number (CR-separated line).
+    /// 1-based line (lines end with CR, LF or CRLF; blank lines count).
     pub line: u64,
     /// The fields, unquoted.
     pub fields: Vec<String>,
@@ -254,41 +255,157 @@ fn malformed_date(v: &str) -> bool {
     squeezed != v && is_dd_mon_yyyy(&squeezed)
 }
 
-/// Reads an inbound file.
+/// Where the reader is in the file: before, inside, or after its `HDR` … `FTR` body.
+#[derive(Default)]
+struct ReadState {
+    header_seen: bool,
+    /// A second `HDR` was read (before any `FTR`).
+    second_header: bool,
+    footer_seen: bool,
+    /// `ContentAfterFooter` has been reported as a file error.
+    after_footer_flagged: bool,
+    lf_reported: bool,
+}
+
+/// The next line of `bytes` from `pos`: its length and its terminator's (CR, LF or CRLF;
+/// 0 at the end of the file), and whether the terminator holds an LF.
+fn next_line(bytes: &[u8], pos: usize) -> (usize, usize, bool) {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    match memchr::memchr2(b'\r', b'\n', rest) {
+        Some(i) => match (rest.get(i), rest.get(i + 1)) {
+            (Some(b'\r'), Some(b'\n')) => (i, 2, true),
+            (Some(b'\r'), _) => (i, 1, false),
+            _ => (i, 1, true),
+        },
+        None => (rest.len(), 0, false),
+    }
+}
+
+/// The comma-separated, optionally quoted fields of one line (which holds no line break),
+/// as bytes.
+fn split_line(line: &[u8]) -> Result<csv::ByteRecord, csv::Error> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut rec = csv::ByteRecord::new();
+    rdr.read_byte_record(&mut rec)?;
+    Ok(rec)
+}
+
+/// Reads an inbound file. Records end with CR (the format's terminator), LF or CRLF (reported
+/// once, `LfLineEnds`, and read as line ends): a multi-record file is never read as one record,
+/// and a lost quote cannot run past its line. Every `ATT` row is read and counted (read =
+/// accepted + rejected); one with an error is rejected: not 40 fields, a bad entry date, a
+/// malformed date, bytes that are not UTF-8 (`InvalidText`, at the first such byte; the text is
+/// decoded lossily; inbound files are ASCII), a row after the `FTR` (`ContentAfterFooter`) or
+/// after a second `HDR` (`AfterDuplicateHeader`). Content after the footer and a second header
+/// are also file errors; the first `HDR` is the header. A blank line is a warning, not a record.
+/// Only a failure of the CSV engine is an `Err`; everything about the content is a [`Problem`].
 ///
 /// ```
 /// use carecodec_esr::inbound::read;
-/// use carecodec_esr::ProblemKind;
+/// use carecodec_esr::{ProblemKind, Severity};
 ///
 /// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\r")?;
 /// assert_eq!(back.header.supplier, "SEL");
 /// assert!(back.problems.iter().any(|p| p.kind == ProblemKind::MissingFooter));
+///
+/// // LF line ends: read line by line, with a warning.
+/// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\nFTR,0,0\n")?;
+/// assert_eq!((back.header.tax_period.as_str(), back.footer), ("11", Some(0)));
+/// assert_eq!(back.problems[0].kind, ProblemKind::LfLineEnds);
+/// assert_eq!(back.problems[0].severity, Severity::Warning);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\r'))
-        .from_reader(bytes);
     let mut out = InboundFile::default();
-    let mut rec = csv::StringRecord::new();
+    let mut st = ReadState::default();
+    let mut pos = 0usize;
     let mut n = 0u64;
-    let mut header_seen = false;
-    loop {
-        let pos = rdr.position().clone();
-        if !rdr.read_record(&mut rec)? {
-            break;
-        }
+    while pos < bytes.len() {
+        let (len, term, lf) = next_line(bytes, pos);
+        let offset = pos as u64;
+        let line = bytes.get(pos..pos + len).unwrap_or_default();
+        pos += len + term;
         n += 1;
-        let fields: Vec<String> = rec
+        if lf && !st.lf_reported {
+            st.lf_reported = true;
+            out.problems.push(Problem::new(
+                Severity::Warning,
+                ProblemKind::LfLineEnds,
+                n,
+                offset + len as u64,
+            ));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            out.problems.push(
+                Problem::new(Severity::Warning, ProblemKind::BlankLine, n, offset).with_raw(line),
+            );
+            continue;
+        }
+        let raw = split_line(line)?;
+        let fields: Vec<String> = raw
             .iter()
-            .map(|f| f.trim_start_matches('\n').to_owned())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect();
-        let problem = |kind| Problem::new(Severity::Error, kind, n, pos.byte());
-        match fields.first().map(String::as_str) {
-            Some("HDR") => {
-                header_seen = true;
+        let code = fields.first().map_or("", String::as_str);
+        let is_att = code == "ATT";
+        // Not UTF-8: where the first bad byte is, and in which field.
+        let bad_text = std::str::from_utf8(line).err().map(|e| {
+            let field = raw.iter().position(|f| std::str::from_utf8(f).is_err());
+            let severity = if is_att {
+                Severity::Error
+            } else {
+                Severity::File
+            };
+            let p = Problem::new(
+                severity,
+                ProblemKind::InvalidText,
+                n,
+                offset + e.valid_up_to() as u64,
+            )
+            .in_record(code.as_bytes());
+            match field.and_then(|i| raw.get(i).map(|f| (i, f))) {
+                Some((i, f)) => p.in_field(i, None, f),
+                None => p.with_raw(line),
+            }
+        });
+        let file_problem = |kind| {
+            Problem::new(Severity::File, kind, n, offset)
+                .in_record(code.as_bytes())
+                .with_raw(line)
+        };
+        if st.footer_seen && (!st.after_footer_flagged || !is_att) {
+            st.after_footer_flagged = true;
+            out.problems
+                .push(file_problem(ProblemKind::ContentAfterFooter));
+        }
+        if is_att {
+            let outside = if st.footer_seen {
+                Some(ProblemKind::ContentAfterFooter)
+            } else if st.second_header {
+                Some(ProblemKind::AfterDuplicateHeader)
+            } else {
+                None
+            };
+            read_att(&mut out, fields, n, offset, outside, bad_text);
+            continue;
+        }
+        if st.footer_seen {
+            // Reported above; a second HDR or FTR does not change the file read.
+            continue;
+        }
+        out.problems.extend(bad_text);
+        let problem = |kind| Problem::new(Severity::Error, kind, n, offset);
+        match code {
+            "HDR" if st.header_seen => {
+                st.second_header = true;
+                out.problems
+                    .push(file_problem(ProblemKind::DuplicateHeader));
+            }
+            "HDR" => {
+                st.header_seen = true;
                 if fields.len() != 8 {
                     out.problems
                         .push(problem(ProblemKind::BadHeader("HDR has not 8 fields")));
@@ -304,49 +421,8 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                     tax_period: f(7),
                 };
             }
-            Some("ATT") => {
-                let before = out.problems.len();
-                if fields.len() != ATT_FIELDS {
-                    out.problems.push(problem(ProblemKind::FieldCount {
-                        code: "ATT".into(),
-                        expected: ATT_FIELDS,
-                        found: fields.len(),
-                    }));
-                }
-                if parse_date(fields.get(1).map_or(&b""[..], |s| s.as_bytes())).is_none() {
-                    out.problems
-                        .push(problem(ProblemKind::InvalidDate).in_field(
-                            1,
-                            Some("Entry Date"),
-                            fields.get(1).map_or(&b""[..], |s| s.as_bytes()),
-                        ));
-                }
-                for (i, v) in fields.iter().enumerate() {
-                    if malformed_date(v) {
-                        out.problems
-                            .push(problem(ProblemKind::InvalidDate).in_field(
-                                i,
-                                None,
-                                v.as_bytes(),
-                            ));
-                    }
-                }
-                // Any error rejects the row: a wrong field count (a lost quote shifts every
-                // field after it), a bad entry date, a malformed date value.
-                let accepted = out.problems.len() == before;
-                out.summary.read += 1;
-                if accepted {
-                    out.summary.accepted += 1;
-                } else {
-                    out.summary.rejected += 1;
-                }
-                out.records.push(InboundRecord {
-                    line: n,
-                    fields,
-                    accepted,
-                });
-            }
-            Some("FTR") => {
+            "FTR" => {
+                st.footer_seen = true;
                 let declared = fields.get(1).and_then(|s| s.trim().parse::<u64>().ok());
                 out.footer = declared;
                 let actual = out.records.len() as u64;
@@ -357,15 +433,13 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                     }));
                 }
             }
-            Some("") if fields.len() == 1 => {}
             other => {
-                out.problems.push(problem(ProblemKind::UnknownRecordType(
-                    other.unwrap_or("").to_owned(),
-                )));
+                out.problems
+                    .push(problem(ProblemKind::UnknownRecordType(other.to_owned())).with_raw(line));
             }
         }
     }
-    if !header_seen {
+    if !st.header_seen {
         out.problems.push(Problem::new(
             Severity::File,
             ProblemKind::MissingHeader,
@@ -373,7 +447,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
             0,
         ));
     }
-    if out.footer.is_none() {
+    if !st.footer_seen {
         out.problems.push(Problem::new(
             Severity::File,
             ProblemKind::MissingFooter,
@@ -384,7 +458,59 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
     Ok(out)
 }
 
-/// Error from [`write()`].
+/// Checks and counts one `ATT` row: `outside` when it lies outside the file's body (after the
+/// footer or a second header), `bad_text` when it is not UTF-8; either rejects it.
+fn read_att(
+    out: &mut InboundFile,
+    fields: Vec<String>,
+    n: u64,
+    offset: u64,
+    outside: Option<ProblemKind>,
+    bad_text: Option<Problem>,
+) {
+    let problem = |kind| Problem::new(Severity::Error, kind, n, offset).in_record(b"ATT");
+    let before = out.problems.len();
+    if let Some(kind) = outside {
+        out.problems.push(problem(kind));
+    }
+    out.problems.extend(bad_text);
+    if fields.len() != ATT_FIELDS {
+        out.problems.push(problem(ProblemKind::FieldCount {
+            code: "ATT".into(),
+            expected: ATT_FIELDS,
+            found: fields.len(),
+        }));
+    }
+    let date = fields.get(1).map_or(&b""[..], |s| s.as_bytes());
+    if parse_date(date).is_none() {
+        out.problems
+            .push(problem(ProblemKind::InvalidDate).in_field(1, Some("Entry Date"), date));
+    }
+    for (i, v) in fields.iter().enumerate() {
+        if malformed_date(v) {
+            out.problems
+                .push(problem(ProblemKind::InvalidDate).in_field(i, None, v.as_bytes()));
+        }
+    }
+    // Any error rejects the row: a wrong field count (a lost quote shifts every field after
+    // it), a bad entry date, a malformed date value, text that is not UTF-8, a row outside
+    // the file's body.
+    let accepted = out.problems.len() == before;
+    out.summary.read += 1;
+    if accepted {
+        out.summary.accepted += 1;
+    } else {
+        out.summary.rejected += 1;
+    }
+    out.records.push(InboundRecord {
+        line: n,
+        fields,
+        accepted,
+    });
+}
+
+/// Error from [`write()`]: the entry and field that would break the format or that
+/// [`read()`] would refuse, so a written file always reads back.
 ///
 /// ```
 /// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
@@ -393,7 +519,13 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
 /// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
 /// let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
 /// att.values.push(("Note".into(), "say \"hi\"".into()));
-/// assert_eq!(write(&header, &[att]), Err(WriteError::InvalidValue { entry: 0, value: "say \"hi\"".into() }));
+/// assert_eq!(
+///     write(&header, &[att]),
+///     Err(WriteError::InvalidField { entry: Some(0), index: 8, name: "Input Value 1", value: "say \"hi\"".into(), reason: "holds a quote" })
+/// );
+/// // Header fields are checked too: a comma would shift every field after it.
+/// let bad = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL,X", "999", "M", "N", "11");
+/// assert!(matches!(write(&bad, &[]), Err(WriteError::InvalidField { entry: None, index: 3, .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -402,29 +534,101 @@ pub enum WriteError {
     /// More than 16 input values in one entry.
     #[error("entry {0} has more than 16 input values")]
     TooManyValues(usize),
-    /// A value that would break the format (a quote, comma or line break in a
-    /// text value; a date-like value that is not `DD-Mon-YYYY`).
-    #[error("entry {entry}: invalid value {value:?}")]
-    InvalidValue {
-        /// 0-based entry.
-        entry: usize,
+    /// A field that would break the format (a comma in an unquoted field; a quote, CR or LF
+    /// anywhere), or that the reader refuses (a date-like value that is not `DD-Mon-YYYY`, an
+    /// entry date outside years 0–9999), or that would not read back (an input value pair with
+    /// neither name nor value reads back as padding).
+    #[error("{}field {index} ({name}) {value:?}: {reason}", entry.map_or_else(|| "HDR: ".to_owned(), |e| format!("entry {e}: ")))]
+    InvalidField {
+        /// 0-based entry (`ATT` record); `None` for the `HDR`.
+        entry: Option<usize>,
+        /// 0-based field index in the record.
+        index: usize,
+        /// The field's name.
+        name: &'static str,
         /// The value.
         value: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
 }
 
-fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
-    if s.contains(['"', '\r', '\n']) {
-        return Err(WriteError::InvalidValue {
-            entry,
-            value: s.to_owned(),
-        });
+/// Names of the `ATT` input value fields (7…38): name then value, 16 pairs.
+const VALUE_FIELD_NAMES: [&str; 32] = [
+    "Input Value Name 1",
+    "Input Value 1",
+    "Input Value Name 2",
+    "Input Value 2",
+    "Input Value Name 3",
+    "Input Value 3",
+    "Input Value Name 4",
+    "Input Value 4",
+    "Input Value Name 5",
+    "Input Value 5",
+    "Input Value Name 6",
+    "Input Value 6",
+    "Input Value Name 7",
+    "Input Value 7",
+    "Input Value Name 8",
+    "Input Value 8",
+    "Input Value Name 9",
+    "Input Value 9",
+    "Input Value Name 10",
+    "Input Value 10",
+    "Input Value Name 11",
+    "Input Value 11",
+    "Input Value Name 12",
+    "Input Value 12",
+    "Input Value Name 13",
+    "Input Value 13",
+    "Input Value Name 14",
+    "Input Value 14",
+    "Input Value Name 15",
+    "Input Value 15",
+    "Input Value Name 16",
+    "Input Value 16",
+];
+
+/// Why `s` cannot be written as a field (`quoted` or bare), if it cannot: what would break
+/// the record, and what [`read()`] refuses.
+fn unwritable(s: &str, quoted: bool) -> Option<&'static str> {
+    if s.contains('"') {
+        Some("holds a quote")
+    } else if s.contains(['\r', '\n']) {
+        Some("holds a line break")
+    } else if !quoted && s.contains(',') {
+        Some("holds a comma (the field is not quoted)")
+    } else if malformed_date(s) {
+        Some("a malformed date (dates are DD-Mon-YYYY)")
+    } else {
+        None
     }
-    Ok(format!("\"{s}\""))
+}
+
+/// `s` as field `index` of `entry`, quoted or bare, or why it cannot be.
+fn field(
+    s: &str,
+    quoted: bool,
+    entry: Option<usize>,
+    index: usize,
+    name: &'static str,
+) -> Result<String, WriteError> {
+    match unwritable(s, quoted) {
+        Some(reason) => Err(WriteError::InvalidField {
+            entry,
+            index,
+            name,
+            value: s.to_owned(),
+            reason,
+        }),
+        None if quoted => Ok(format!("\"{s}\"")),
+        None => Ok(s.to_owned()),
+    }
 }
 
 /// Writes an inbound file: `HDR`, one `ATT` per entry (40 fields), `FTR,<n>,0`;
-/// CR-separated, no final terminator.
+/// CR-separated, no final terminator. Every field is checked first: what this writes,
+/// [`read()`] reads back (the same header, the same entries, every row accepted).
 ///
 /// ```
 /// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
@@ -436,42 +640,65 @@ fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
 /// assert!(bytes.starts_with(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rATT,"));
 /// assert!(bytes.ends_with(b"\rFTR,1,0"));
 /// att.values = (0..17).map(|i| (format!("V{i}"), "1".to_owned())).collect();
-/// assert_eq!(write(&header, &[att]), Err(WriteError::TooManyValues(0)));
+/// assert_eq!(write(&header, &[att.clone()]), Err(WriteError::TooManyValues(0)));
+/// // A line break in the assignment number would start a record of its own.
+/// att.values.clear();
+/// att.assignment_number = "90000001\rFTR,0,0".into();
+/// assert!(matches!(write(&header, &[att]), Err(WriteError::InvalidField { entry: Some(0), index: 4, .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write(header: &InboundHeader, entries: &[Attendance]) -> Result<Vec<u8>, WriteError> {
-    let mut lines = vec![format!(
-        "HDR,{},{},{},{},{},{},{}",
-        header.file_name,
-        header.created,
-        header.supplier,
-        header.vpd,
-        header.period_type,
-        header.period_run,
-        header.tax_period
-    )];
+    let h = |s: &str, index, name| field(s, false, None, index, name);
+    let mut lines = vec![
+        [
+            "HDR".to_owned(),
+            h(&header.file_name, 1, "File Name")?,
+            h(&header.created, 2, "Created")?,
+            h(&header.supplier, 3, "Supplier")?,
+            h(&header.vpd, 4, "VPD")?,
+            h(&header.period_type, 5, "Period Type")?,
+            h(&header.period_run, 6, "Period Run")?,
+            h(&header.tax_period, 7, "Tax Period")?,
+        ]
+        .join(","),
+    ];
     for (i, e) in entries.iter().enumerate() {
         if e.values.len() > 16 {
             return Err(WriteError::TooManyValues(i));
         }
+        let date = e.date.format("%Y%m%d").to_string();
+        if parse_date(date.as_bytes()) != Some(e.date) {
+            return Err(WriteError::InvalidField {
+                entry: Some(i),
+                index: 1,
+                name: "Entry Date",
+                value: date,
+                reason: "not a YYYYMMDD date (years 0-9999)",
+            });
+        }
         let mut f: Vec<String> = vec![
             "ATT".into(),
-            e.date.format("%Y%m%d").to_string(),
-            e.action.clone(),
+            date,
+            field(&e.action, false, Some(i), 2, "Action")?,
             String::new(),
-            e.assignment_number.clone(),
+            field(&e.assignment_number, false, Some(i), 4, "Assignment Number")?,
             String::new(),
-            quote(&e.element, i)?,
+            field(&e.element, true, Some(i), 6, "Element Name")?,
         ];
-        for (name, value) in &e.values {
-            if malformed_date(value) || value.contains([',', '"', '\r', '\n']) {
-                return Err(WriteError::InvalidValue {
-                    entry: i,
-                    value: value.clone(),
+        for ((name, value), names) in e.values.iter().zip(VALUE_FIELD_NAMES.chunks(2)) {
+            let index = f.len();
+            let name_of = |k: usize| names.get(k).copied().unwrap_or("Input Value");
+            if name.is_empty() && value.is_empty() {
+                return Err(WriteError::InvalidField {
+                    entry: Some(i),
+                    index,
+                    name: name_of(0),
+                    value: String::new(),
+                    reason: "an input value with neither name nor value reads back as padding",
                 });
             }
-            f.push(quote(name, i)?);
-            f.push(value.clone());
+            f.push(field(name, true, Some(i), index, name_of(0))?);
+            f.push(field(value, false, Some(i), index + 1, name_of(1))?);
         }
         f.resize(ATT_FIELDS, String::new());
         lines.push(f.join(","));
@@ -503,5 +730,212 @@ mod tests {
         );
         assert!(f.records[0].accepted && f.records[0].to_attendance().is_some());
         assert!(!f.records[1].accepted && f.records[1].to_attendance().is_none());
+    }
+
+    fn header() -> InboundHeader {
+        InboundHeader::new(
+            "TA_999_SEL_MN2511_00000001.DAT",
+            "20250228180000",
+            "SEL",
+            "999",
+            "M",
+            "N",
+            "11",
+        )
+    }
+
+    fn entry() -> Attendance {
+        let date = NaiveDate::from_ymd_opt(2025, 2, 28).unwrap();
+        let mut att = Attendance::new(date, "90000001", "Business Miles");
+        att.values.push(("Claimed Mileage".into(), "24".into()));
+        att
+    }
+
+    /// The probe's case (F7): a comma in a header field and a CR in the assignment number
+    /// gave `Ok` bytes holding a 9-field HDR and an injected FTR.
+    #[test]
+    fn the_writer_refuses_every_field_its_reader_would_refuse() {
+        let mut h = header();
+        h.supplier = "SEL,X".into();
+        let err = write(&h, &[entry()]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WriteError::InvalidField {
+                    entry: None,
+                    index: 3,
+                    name: "Supplier",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("HDR: field 3 (Supplier)"),
+            "{err}"
+        );
+
+        type Change = fn(&mut Attendance);
+        let cases: [(Change, usize); 7] = [
+            (|a| a.assignment_number = "90000001\rFTR,0,0\rATT".into(), 4),
+            (|a| a.action = "ADD,X".into(), 2),
+            (|a| a.action = "\"ADD".into(), 2),
+            (|a| a.element = "Miles\nNHS".into(), 6),
+            (|a| a.values[0].0 = "23 - Mar - 2012".into(), 7),
+            (|a| a.values[0] = (String::new(), String::new()), 7),
+            (
+                |a| a.date = NaiveDate::from_ymd_opt(10000, 1, 1).unwrap(),
+                1,
+            ),
+        ];
+        for (change, index) in cases {
+            let mut att = entry();
+            change(&mut att);
+            let err = write(&header(), &[entry(), att.clone()]).unwrap_err();
+            assert!(
+                matches!(err, WriteError::InvalidField { entry: Some(1), index: i, .. } if i == index),
+                "{att:?}: {err:?}"
+            );
+        }
+        // A comma in a quoted name is fine, and reads back.
+        let mut att = entry();
+        att.element = "Miles, NHS".into();
+        let back = read(&write(&header(), &[att.clone()]).unwrap()).unwrap();
+        assert!(back.problems.is_empty(), "{:?}", back.problems);
+        assert_eq!(back.records[0].to_attendance(), Some(att));
+    }
+
+    const HDR: &str = "HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11";
+
+    fn att_row(asg: &str) -> String {
+        format!("ATT,20250228,ADD,,{asg},,\"Business Miles\",\"Claimed Mileage\",24")
+            + &",".repeat(ATT_FIELDS - 9)
+    }
+
+    fn kinds(f: &InboundFile) -> Vec<(u64, Severity, ProblemKind)> {
+        f.problems
+            .iter()
+            .map(|p| (p.line, p.severity, p.kind.clone()))
+            .collect()
+    }
+
+    /// F8: rows after the footer and after a second header were read as accepted, silently,
+    /// and the second header replaced the first.
+    #[test]
+    fn rows_after_the_footer_or_a_second_header_are_rejected_and_counted() {
+        let (a, b, c) = (
+            att_row("90000001"),
+            att_row("90000002"),
+            att_row("90000003"),
+        );
+        let file = format!("{HDR}\r{a}\rFTR,1,0\r{b}\rHDR,other,1,2,3,4,5,6\r{c}");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (3, 1, 2)
+        );
+        assert_eq!(f.header.file_name, "TA_999_SEL_MN2511_00000001.DAT");
+        assert_eq!(f.footer, Some(1));
+        let k = kinds(&f);
+        assert!(
+            k.contains(&(4, Severity::File, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(4, Severity::Error, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(5, Severity::File, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(6, Severity::Error, ProblemKind::ContentAfterFooter)),
+            "{k:?}"
+        );
+        assert!(!f.records[1].accepted && !f.records[2].accepted);
+
+        // A second header before the footer: a file error, its rows rejected.
+        let file = format!("{HDR}\r{a}\rHDR,other,1,2,3,4,5,6\r{b}\rFTR,2,0");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (2, 1, 1)
+        );
+        assert_eq!(f.header.file_name, "TA_999_SEL_MN2511_00000001.DAT");
+        let k = kinds(&f);
+        assert!(
+            k.contains(&(3, Severity::File, ProblemKind::DuplicateHeader)),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(4, Severity::Error, ProblemKind::AfterDuplicateHeader)),
+            "{k:?}"
+        );
+    }
+
+    /// F10: an LF-terminated file was read as one HDR record (`ATT read 0`).
+    #[test]
+    fn lf_and_crlf_line_ends_are_read_as_line_ends_and_reported() {
+        let (a, b) = (att_row("90000001"), att_row("90000002"));
+        for sep in ["\n", "\r\n"] {
+            let file = format!("{HDR}{sep}{a}{sep}{b}{sep}FTR,2,0{sep}");
+            let f = read(file.as_bytes()).unwrap();
+            assert_eq!(f.header.tax_period, "11");
+            assert_eq!(
+                (f.summary.read, f.summary.accepted),
+                (2, 2),
+                "{:?}",
+                f.problems
+            );
+            assert_eq!(f.footer, Some(2));
+            assert_eq!(
+                kinds(&f),
+                vec![(1, Severity::Warning, ProblemKind::LfLineEnds)],
+                "{sep:?}"
+            );
+            assert_eq!(f.problems[0].offset, HDR.len() as u64);
+            assert_eq!((f.records[0].line, f.records[1].line), (2, 3));
+        }
+        // CR-only, the format's own terminator, is not reported; nor is a final CR.
+        let file = format!("{HDR}\r{a}\rFTR,1,0\r");
+        assert!(read(file.as_bytes()).unwrap().problems.is_empty());
+        // A blank line is a warning, not a record.
+        let file = format!("{HDR}\r\r{a}\rFTR,1,0");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            kinds(&f),
+            vec![(2, Severity::Warning, ProblemKind::BlankLine)]
+        );
+        assert_eq!(f.records[0].line, 3);
+    }
+
+    /// F9: one non-UTF-8 byte failed the whole file, "at line 1".
+    #[test]
+    fn a_row_that_is_not_utf8_is_rejected_where_the_byte_is_and_the_rest_read() {
+        let (a, c) = (att_row("90000001"), att_row("90000003"));
+        let mut file = format!("{HDR}\r{a}\r").into_bytes();
+        let row_start = file.len();
+        file.extend_from_slice(
+            b"ATT,20250228,ADD,,90000002,,\"Caf\xe9 Miles\",\"Claimed Mileage\",24",
+        );
+        file.extend_from_slice(",".repeat(ATT_FIELDS - 9).as_bytes());
+        file.extend_from_slice(format!("\r{c}\rFTR,3,0").as_bytes());
+        let f = read(&file).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (3, 2, 1)
+        );
+        let p = &f.problems[0];
+        assert_eq!(f.problems.len(), 1, "{:?}", f.problems);
+        assert_eq!(
+            (p.severity, &p.kind, p.line),
+            (Severity::Error, &ProblemKind::InvalidText, 3)
+        );
+        assert_eq!(p.offset, (row_start + 32) as u64);
+        assert_eq!(p.field_index, Some(6));
+        assert_eq!(p.raw.as_deref(), Some("Caf\u{fffd} Miles"));
+        assert!(!f.records[1].accepted && f.records[2].accepted);
+        assert_eq!(f.records[1].fields[6], "Caf\u{fffd} Miles");
     }
 }

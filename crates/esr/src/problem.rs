@@ -166,9 +166,30 @@ pub enum ProblemKind {
     /// Text that is not valid in the file's encoding.
     #[error("invalid text for the file's encoding")]
     InvalidText,
-    /// CSV: a quoted field never closed.
+    /// A control character (a byte below 0x20 other than TAB: NUL, a stray CR…) in a value,
+    /// a sign of a corrupt transfer; FHIR and XML strings cannot hold it. The value is kept as
+    /// read; the problem gives the byte and its offset.
+    #[error("control character {0:#04x} in the value (kept as read)")]
+    ControlCharacter(u8),
+    /// CSV: a quoted field never closed: the rest of the file was read into it.
     #[error("unterminated quote: the rest of the file was read into one field")]
     UnterminatedQuote,
+    /// CSV: a quoted field ran on past its line and closed on a later one, inside a field
+    /// (a lost closing quote, closed by the next quote in the file): the lines between were
+    /// read as one row.
+    #[error(
+        "quote opened on line {opened} runs on and closes on line {closed}, inside a field: lines {opened}-{closed} were read as one row"
+    )]
+    QuoteRunsOn {
+        /// Line of the opening quote.
+        opened: u64,
+        /// Line of the quote that closed it.
+        closed: u64,
+    },
+    /// CSV: a quote inside an unquoted field (`O"wen`), or text after a closing quote on the
+    /// same line (`"a"b`): kept as data, as RFC 4180 readers do.
+    #[error("quote inside an unquoted field: kept as data")]
+    StrayQuote,
     /// CSV: a repeated header row (a page break), skipped.
     #[error("duplicate header row skipped")]
     DuplicateHeaderRow,
@@ -199,6 +220,17 @@ pub enum ProblemKind {
     /// Inbound: no `FTR`.
     #[error("missing footer")]
     MissingFooter,
+    /// Inbound: lines after the `FTR` (concatenated files?). The first is a file error; an
+    /// `ATT` row after the footer is also rejected.
+    #[error("content after the footer (FTR)")]
+    ContentAfterFooter,
+    /// Inbound: an `ATT` row after a second `HDR` (concatenated files?): rejected.
+    #[error("row after a second header (HDR)")]
+    AfterDuplicateHeader,
+    /// Inbound: lines end with LF or CRLF (inbound files end records with CR alone; a transfer
+    /// converted them): read as line ends.
+    #[error("lines end with LF or CRLF (inbound files use CR alone): read as line ends")]
+    LfLineEnds,
     /// A sequence number out of order for an ingester.
     #[error("sequence gap: expected {expected}, found {found}")]
     SequenceGap {

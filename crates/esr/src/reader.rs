@@ -760,6 +760,11 @@ fn read_line_into<R: BufRead>(
 }
 
 /// The `(start, end)` of every `~`-separated field of `line`.
+/// A control byte that has no place in a value: below 0x20 and not TAB.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && b != b'\t'
+}
+
 fn split_fields(line: &[u8], bounds: &mut Vec<(usize, usize)>) {
     bounds.clear();
     let mut start = 0;
@@ -1414,6 +1419,24 @@ impl<R: BufRead> GoReader<R> {
                 }
             }
         }
+        // One pass over the line (vectorised, no early exit); fields only when it finds one.
+        if line.iter().fold(false, |any, &b| any | is_control(b)) {
+            for (i, (spec, &(s, e))) in l.fields.iter().zip(&self.bounds).enumerate() {
+                let raw = line.get(s..e).unwrap_or_default();
+                if let Some((at, &b)) = raw.iter().enumerate().find(|&(_, &b)| is_control(b)) {
+                    self.row_problems.push(
+                        Problem::new(
+                            Severity::Warning,
+                            ProblemKind::ControlCharacter(b),
+                            self.line_no,
+                            offset + (s + at) as u64,
+                        )
+                        .in_record(code)
+                        .in_field(i, Some(spec.name), raw),
+                    );
+                }
+            }
+        }
         self.cross_field_checks(l, offset);
     }
 
@@ -1528,6 +1551,36 @@ mod tests {
     }
 
     const HDR: &[u8] = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n";
+
+    /// F16: a NUL in a text value was accepted with no word and passed on.
+    #[test]
+    fn a_control_character_in_a_value_is_a_warning_at_its_byte() {
+        let row: &[u8] = b"POA~800001~20240401~47121231~3000001~3000001|Staff Nurse|N0A|Elderly Care|~5.2~9901000~Nursing and Midwifery Registered~Staff Nurse~N0A~XR05~XR05|0~Not Applicable~600100~Active~SHARED~~~~~XX9~20240401 000000~Wa\0rd 7\n";
+        let mut f = b"HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n".to_vec();
+        let nul = f.len() + row.iter().position(|&b| b == 0).unwrap();
+        f.extend_from_slice(row);
+        f.extend_from_slice(b"TRL~3\n");
+        let mut r = GoReader::new(&f[..], None, GoOptions::default());
+        let e = r.next_record().unwrap();
+        assert!(e.accepted);
+        assert_eq!(e.problems.len(), 1, "{:?}", e.problems);
+        let p = &e.problems[0];
+        assert_eq!(
+            (p.severity, &p.kind),
+            (Severity::Warning, &ProblemKind::ControlCharacter(0))
+        );
+        assert_eq!((p.line, p.offset, p.field_index), (2, nul as u64, Some(23)));
+        assert!(p.field.is_some());
+        assert_eq!(p.raw.as_deref(), Some("Wa\0rd 7"));
+        // The value is kept as read.
+        assert_eq!(e.text(23).as_deref(), Some("Wa\0rd 7"));
+        while r.next_record().is_some() {}
+        assert_eq!(r.summary().warned, 1);
+        // A TAB is not a control character here.
+        let tab = String::from_utf8(f.clone()).unwrap().replace('\0', "\t");
+        let mut r = GoReader::new(tab.as_bytes(), None, GoOptions::default());
+        assert!(r.next_record().unwrap().problems.is_empty());
+    }
 
     #[test]
     fn missing_trailer_marks_incomplete() {
