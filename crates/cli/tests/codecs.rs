@@ -273,3 +273,37 @@ fn esr_check_on_garbage_prints_no_control_characters() {
         assert!(line.starts_with(&go.display().to_string()), "{line:?}");
     }
 }
+
+/// A UTF-8 byte order mark before FHIR JSON is accepted by `check` and `convert` alike (as it
+/// is before XML); a duplicate member is placed at the duplicate (probe twelve F14: the mark
+/// was "expected value at Patient (line 1, column 1)", the duplicate at the object's end).
+#[test]
+fn fhir_json_byte_order_mark_and_duplicate_position() {
+    let bom = file(
+        "bom",
+        "bom.json",
+        b"\xEF\xBB\xBF{\"resourceType\":\"Patient\",\"gender\":\"male\"}",
+    );
+    let out = run(&["fhir", "check"], &[&bom]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("Patient read, 0 problem(s)"), "{stdout}");
+    let out = run(&["fhir", "convert", "--to", "xml"], &[&bom]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        r#"<Patient xmlns="http://hl7.org/fhir"><gender value="male"/></Patient>"#
+    );
+    let dup = file(
+        "bom",
+        "dup.json",
+        br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#,
+    );
+    let out = run(&["fhir", "check"], &[&dup]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("duplicate element `gender` at Patient.gender (line 1, column 43)"),
+        "{stdout}"
+    );
+}

@@ -5,7 +5,8 @@
 //! control character (below U+0020 other than tab, LF, CR) is an [`Error`] carrying
 //! the line, column, byte offset and element path. [`from_slice_lenient`] instead collects
 //! those problems as [`Issue`]s and returns what it could read. Syntax errors, wrong JSON types
-//! and nesting deeper than 128 arrays/objects are errors in both modes.
+//! and nesting deeper than 128 arrays/objects are errors in both modes. One UTF-8 byte order
+//! mark before the JSON is skipped (positions still count its bytes).
 //!
 //! Writing puts `resourceType` first, members in definition order, omits empty elements, writes
 //! primitive extensions as `_name` (arrays padded with `null`) and decimals as their literal text.
@@ -35,7 +36,17 @@ pub use de::MAX_RESOURCE_DEPTH;
 pub use error::{Error, ErrorKind, Issue};
 pub use ser::{ToJson, Writer};
 
-fn convert(input: &[u8], e: &serde_json::Error) -> Error {
+/// A UTF-8 byte order mark, accepted (once) before the JSON text, as the XML reader does.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The JSON text of `input`: after a leading byte order mark, if there is one.
+fn body(input: &[u8]) -> &[u8] {
+    input.strip_prefix(BOM).unwrap_or(input)
+}
+
+/// The error `e` raised reading `body`, the JSON text of `input` (see [`body`]): positions
+/// are counted in `input`, byte order mark included.
+fn convert(input: &[u8], body: &[u8], e: &serde_json::Error) -> Error {
     let custom = de::take_kind();
     let text = e.to_string();
     let message = text
@@ -54,14 +65,22 @@ fn convert(input: &[u8], e: &serde_json::Error) -> Error {
         }
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
-    let offset = de::error_offset(input, e);
+    let mut offset = de::error_offset(body, e);
+    if kind == ErrorKind::DuplicateElement {
+        // Raised once the member (or its value) is read: placed at the duplicate's name.
+        if let Some(at) = path::duplicate_key(body, offset, &message) {
+            offset = at;
+        }
+    }
+    let path = path::path_at(body, offset);
+    let offset = offset + (input.len() - body.len());
     let (line, column) = path::line_column(input, offset);
-    let path = path::path_at(input, offset);
     Error::new(kind, message, line, column, offset, path)
 }
 
 fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(input).map_err(|e| convert(input, &e))
+    let body = body(input);
+    serde_json::from_slice(body).map_err(|e| convert(input, body, &e))
 }
 
 /// Reads a FHIR JSON document strictly (any type of this crate, usually [`Resource`](crate::Resource)).
@@ -79,6 +98,11 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 /// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","colour":"blue"}"#).unwrap_err();
 /// assert_eq!(err.kind(), json::ErrorKind::UnknownElement);
 /// assert_eq!(err.path(), "Patient.colour");
+/// // A leading byte order mark is skipped; a duplicate member is placed at its name.
+/// let r: Resource = json::from_slice(b"\xEF\xBB\xBF{\"resourceType\":\"Patient\"}")?;
+/// assert_eq!(r.resource_type(), "Patient");
+/// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","active":true,"active":false}"#).unwrap_err();
+/// assert_eq!((err.kind(), err.column()), (json::ErrorKind::DuplicateElement, 41));
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
 pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
@@ -146,13 +170,16 @@ pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
     let mode = de::ModeGuard::new(true);
     let value = read(input)?;
     let mut issues = mode.take_issues();
-    de::locate_issues(&mut issues, input, None);
+    let body = body(input);
+    let bom = input.len() - body.len();
+    de::locate_issues(&mut issues, body, None);
     for issue in &mut issues {
         if let Some(offset) = issue.offset {
             // The column of the value's first byte (line_column gives the one before it).
-            let (line, column) = path::line_column(input, offset);
+            let (line, column) = path::line_column(input, offset + bom);
             (issue.line, issue.column) = (line, column + 1);
-            issue.location = path::path_at(input, offset);
+            issue.location = path::path_at(body, offset);
+            issue.offset = Some(offset + bom);
         }
     }
     Ok((value, issues))

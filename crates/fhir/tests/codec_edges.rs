@@ -1,0 +1,111 @@
+//! Edge cases of the JSON and XML codecs found by probing (probe twelve): a byte order mark
+//! and duplicate members (F14), repeating primitives with neither value nor extension (F12),
+//! narratives that are not well-formed XHTML (F13), integers in forms R4 does not allow (F17).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use carecodec_fhir::json::{self, ErrorKind};
+use carecodec_fhir::{Resource, xml};
+
+fn strict_err(text: &[u8]) -> json::Error {
+    match json::from_slice::<Resource>(text) {
+        Ok(r) => panic!("read: {}", json::to_string(&r)),
+        Err(e) => e,
+    }
+}
+
+// F14: a UTF-8 byte order mark before the JSON is accepted, as the XML reader accepts one.
+#[test]
+fn json_readers_accept_one_byte_order_mark() {
+    let text = "\u{feff}{\"resourceType\":\"Patient\",\"gender\":\"male\"}";
+    let r: Resource = json::from_str(text).unwrap();
+    assert_eq!(
+        json::to_string(&r),
+        r#"{"resourceType":"Patient","gender":"male"}"#
+    );
+    let r: Resource = json::from_reader(text.as_bytes()).unwrap();
+    assert_eq!(r.resource_type(), "Patient");
+    let (r, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+    assert_eq!((r.resource_type(), issues.len()), ("Patient", 0));
+    // json_to_xml already accepted it: both paths agree.
+    assert!(xml::json_to_xml(text.as_bytes()).is_ok());
+    // A second mark is a U+FEFF character before the JSON: not JSON.
+    let two = format!("\u{feff}{text}");
+    assert_eq!(strict_err(two.as_bytes()).kind(), ErrorKind::Syntax);
+}
+
+// F14: positions after a byte order mark are counted in the original bytes (the mark is 3).
+#[test]
+fn positions_after_a_byte_order_mark_count_its_bytes() {
+    let text = "\u{feff}{\"resourceType\":\"Patient\",\"gender\":\"mal  e\"}";
+    let e = strict_err(text.as_bytes());
+    let plain = strict_err(&text.as_bytes()[3..]);
+    assert_eq!(e.path(), "Patient.gender");
+    assert_eq!(e.line(), 1);
+    assert_eq!(e.column(), plain.column() + 3);
+    assert_eq!(e.offset(), plain.offset() + 3);
+    assert_eq!(&text.as_bytes()[e.offset() - 8..e.offset()], b"\"mal  e\"");
+    // Lenient issues too.
+    let text = "\u{feff}{\"resourceType\":\"Patient\",\"colour\":1}";
+    let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].location, "Patient.colour");
+    assert_eq!((issues[0].line, issues[0].column), (1, 39));
+    assert_eq!(issues[0].offset, Some(38));
+    assert_eq!(text.as_bytes()[38], b'1');
+}
+
+// F14: a duplicate member is placed at its name, not where the reader stopped.
+#[test]
+fn duplicate_member_is_placed_at_the_duplicate() {
+    let text = br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#;
+    let e = strict_err(text);
+    assert_eq!(e.kind(), ErrorKind::DuplicateElement);
+    assert_eq!((e.line(), e.column()), (1, 43));
+    assert_eq!(text[e.column() - 1], b'"');
+    assert_eq!(e.path(), "Patient.gender");
+    // The XML converter says the same place.
+    let x = xml::json_to_xml(text).unwrap_err();
+    assert_eq!(x.column(), Some(43));
+    // Complex and repeating members, a `_name` twin, on another line, after a BOM.
+    let cases: [(&str, &str, usize, usize); 4] = [
+        (
+            "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"A\"}],\n  \"name\":[{\"family\":\"B\"}]}",
+            "Patient.name",
+            2,
+            3,
+        ),
+        (
+            "{\"resourceType\":\"Patient\",\"maritalStatus\":{\"text\":\"x\"},\"maritalStatus\":{\"text\":\"y\"},\"active\":true}",
+            "Patient.maritalStatus",
+            1,
+            56,
+        ),
+        (
+            "{\"resourceType\":\"Patient\",\"_gender\":{\"id\":\"a\"},\"_gender\":{\"id\":\"b\"}}",
+            "Patient._gender",
+            1,
+            48,
+        ),
+        (
+            "\u{feff}{\"resourceType\":\"Patient\",\"active\":true,\"active\":false}",
+            "Patient.active",
+            1,
+            44,
+        ),
+    ];
+    for (text, path, line, column) in cases {
+        let e = strict_err(text.as_bytes());
+        assert_eq!(e.kind(), ErrorKind::DuplicateElement, "{text}");
+        assert_eq!(
+            (e.path(), e.line(), e.column()),
+            (path, line, column),
+            "{text}"
+        );
+    }
+}
