@@ -307,3 +307,25 @@ fn fhir_json_byte_order_mark_and_duplicate_position() {
         "{stdout}"
     );
 }
+
+/// `fhir check` refuses a repeating primitive entry with neither value nor extension, at it
+/// (probe twelve F12: it passed, and `convert` then wrote `"name":[{}]`, which check refused).
+#[test]
+fn fhir_check_refuses_an_unpaired_null_in_a_repeating_primitive() {
+    let g = file(
+        "nulls",
+        "g1.json",
+        br#"{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,null]}]}"#,
+    );
+    let out = run(&["fhir", "check", "--profile", "uk-core"], &[&g]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("at Patient.name[0].given[1] (line 1, column 49)"),
+        "{stdout}"
+    );
+    let out = run(&["fhir", "convert", "--to", "xml"], &[&g]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("(line 1, column 49"), "{stderr}");
+}

@@ -109,3 +109,76 @@ fn duplicate_member_is_placed_at_the_duplicate() {
         );
     }
 }
+
+// F12: a repeating primitive's entry with neither value nor extension (R4 JSON: `null` only
+// pads one of `given` / `_given` where the other has an entry) is refused where it is.
+#[test]
+fn repeating_primitive_entry_with_neither_half_is_refused_at_it() {
+    let cases: [(&str, &str, usize); 5] = [
+        (
+            r#"{"resourceType":"Patient","name":[{"given":[null]}]}"#,
+            "Patient.name[0].given[0]",
+            45,
+        ),
+        (
+            r#"{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,null]}]}"#,
+            "Patient.name[0].given[1]",
+            49,
+        ),
+        // The extension array first, the values after it.
+        (
+            r#"{"resourceType":"Patient","name":[{"_given":[null,null],"given":["a",null]}]}"#,
+            "Patient.name[0].given[1]",
+            70,
+        ),
+        (
+            r#"{"resourceType":"Patient","name":[{"_given":[null]}]}"#,
+            "Patient.name[0]._given[0]",
+            46,
+        ),
+        // resourceType last: the reordered slow path.
+        (
+            "{\"name\":[{\"family\":\"F\"},\n {\"prefix\":[\"Dr\",null]}],\"resourceType\":\"Patient\"}",
+            "Patient.name[1].prefix[1]",
+            18,
+        ),
+    ];
+    for (text, path, column) in cases {
+        let e = strict_err(text.as_bytes());
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{text}");
+        assert_eq!((e.path(), e.column()), (path, column), "{text}: {e}");
+        assert!(
+            e.message().contains("neither a value nor an extension"),
+            "{e}"
+        );
+        assert_eq!(
+            &text.as_bytes()[e.offset() - 1..e.offset() + 3],
+            b"null",
+            "{text}"
+        );
+        // Lenient: an issue at the same place, and the rest read.
+        let (r, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert_eq!(r.resource_type(), "Patient");
+        assert_eq!(issues.len(), 1, "{text}: {issues:?}");
+        assert_eq!(issues[0].kind, ErrorKind::InvalidValue);
+        assert_eq!(
+            (issues[0].location.as_str(), issues[0].column),
+            (path, column)
+        );
+        // The XML converter refuses it at the same element, no longer at line 1, column 1.
+        let x = xml::json_to_xml(text.as_bytes()).unwrap_err();
+        assert_eq!(x.path(), path.replace("._given", ".given"), "{text}: {x}");
+        assert_eq!(x.column(), Some(column), "{text}: {x}");
+    }
+    // Paired nulls read (either order, an id-only extension), and write back unchanged.
+    for text in [
+        r#"{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"id":"g"}]}]}"#,
+        r#"{"resourceType":"Patient","name":[{"_given":[{"id":"g"},null],"given":[null,"b"]}]}"#,
+    ] {
+        let r: Resource = json::from_str(text).unwrap();
+        let back: Resource = json::from_str(&json::to_string(&r)).unwrap();
+        assert_eq!(back, r);
+        let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert!(issues.is_empty(), "{issues:?}");
+    }
+}

@@ -28,6 +28,9 @@ thread_local! {
     /// Where an error inside a re-read (reordered) resource really is: the address of the
     /// byte in the text that level was read from (see [`reorder`]).
     static POSITION: Cell<Option<usize>> = const { Cell::new(None) };
+    /// How many repeating primitives read so far hold an entry with neither a value nor an
+    /// extension (a `null` not yet paired with its twin array's entry): see [`note_unpaired`].
+    static UNPAIRED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// How many resources whose `resourceType` is not their first member may nest
@@ -65,6 +68,7 @@ impl ModeGuard {
     pub(crate) fn new(lenient: bool) -> Self {
         KIND.with(|k| k.set(None));
         POSITION.with(|p| p.set(None));
+        UNPAIRED.with(|u| u.set(0));
         Self {
             previous: LENIENT.with(|l| l.replace(lenient)),
             from_text: FROM_TEXT.with(|t| t.replace(true)),
@@ -99,6 +103,25 @@ pub(crate) fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
     match take_position() {
         Some(addr) if addr >= base && addr <= base + text.len() => addr - base,
         _ => super::path::offset_of(text, e.line(), e.column()),
+    }
+}
+
+/// Whether a repeating primitive read since the [`ModeGuard`] was made still holds an entry
+/// with neither a value nor an extension (`"given": [null]` with no `_given`, or `null` at
+/// the same index of both): the caller then finds and reports it in the text
+/// (`super::pairs`). Taken once.
+pub(crate) fn take_unpaired() -> bool {
+    UNPAIRED.with(Cell::take) > 0
+}
+
+/// Counts the repeating primitive `slot` as unpaired when it holds an entry with neither half
+/// now, and no longer when it did `before` its twin array was merged in and does not now.
+fn note_unpaired<T>(before: bool, slot: &[Primitive<T>]) {
+    let now = slot.iter().any(|p| p.value.is_none() && p.ext.is_none());
+    if now && !before {
+        UNPAIRED.with(|u| u.set(u.get() + 1));
+    } else if before && !now {
+        UNPAIRED.with(|u| u.set(u.get().saturating_sub(1)));
     }
 }
 
@@ -645,14 +668,17 @@ fn set_values<E: de::Error, T>(
                 .into_iter()
                 .map(|value| Primitive { value, ext: None }),
         );
+        note_unpaired(false, slot);
         return Ok(());
     }
     if slot.len() != values.len() || slot.iter().any(|p| p.value.is_some()) {
         return Err(mismatch(k));
     }
+    let before = slot.iter().any(|p| p.ext.is_none());
     for (p, v) in slot.iter_mut().zip(values) {
         p.value = v;
     }
+    note_unpaired(before, slot);
     Ok(())
 }
 
@@ -687,14 +713,17 @@ pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
             value: None,
             ext: e.map(Box::new),
         }));
+        note_unpaired(false, slot);
         return Ok(());
     }
     if slot.len() != exts.len() || slot.iter().any(|p| p.ext.is_some()) {
         return Err(mismatch(k));
     }
+    let before = slot.iter().any(|p| p.value.is_none());
     for (p, e) in slot.iter_mut().zip(exts) {
         p.ext = e.map(Box::new);
     }
+    note_unpaired(before, slot);
     Ok(())
 }
 

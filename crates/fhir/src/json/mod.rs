@@ -27,6 +27,7 @@
 
 pub(crate) mod de;
 mod error;
+mod pairs;
 mod path;
 pub(crate) mod ser;
 
@@ -88,7 +89,9 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 /// # Errors
 /// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
 /// missing required elements, two values for a choice, invalid codes, strings holding a
-/// control character, unknown or disabled `resourceType`: see [`ErrorKind`].
+/// control character, a repeating primitive's entry with neither value nor extension (`null`
+/// in `given` and `_given` at one index, or `"given": [null]` alone), unknown or disabled
+/// `resourceType`: see [`ErrorKind`].
 ///
 /// ```
 /// use carecodec_fhir::{json, Resource};
@@ -103,11 +106,20 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 /// assert_eq!(r.resource_type(), "Patient");
 /// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","active":true,"active":false}"#).unwrap_err();
 /// assert_eq!((err.kind(), err.column()), (json::ErrorKind::DuplicateElement, 41));
+/// // `null` pads `given` where `_given` has an entry, and nowhere else.
+/// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","name":[{"given":[null]}]}"#).unwrap_err();
+/// assert_eq!((err.path(), err.column()), ("Patient.name[0].given[0]", 45));
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
 pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
     let _mode = de::ModeGuard::new(false);
-    read(input)
+    let value = read(input)?;
+    if de::take_unpaired() {
+        if let Some(e) = pairs::error(input) {
+            return Err(e);
+        }
+    }
+    Ok(value)
 }
 
 /// [`from_slice`] over a `str`.
@@ -170,6 +182,7 @@ pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
     let mode = de::ModeGuard::new(true);
     let value = read(input)?;
     let mut issues = mode.take_issues();
+    let unpaired = de::take_unpaired();
     let body = body(input);
     let bom = input.len() - body.len();
     de::locate_issues(&mut issues, body, None);
@@ -181,6 +194,9 @@ pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
             issue.location = path::path_at(body, offset);
             issue.offset = Some(offset + bom);
         }
+    }
+    if unpaired {
+        issues.extend(pairs::issues(input));
     }
     Ok((value, issues))
 }

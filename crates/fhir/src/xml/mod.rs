@@ -50,7 +50,7 @@
 //! column and FHIR element path ([`Error`]).
 
 mod error;
-mod json;
+pub(crate) mod json;
 mod meta;
 mod read;
 mod table;

@@ -249,7 +249,14 @@ impl<'i> Writer<'i> {
                 name: elem.name,
                 index: elem.repeating.then_some(i),
             });
-            self.item(elem, present(items_main, i), present(items_side, i))?;
+            // Where item `i` is, `null` or not (for an error about an item that is nothing).
+            let at = [items_main, items_side]
+                .into_iter()
+                .find_map(|items| items.and_then(|v| v.get(i)))
+                .or(g.main)
+                .or(g.side)
+                .map_or(0, |v| v.offset);
+            self.item(elem, present(items_main, i), present(items_side, i), at)?;
             self.path.pop();
         }
         Ok(())
@@ -275,17 +282,20 @@ impl<'i> Writer<'i> {
         }
     }
 
+    /// Writes item `main` (with its `_name` twin `side`) of element `elem`; `at` is where the
+    /// item is in the input, for an error when it is `null`.
     fn item(
         &mut self,
         elem: &'static Elem,
         main: Option<&Value<'_>>,
         side: Option<&Value<'_>>,
+        at: usize,
     ) -> Result<()> {
         match elem.kind {
-            Kind::Str | Kind::Num | Kind::Bool => self.primitive(elem, main, side),
+            Kind::Str | Kind::Num | Kind::Bool => self.primitive(elem, main, side, at),
             Kind::Complex(index) => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
                 };
                 let Json::Obj(members) = &value.json else {
                     return Err(self.type_err("an object", value));
@@ -304,7 +314,7 @@ impl<'i> Writer<'i> {
             }
             Kind::Resource => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::ResourceWrapper(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::ResourceWrapper(elem.name.to_owned()), at));
                 };
                 self.newline();
                 self.out.push('<');
@@ -321,7 +331,7 @@ impl<'i> Writer<'i> {
             }
             Kind::Xhtml => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
                 };
                 let Json::Str(div) = &value.json else {
                     return Err(self.type_err("a string", value));
@@ -350,6 +360,7 @@ impl<'i> Writer<'i> {
         elem: &'static Elem,
         main: Option<&Value<'_>>,
         side: Option<&Value<'_>>,
+        at: usize,
     ) -> Result<()> {
         let mut id = None;
         let mut ext = None;
@@ -370,7 +381,7 @@ impl<'i> Writer<'i> {
             }
         }
         if main.is_none() && id.is_none() && ext.is_none() {
-            let at = side.map_or(0, |v| v.offset);
+            let at = side.map_or(at, |v| v.offset);
             return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
         }
         self.newline();
