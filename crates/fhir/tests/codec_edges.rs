@@ -182,3 +182,68 @@ fn repeating_primitive_entry_with_neither_half_is_refused_at_it() {
         assert!(issues.is_empty(), "{issues:?}");
     }
 }
+
+// F13: the narrative is checked as it is read: one well-formed XHTML `div`, in the XHTML
+// namespace, with no entity but XML's; `fhir check` and `fhir convert` then agree.
+#[test]
+fn narrative_must_be_one_well_formed_xhtml_div() {
+    let with = |div: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","text":{{"status":"generated","div":{}}}}}"#,
+            serde_json_string(div)
+        )
+    };
+    let ns = r#"xmlns="http://www.w3.org/1999/xhtml""#;
+    for bad in [
+        // The probe's file: `<b>` never closed, and HTML's `&nbsp;`.
+        "<div>unclosed &nbsp; <b>x</div>".to_owned(),
+        format!("<div {ns}>unclosed <b>x</div>"),
+        format!("<div {ns}>a&nbsp;b</div>"),
+        format!("<div {ns}>a</div><p>b</p>"),
+        format!("<p {ns}>a</p>"),
+        "<div>no namespace</div>".to_owned(),
+        r#"<div xmlns="http://www.w3.org/1999/xhtml/">a slash too many</div>"#.to_owned(),
+        "just text".to_owned(),
+    ] {
+        let text = with(&bad);
+        let e = strict_err(text.as_bytes());
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{bad}");
+        assert_eq!(e.path(), "Patient.text.div", "{bad}");
+        assert!(e.message().contains("narrative"), "{bad}: {e}");
+        let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert_eq!(issues.len(), 1, "{bad}: {issues:?}");
+        assert_eq!(issues[0].kind, ErrorKind::InvalidValue);
+    }
+    let e = strict_err(with("<div>unclosed &nbsp; <b>x</div>").as_bytes());
+    assert_eq!((e.line(), e.column()), (1, 94), "{e}"); // the closing quote
+    for good in [
+        format!("<div {ns}>Ann &amp; Bo&#160;&#x1F600; <b>x</b><!-- c --></div>"),
+        format!("<div {ns}/>"),
+    ] {
+        let text = with(&good);
+        let r: Resource = json::from_str(&text).unwrap_or_else(|e| panic!("{good}: {e}"));
+        // What reads also converts to XML and back.
+        let xml_text = xml::to_string(&r).unwrap();
+        let again = xml::from_str(&xml_text).unwrap();
+        assert_eq!(json::to_string(&again), json::to_string(&r));
+    }
+    // White space around the div reads (XML has nowhere to keep it).
+    assert!(json::from_str::<Resource>(&with(&format!("\n  <div {ns}><p>a</p></div>\n"))).is_ok());
+    // The XML reader declares the namespace on a div that left it to an ancestor: it reads.
+    let x = r#"<Patient xmlns="http://hl7.org/fhir" xmlns:h="http://www.w3.org/1999/xhtml"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>a</p></div></text></Patient>"#;
+    assert!(xml::from_str(x).is_ok());
+}
+
+fn serde_json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -295,6 +295,9 @@ pub(crate) enum Form {
     PositiveInt,
     /// `unsignedInt`: 0 to 2,147,483,647.
     UnsignedInt,
+    /// `xhtml` (`Narrative.div`): as `Text`, and one well-formed XHTML `div` in the XHTML
+    /// namespace (see [`check_xhtml`]).
+    Xhtml,
 }
 
 /// The most characters an R4 `string` (or `markdown`) may hold.
@@ -423,11 +426,9 @@ pub(crate) trait PrimValue<'de>: Sized {
 
 impl<'de> PrimValue<'de> for String {
     fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error> {
-        Checked {
-            k,
-            form: Form::Text,
-        }
-        .deserialize(d)
+        // `div` is R4's one `xhtml` element (`Narrative.div`).
+        let form = if k == "div" { Form::Xhtml } else { Form::Text };
+        Checked { k, form }.deserialize(d)
     }
 }
 
@@ -493,6 +494,7 @@ impl Checked<'_> {
             }
             Form::Text | Form::String if !may_hold_controls => Ok(()),
             Form::Text | Form::String => check_text(v, self.k),
+            Form::Xhtml => check_xhtml(v, self.k, may_hold_controls),
             Form::Code => check_code(v, self.k, may_hold_controls),
             // The other forms exclude every control character in their regex.
             form => check_form(v, self.k, form),
@@ -919,7 +921,12 @@ pub(crate) fn check_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(
 /// [`check_text`] and [`check_code`]).
 fn form_ok(v: &str, form: Form) -> bool {
     match form {
-        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => true,
+        Form::Text
+        | Form::String
+        | Form::Code
+        | Form::PositiveInt
+        | Form::UnsignedInt
+        | Form::Xhtml => true,
         Form::Id => {
             (1..=64).contains(&v.len())
                 && v.bytes()
@@ -990,7 +997,12 @@ fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
         Form::Uri => "a uri (no white space)",
         Form::Oid => "an oid (`urn:oid:` and dotted decimal arcs)",
         Form::Uuid => "a uuid (`urn:uuid:` and a lower-case UUID)",
-        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => "valid",
+        Form::Text
+        | Form::String
+        | Form::Code
+        | Form::PositiveInt
+        | Form::UnsignedInt
+        | Form::Xhtml => "valid",
     };
     let mut quoted = Vec::new();
     super::ser::write_escaped(&mut quoted, &short(v));
@@ -1033,6 +1045,29 @@ fn control_char<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
             String::from_utf8_lossy(&quoted),
             u32::from(c)
         ),
+    )
+}
+
+/// Checks a narrative (`xhtml`): no control characters (see [`check_text`]), and one
+/// well-formed XHTML `div` in the XHTML namespace, with no entity but XML's (as the XML writer
+/// needs it: see `xml::xhtml::check_div`).
+fn check_xhtml<E: de::Error>(v: &str, k: &str, may_hold_controls: bool) -> Result<(), E> {
+    if may_hold_controls {
+        check_text(v, k)?;
+    }
+    match crate::xml::xhtml::json_div_problem(v) {
+        None => Ok(()),
+        Some(message) => bad_xhtml(&message, k),
+    }
+}
+
+#[cold]
+fn bad_xhtml<E: de::Error>(message: &str, k: &str) -> Result<(), E> {
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!("{message} (`{k}`)"),
     )
 }
 

@@ -56,6 +56,7 @@ mod read;
 mod table;
 mod text;
 mod write;
+pub(crate) mod xhtml;
 
 pub use error::{Error, ErrorKind, Result};
 

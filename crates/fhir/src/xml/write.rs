@@ -2,9 +2,6 @@
 //! definition order, primitives as `value` attributes merged with their `_name`
 //! twins, nested resources wrapped, XHTML verbatim.
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
 use super::error::{Error, ErrorKind, Result, excerpt};
 use super::json::{self, Json, Member, Value};
 use super::table::{self, Elem, Kind, Type};
@@ -337,7 +334,9 @@ impl<'i> Writer<'i> {
                     return Err(self.type_err("a string", value));
                 };
                 let div = div.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-                let has_ns = check_xhtml(div).map_err(|k| self.err(k, value.offset))?;
+                let has_ns = super::xhtml::check_div(div)
+                    .map_err(|k| self.err(k, value.offset))?
+                    .is_some();
                 self.newline();
                 match div.strip_prefix("<div").filter(|_| !has_ns) {
                     // Declare the XHTML namespace on the div, as the reader does.
@@ -432,82 +431,6 @@ impl<'i> Writer<'i> {
         }
         Ok(())
     }
-}
-
-/// Checks that a narrative is one well-formed XHTML `div` element (with no
-/// DOCTYPE), so that writing it verbatim keeps the XML well-formed; returns
-/// whether the `div` declares a default namespace itself.
-fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
-    if let Some((_, c)) = super::text::find_invalid_char(div.as_bytes()) {
-        return Err(ErrorKind::InvalidChar(c));
-    }
-    // The XML reader skips a leading byte order mark, which written out would
-    // be a character before the `div`.
-    if div.starts_with('\u{FEFF}') {
-        return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-    }
-    let mut reader = Reader::from_str(div);
-    reader.config_mut().check_end_names = true;
-    let mut depth = 0usize;
-    let mut roots = 0usize;
-    let mut has_ns = false;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| ErrorKind::Xhtml(e.to_string()))?;
-        let is_start = matches!(event, Event::Start(_));
-        match event {
-            Event::Start(tag) | Event::Empty(tag) => {
-                if depth == 0 {
-                    roots += 1;
-                    if tag.local_name().into_inner() != b"div" || roots > 1 {
-                        return Err(ErrorKind::Xhtml(
-                            "the root must be one `div` element".into(),
-                        ));
-                    }
-                    for attr in tag.attributes() {
-                        let attr = attr.map_err(|e| ErrorKind::Xhtml(e.to_string()))?;
-                        has_ns |= attr.key.into_inner() == b"xmlns";
-                    }
-                }
-                if is_start {
-                    depth += 1;
-                }
-            }
-            Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Text(t) => {
-                if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-            }
-            Event::GeneralRef(r) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-                super::text::entity(std::str::from_utf8(&r).unwrap_or_default())?;
-            }
-            Event::CData(_) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-            }
-            Event::DocType(_) | Event::Decl(_) => {
-                return Err(ErrorKind::Xhtml("a DOCTYPE or XML declaration".into()));
-            }
-            Event::Comment(_) | Event::PI(_) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("content outside the `div`".into()));
-                }
-            }
-            Event::Eof => break,
-        }
-    }
-    if roots != 1 || depth != 0 {
-        return Err(ErrorKind::Xhtml(
-            "the root must be one `div` element".into(),
-        ));
-    }
-    Ok(has_ns)
 }
 
 /// Item `i` of a group member, unless absent or `null` (padding).
