@@ -247,3 +247,100 @@ fn serde_json_string(s: &str) -> String {
     out.push('"');
     out
 }
+
+// F17: integer, positiveInt and unsignedInt values are in R4's form -?([0]|([1-9][0-9]*)) in
+// the converters as in the typed reader, whose message shows the number as written.
+#[test]
+fn integers_in_other_forms_are_refused_by_converters_and_reader() {
+    let obs = |v: &str| {
+        format!(
+            r#"{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"valueInteger":{v}}}"#
+        )
+    };
+    // `-0` matches R4's regex, but the reader's JSON parser cannot tell it from `-0.0`: it is
+    // refused everywhere alike (write `0`).
+    for bad in ["1e2", "2.0", "1E0", "-1.5", "0.0", "-0"] {
+        let text = obs(bad);
+        let e = strict_err(text.as_bytes());
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{bad}");
+        assert_eq!(e.path(), "Observation.valueInteger", "{bad}");
+        assert!(
+            e.message().starts_with(&format!("{bad} is not an integer")),
+            "{e}"
+        );
+        let x = xml::json_to_xml(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                x.kind(),
+                xml::ErrorKind::InvalidValue {
+                    expected: "integer",
+                    ..
+                }
+            ),
+            "{bad}: {x}"
+        );
+        assert_eq!(x.offset(), Some(text.find(bad).unwrap()), "{bad}: {x}");
+        assert_eq!(x.path(), "Observation.valueInteger");
+        let from_xml = format!(
+            r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="x"/></code><valueInteger value="{bad}"/></Observation>"#
+        );
+        let x = xml::xml_to_json(from_xml.as_bytes()).unwrap_err();
+        assert!(
+            matches!(x.kind(), xml::ErrorKind::InvalidValue { .. }),
+            "{bad}: {x}"
+        );
+        assert_eq!(
+            x.offset(),
+            Some(from_xml.find("<valueInteger").unwrap()),
+            "{x}"
+        );
+    }
+    // positiveInt and unsignedInt too (Patient.multipleBirthInteger is an integer; these are
+    // the extension choices), with the text in the message.
+    for (member, bad, what) in [
+        ("valuePositiveInt", "1e2", "a positiveInt"),
+        ("valueUnsignedInt", "3.0", "an unsignedInt"),
+        ("valueUnsignedInt", "99999999999999999999", "an unsignedInt"),
+    ] {
+        let text = format!(
+            r#"{{"resourceType":"Patient","extension":[{{"url":"http://e","{member}":{bad}}}]}}"#
+        );
+        let e = strict_err(text.as_bytes());
+        assert!(
+            e.message().starts_with(&format!("{bad} is not {what}")),
+            "{e}"
+        );
+        assert_eq!(e.path(), format!("Patient.extension[0].{member}"));
+        if !bad.starts_with('9') {
+            assert!(xml::json_to_xml(text.as_bytes()).is_err(), "{bad}");
+        }
+    }
+    // The integer forms read, convert and stay as written; -0 is R4's form for 0.
+    for ok in ["0", "-7", "2147483647", "-2147483648"] {
+        let text = obs(ok);
+        let r: Resource = json::from_str(&text).unwrap();
+        assert_eq!(json::to_string(&r), text);
+        let x = xml::json_to_xml(text.as_bytes()).unwrap();
+        assert!(
+            x.contains(&format!(r#"<valueInteger value="{ok}"/>"#)),
+            "{x}"
+        );
+        assert_eq!(xml::xml_to_json(x.as_bytes()).unwrap(), text);
+    }
+    // Placed at the number also when it is not the object's last member, and in an array.
+    let text = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"component":[{"code":{"text":"g"},"valueInteger":2.50}]}"#;
+    let e = strict_err(text.as_bytes());
+    assert_eq!(e.path(), "Observation.component[0].valueInteger");
+    assert!(e.message().starts_with("2.50 is not an integer"), "{e}");
+    assert_eq!(&text[e.offset() - 4..e.offset()], "2.50");
+    let e = strict_err(obs("2147483648").as_bytes());
+    assert!(
+        e.message().starts_with("2147483648 is not an integer"),
+        "{e}"
+    );
+    // positiveInt and unsignedInt ranges are as before.
+    let e = strict_err(
+        br#"{"resourceType":"Patient","extension":[{"url":"http://e","valuePositiveInt":0}]}"#,
+    );
+    assert!(e.message().contains("0 is not a positiveInt"), "{e}");
+}

@@ -321,6 +321,51 @@ impl<'de> Formed<'de> for u32 {
     }
 }
 
+/// How an error about a JSON number that is not in R4's integer form begins: the caller
+/// ([`super::from_slice`]) puts the number as written in its place (serde_json hands the
+/// visitor only the float it makes of it: `100.0` for `1e2`).
+pub(crate) const THIS_NUMBER: &str = "this number";
+
+/// A JSON number with a fraction or an exponent (or `-0`, which serde_json reads as the float
+/// `-0.0`), for an `integer`, `positiveInt` or `unsignedInt` (`what`) of member `k`: refused
+/// in the visitor, so that the error is placed at the number.
+#[cold]
+fn not_integer<E: de::Error>(k: &str, what: &str) -> E {
+    error(
+        ErrorKind::InvalidValue,
+        format_args!(
+            "{THIS_NUMBER} is not {what} (`{k}`): R4 integers are written -?(0|[1-9][0-9]*), with no fraction or exponent"
+        ),
+    )
+}
+
+/// Reads an `integer` of member `k` as an `i32`, refusing other number forms at the number.
+struct Int32<'k>(&'k str);
+
+impl Visitor<'_> for Int32<'_> {
+    type Value = i32;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+        i32::try_from(v).map_err(|_| {
+            error(
+                ErrorKind::InvalidValue,
+                format_args!(
+                    "{v} is not an integer (-2147483648 to 2147483647) (`{}`)",
+                    self.0
+                ),
+            )
+        })
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<i32, E> {
+        Err(not_integer(self.0, "an integer"))
+    }
+}
+
 /// Reads a `positiveInt` or `unsignedInt` of member `k`, checking its range in the visitor, so
 /// that serde_json places an error at the number.
 struct Ranged<'k> {
@@ -360,6 +405,14 @@ impl Visitor<'_> for Ranged<'_> {
             Ok(v) => self.visit_u64(v),
             Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
         }
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<u32, E> {
+        let what = if self.form == Form::PositiveInt {
+            "a positiveInt"
+        } else {
+            "an unsignedInt"
+        };
+        Err(not_integer(self.k, what))
     }
 }
 
@@ -442,7 +495,13 @@ macro_rules! prim_value_as_serde {
         }
     )*};
 }
-prim_value_as_serde!(bool, i32, u32, Decimal);
+prim_value_as_serde!(bool, u32, Decimal);
+
+impl<'de> PrimValue<'de> for i32 {
+    fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error> {
+        d.deserialize_i32(Int32(k))
+    }
+}
 
 /// The seed that reads a [`PrimValue`] of member `k`.
 struct ValueSeed<'k, T>(&'k str, PhantomData<fn() -> T>);

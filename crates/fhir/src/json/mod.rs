@@ -67,6 +67,13 @@ fn convert(input: &[u8], body: &[u8], e: &serde_json::Error) -> Error {
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
     let mut offset = de::error_offset(body, e);
+    let mut message = message;
+    if let Some(rest) = message.strip_prefix(de::THIS_NUMBER) {
+        // A number refused as not an integer: the error is at it; show it as written.
+        if let Some(number) = path::number_before(body, offset) {
+            message = format!("{number}{rest}");
+        }
+    }
     if kind == ErrorKind::DuplicateElement {
         // Raised once the member (or its value) is read: placed at the duplicate's name.
         if let Some(at) = path::duplicate_key(body, offset, &message) {

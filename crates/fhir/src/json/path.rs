@@ -140,6 +140,17 @@ pub(crate) fn duplicate_key(input: &[u8], offset: usize, message: &str) -> Optio
     found
 }
 
+/// The JSON number that ends at `offset` (where the reader stops after one), as written.
+pub(crate) fn number_before(input: &[u8], offset: usize) -> Option<String> {
+    let before = input.get(..offset)?;
+    let start = before
+        .iter()
+        .rposition(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+        .map_or(0, |i| i + 1);
+    let number = before.get(start..)?;
+    (!number.is_empty()).then(|| String::from_utf8_lossy(number).into_owned())
+}
+
 /// The 1-based line and column (as serde_json counts them: the column of the byte just read)
 /// of byte `offset`; the inverse of [`offset_of`].
 pub(crate) fn line_column(input: &[u8], offset: usize) -> (usize, usize) {

@@ -289,7 +289,7 @@ impl<'i> Writer<'i> {
         at: usize,
     ) -> Result<()> {
         match elem.kind {
-            Kind::Str | Kind::Num | Kind::Bool => self.primitive(elem, main, side, at),
+            Kind::Str | Kind::Num | Kind::Int | Kind::Bool => self.primitive(elem, main, side, at),
             Kind::Complex(index) => {
                 let Some(value) = main else {
                     return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
@@ -401,8 +401,14 @@ impl<'i> Writer<'i> {
                     xml_attr(s, &mut self.out).map_err(|k| self.err(k, value.offset))?;
                 }
                 (Json::Num(n), Kind::Num) => self.out.push_str(n),
+                (Json::Num(n), Kind::Int) => {
+                    if !crate::primitive::is_integer_literal(n) {
+                        return Err(self.err(not_integer(n), value.offset));
+                    }
+                    self.out.push_str(n);
+                }
                 (Json::Bool(b), Kind::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
-                (_, Kind::Num) => return Err(self.type_err("a number", value)),
+                (_, Kind::Num | Kind::Int) => return Err(self.type_err("a number", value)),
                 (_, Kind::Bool) => return Err(self.type_err("a boolean", value)),
                 _ => return Err(self.type_err("a string", value)),
             }
@@ -430,6 +436,16 @@ impl<'i> Writer<'i> {
             }
         }
         Ok(())
+    }
+}
+
+/// A JSON number that is not in R4's integer form, for an `integer`, `positiveInt` or
+/// `unsignedInt` element (`1e2`, `2.0`).
+#[cold]
+fn not_integer(n: &str) -> ErrorKind {
+    ErrorKind::InvalidValue {
+        expected: "integer",
+        value: excerpt(n),
     }
 }
 
