@@ -17,7 +17,7 @@ use super::error::ErrorKind;
 /// `h:div`), if it declares one.
 pub(crate) fn check_div(div: &str) -> Result<Option<String>, ErrorKind> {
     let div = div.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-    if let Some((_, c)) = super::text::find_invalid_char(div.as_bytes()) {
+    if let Some(c) = invalid_char(div) {
         return Err(ErrorKind::InvalidChar(c));
     }
     // The XML reader skips a leading byte order mark, which written out would
@@ -89,6 +89,21 @@ pub(crate) fn check_div(div: &str) -> Result<Option<String>, ErrorKind> {
         return Err(one_div());
     }
     Ok(ns)
+}
+
+/// The first character XML 1.0 does not allow in `div`, if any (as
+/// `text::find_invalid_char`, which goes byte by byte, but by wide scans: narratives are
+/// about half the bytes of typical FHIR JSON, and this runs on every one the reader reads).
+fn invalid_char(div: &str) -> Option<u32> {
+    let bytes = div.as_bytes();
+    if crate::primitive::has_control_char(div) {
+        return super::text::find_invalid_char(bytes).map(|(_, c)| c);
+    }
+    // U+FFFE and U+FFFF: EF BF BE, EF BF BF.
+    memchr::memchr_iter(0xEF, bytes).find_map(|i| match (bytes.get(i + 1), bytes.get(i + 2)) {
+        (Some(0xBF), Some(&last @ (0xBE | 0xBF))) => Some(0xFFC0 | u32::from(last & 0x3F)),
+        _ => None,
+    })
 }
 
 #[cold]
