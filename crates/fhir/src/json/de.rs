@@ -334,7 +334,7 @@ fn not_integer<E: de::Error>(k: &str, what: &str) -> E {
     error(
         ErrorKind::InvalidValue,
         format_args!(
-            "{THIS_NUMBER} is not {what} (`{k}`): R4 integers are written -?(0|[1-9][0-9]*), with no fraction or exponent"
+            "{THIS_NUMBER} is not {what} (`{k}`): R4 integers are written -?(0|[1-9][0-9]*), with no fraction or exponent (and zero as 0)"
         ),
     )
 }
