@@ -383,3 +383,59 @@ fn esr_go_control_character_is_reported() {
         "{v}"
     );
 }
+
+/// A UTF-8 byte order mark before FHIR JSON is accepted by `check` and `convert` alike (as it
+/// is before XML); a duplicate member is placed at the duplicate (probe twelve F14: the mark
+/// was "expected value at Patient (line 1, column 1)", the duplicate at the object's end).
+#[test]
+fn fhir_json_byte_order_mark_and_duplicate_position() {
+    let bom = file(
+        "bom",
+        "bom.json",
+        b"\xEF\xBB\xBF{\"resourceType\":\"Patient\",\"gender\":\"male\"}",
+    );
+    let out = run(&["fhir", "check"], &[&bom]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("Patient read, 0 problem(s)"), "{stdout}");
+    let out = run(&["fhir", "convert", "--to", "xml"], &[&bom]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        r#"<Patient xmlns="http://hl7.org/fhir"><gender value="male"/></Patient>"#
+    );
+    let dup = file(
+        "bom",
+        "dup.json",
+        br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#,
+    );
+    let out = run(&["fhir", "check"], &[&dup]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("duplicate element `gender` at Patient.gender (line 1, column 43)"),
+        "{stdout}"
+    );
+}
+
+/// `fhir check` refuses a repeating primitive entry with neither value nor extension, at it
+/// (probe twelve F12: it passed, and `convert` then wrote `"name":[{}]`, which check refused).
+#[test]
+fn fhir_check_refuses_an_unpaired_null_in_a_repeating_primitive() {
+    let g = file(
+        "nulls",
+        "g1.json",
+        br#"{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,null]}]}"#,
+    );
+    let out = run(&["fhir", "check", "--profile", "uk-core"], &[&g]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("at Patient.name[0].given[1] (line 1, column 49)"),
+        "{stdout}"
+    );
+    let out = run(&["fhir", "convert", "--to", "xml"], &[&g]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("(line 1, column 49"), "{stderr}");
+}

@@ -27,6 +27,7 @@ struct Elem {
 enum Kind {
     Str,
     Num,
+    Int,
     Bool,
     Attr,
     Xhtml,
@@ -128,7 +129,8 @@ pub fn generate(defs: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
                     } else if primitives.contains(code) {
                         match code {
                             "boolean" => Kind::Bool,
-                            "decimal" | "integer" | "positiveInt" | "unsignedInt" => Kind::Num,
+                            "decimal" => Kind::Num,
+                            "integer" | "positiveInt" | "unsignedInt" => Kind::Int,
                             _ => Kind::Str,
                         }
                     } else if code == "BackboneElement" || code == "Element" {
@@ -190,6 +192,7 @@ pub fn generate(defs: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
             let kind = match &el.kind {
                 Kind::Str => "Str".to_owned(),
                 Kind::Num => "Num".to_owned(),
+                Kind::Int => "Int".to_owned(),
                 Kind::Bool => "Bool".to_owned(),
                 Kind::Attr => "Attr".to_owned(),
                 Kind::Xhtml => "Xhtml".to_owned(),

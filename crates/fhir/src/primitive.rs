@@ -219,6 +219,20 @@ pub fn has_control_char(s: &str) -> bool {
     chunks.remainder().iter().any(|&b| control(b) != 0)
 }
 
+/// True if `s` is in R4's lexical form of `integer`, `-?([0]|([1-9][0-9]*))`, which
+/// `positiveInt` and `unsignedInt` values also take in JSON: a JSON number with no fraction and
+/// no exponent (`1e2`, `2.0` are not integers, whatever their value). `-0`, which the regex
+/// admits, is refused too: the typed reader's JSON parser reads it as the float `-0.0` and
+/// cannot tell it from `-0.0`, so the converters refuse it with the reader (write `0`).
+pub(crate) fn is_integer_literal(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    match digits.as_bytes() {
+        [b'0'] => digits.len() == s.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 /// True if `b` is a JSON number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
 pub(crate) fn is_json_number(b: &[u8]) -> bool {
     let mut i = 0;

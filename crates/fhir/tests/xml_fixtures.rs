@@ -224,11 +224,12 @@ fn errors_name_the_element_and_position() {
     let e = err(&format!(
         r#"{P}<multipleBirthInteger value="1,5"/></Patient>"#
     ));
+    // An integer element (since 2026-12-07 checked for R4's integer form, not any number).
     assert!(
         matches!(
             e.kind(),
             xml::ErrorKind::InvalidValue {
-                expected: "number",
+                expected: "integer",
                 ..
             }
         ),

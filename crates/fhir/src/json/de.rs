@@ -69,6 +69,10 @@ pub struct Cx {
     /// Where an error inside a re-read (reordered) resource really is: the address of the
     /// byte in the text that level was read from (see [`reorder`]).
     position: Cell<Option<usize>>,
+    /// How many repeating primitives read so far hold an entry with neither a value nor an
+    /// extension (a `null` not yet paired with its twin array's entry): see
+    /// [`Cx::note_unpaired`].
+    unpaired: Cell<usize>,
 }
 
 impl Cx {
@@ -92,6 +96,26 @@ impl Cx {
             resource_depth: Cell::new(0),
             issues: RefCell::new(Vec::new()),
             position: Cell::new(None),
+            unpaired: Cell::new(0),
+        }
+    }
+
+    /// Whether a repeating primitive read so far still holds an entry with neither a value
+    /// nor an extension (`"given": [null]` with no `_given`, or `null` at the same index of
+    /// both): the caller then finds and reports it in the text (`super::pairs`). Taken once.
+    pub(crate) fn take_unpaired(&self) -> bool {
+        self.unpaired.take() > 0
+    }
+
+    /// Counts the repeating primitive `slot` as unpaired when it holds an entry with neither
+    /// half now, and no longer when it did `before` its twin array was merged in and does not
+    /// now.
+    fn note_unpaired<T>(&self, before: bool, slot: &[Primitive<T>]) {
+        let now = slot.iter().any(|p| p.value.is_none() && p.ext.is_none());
+        if now && !before {
+            self.unpaired.set(self.unpaired.get() + 1);
+        } else if before && !now {
+            self.unpaired.set(self.unpaired.get().saturating_sub(1));
         }
     }
 
@@ -364,6 +388,9 @@ pub(crate) enum Form {
     PositiveInt,
     /// `unsignedInt`: 0 to 2,147,483,647.
     UnsignedInt,
+    /// `xhtml` (`Narrative.div`): as `Text`, and one well-formed XHTML `div` in the XHTML
+    /// namespace (see [`check_xhtml`]).
+    Xhtml,
 }
 
 /// The most characters an R4 `string` (or `markdown`) may hold.
@@ -399,6 +426,54 @@ impl<'de> Formed<'de> for u32 {
         form: Form,
     ) -> Result<Self, D::Error> {
         d.deserialize_u32(Ranged { cx, k, form })
+    }
+}
+
+/// How an error about a JSON number that is not in R4's integer form begins: the caller
+/// ([`super::from_slice`]) puts the number as written in its place (serde_json hands the
+/// visitor only the float it makes of it: `100.0` for `1e2`).
+pub(crate) const THIS_NUMBER: &str = "this number";
+
+/// A JSON number with a fraction or an exponent (or `-0`, which serde_json reads as the float
+/// `-0.0`), for an `integer`, `positiveInt` or `unsignedInt` (`what`) of member `k`: refused
+/// in the visitor, so that the error is placed at the number.
+#[cold]
+fn not_integer<E: de::Error>(cx: &Cx, k: &str, what: &str) -> E {
+    cx.error(
+        ErrorKind::InvalidValue,
+        format_args!(
+            "{THIS_NUMBER} is not {what} (`{k}`): R4 integers are written -?(0|[1-9][0-9]*), with no fraction or exponent (and zero as 0)"
+        ),
+    )
+}
+
+/// Reads an `integer` of member `k` as an `i32`, refusing other number forms at the number.
+struct Int32<'k> {
+    cx: &'k Cx,
+    k: &'k str,
+}
+
+impl Visitor<'_> for Int32<'_> {
+    type Value = i32;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+        i32::try_from(v).map_err(|_| {
+            self.cx.error(
+                ErrorKind::InvalidValue,
+                format_args!(
+                    "{v} is not an integer (-2147483648 to 2147483647) (`{}`)",
+                    self.k
+                ),
+            )
+        })
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<i32, E> {
+        Err(not_integer(self.cx, self.k, "an integer"))
     }
 }
 
@@ -443,6 +518,14 @@ impl Visitor<'_> for Ranged<'_> {
             Ok(v) => self.visit_u64(v),
             Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
         }
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<u32, E> {
+        let what = if self.form == Form::PositiveInt {
+            "a positiveInt"
+        } else {
+            "an unsignedInt"
+        };
+        Err(not_integer(self.cx, self.k, what))
     }
 }
 
@@ -513,12 +596,9 @@ pub(crate) trait PrimValue<'de>: Sized {
 
 impl<'de> PrimValue<'de> for String {
     fn read<D: Deserializer<'de>>(d: D, cx: &Cx, k: &str) -> Result<Self, D::Error> {
-        Checked {
-            cx,
-            k,
-            form: Form::Text,
-        }
-        .deserialize(d)
+        // `div` is R4's one `xhtml` element (`Narrative.div`).
+        let form = if k == "div" { Form::Xhtml } else { Form::Text };
+        Checked { cx, k, form }.deserialize(d)
     }
 }
 
@@ -532,7 +612,13 @@ macro_rules! prim_value_as_serde {
         }
     )*};
 }
-prim_value_as_serde!(bool, i32, u32);
+prim_value_as_serde!(bool, u32);
+
+impl<'de> PrimValue<'de> for i32 {
+    fn read<D: Deserializer<'de>>(d: D, cx: &Cx, k: &str) -> Result<Self, D::Error> {
+        d.deserialize_i32(Int32 { cx, k })
+    }
+}
 
 /// A decimal checks its literal (a JSON number).
 impl<'de> PrimValue<'de> for Decimal {
@@ -592,6 +678,7 @@ impl Checked<'_> {
             }
             Form::Text | Form::String if !may_hold_controls => Ok(()),
             Form::Text | Form::String => check_text(self.cx, v, self.k),
+            Form::Xhtml => check_xhtml(self.cx, v, self.k, may_hold_controls),
             Form::Code => check_code(self.cx, v, self.k, may_hold_controls),
             // The other forms exclude every control character in their regex.
             form => check_form(self.cx, v, self.k, form),
@@ -763,14 +850,17 @@ fn set_values<E: de::Error, T>(
                 .into_iter()
                 .map(|value| Primitive { value, ext: None }),
         );
+        cx.note_unpaired(false, slot);
         return Ok(());
     }
     if slot.len() != values.len() || slot.iter().any(|p| p.value.is_some()) {
         return Err(mismatch(cx, k));
     }
+    let before = slot.iter().any(|p| p.ext.is_none());
     for (p, v) in slot.iter_mut().zip(values) {
         p.value = v;
     }
+    cx.note_unpaired(before, slot);
     Ok(())
 }
 
@@ -813,14 +903,17 @@ pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
             value: None,
             ext: e.map(Box::new),
         }));
+        cx.note_unpaired(false, slot);
         return Ok(());
     }
     if slot.len() != exts.len() || slot.iter().any(|p| p.ext.is_some()) {
         return Err(mismatch(cx, k));
     }
+    let before = slot.iter().any(|p| p.value.is_none());
     for (p, e) in slot.iter_mut().zip(exts) {
         p.ext = e.map(Box::new);
     }
+    cx.note_unpaired(before, slot);
     Ok(())
 }
 
@@ -1031,7 +1124,12 @@ pub(crate) fn check_form<E: de::Error>(cx: &Cx, v: &str, k: &str, form: Form) ->
 /// [`check_text`] and [`check_code`]).
 fn form_ok(v: &str, form: Form) -> bool {
     match form {
-        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => true,
+        Form::Text
+        | Form::String
+        | Form::Code
+        | Form::PositiveInt
+        | Form::UnsignedInt
+        | Form::Xhtml => true,
         Form::Id => {
             (1..=64).contains(&v.len())
                 && v.bytes()
@@ -1102,7 +1200,12 @@ fn bad_form<E: de::Error>(cx: &Cx, v: &str, k: &str, form: Form) -> Result<(), E
         Form::Uri => "a uri (no white space)",
         Form::Oid => "an oid (`urn:oid:` and dotted decimal arcs)",
         Form::Uuid => "a uuid (`urn:uuid:` and a lower-case UUID)",
-        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => "valid",
+        Form::Text
+        | Form::String
+        | Form::Code
+        | Form::PositiveInt
+        | Form::UnsignedInt
+        | Form::Xhtml => "valid",
     };
     let mut quoted = Vec::new();
     super::ser::write_escaped(&mut quoted, &short(v));
@@ -1145,6 +1248,29 @@ fn control_char<E: de::Error>(cx: &Cx, v: &str, k: &str) -> Result<(), E> {
             String::from_utf8_lossy(&quoted),
             u32::from(c)
         ),
+    )
+}
+
+/// Checks a narrative (`xhtml`): no control characters (see [`check_text`]), and one
+/// well-formed XHTML `div` in the XHTML namespace, with no entity but XML's (as the XML writer
+/// needs it: see `xml::xhtml::check_div`).
+fn check_xhtml<E: de::Error>(cx: &Cx, v: &str, k: &str, may_hold_controls: bool) -> Result<(), E> {
+    if may_hold_controls {
+        check_text(cx, v, k)?;
+    }
+    match crate::xml::xhtml::json_div_problem(v) {
+        None => Ok(()),
+        Some(message) => bad_xhtml(cx, &message, k),
+    }
+}
+
+#[cold]
+fn bad_xhtml<E: de::Error>(cx: &Cx, message: &str, k: &str) -> Result<(), E> {
+    cx.problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!("{message} (`{k}`)"),
     )
 }
 

@@ -7,7 +7,8 @@
 //! those problems as [`Issue`]s and returns what it could read. Syntax errors, wrong JSON types
 //! and nesting deeper than 128 arrays/objects are errors in both modes. Each read keeps its
 //! state (its mode, its issues) to itself: nothing is kept between reads or shared by two of
-//! them (see [`FromJson`]).
+//! them (see [`FromJson`]). One UTF-8 byte order mark before the JSON is skipped (positions
+//! still count its bytes).
 //!
 //! Writing puts `resourceType` first, members in definition order, omits empty elements, writes
 //! primitive extensions as `_name` (arrays padded with `null`) and decimals as their literal text.
@@ -28,6 +29,7 @@
 
 pub(crate) mod de;
 mod error;
+mod pairs;
 mod path;
 pub(crate) mod ser;
 
@@ -35,7 +37,17 @@ pub use de::MAX_RESOURCE_DEPTH;
 pub use error::{Error, ErrorKind, Issue};
 pub use ser::{ToJson, Writer};
 
-fn convert(cx: &de::Cx, input: &[u8], e: &serde_json::Error) -> Error {
+/// A UTF-8 byte order mark, accepted (once) before the JSON text, as the XML reader does.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The JSON text of `input`: after a leading byte order mark, if there is one.
+fn body(input: &[u8]) -> &[u8] {
+    input.strip_prefix(BOM).unwrap_or(input)
+}
+
+/// The error `e` raised reading `body`, the JSON text of `input` (see [`body`]): positions
+/// are counted in `input`, byte order mark included.
+fn convert(cx: &de::Cx, input: &[u8], body: &[u8], e: &serde_json::Error) -> Error {
     let custom = cx.take_kind();
     let text = e.to_string();
     let message = text
@@ -54,14 +66,29 @@ fn convert(cx: &de::Cx, input: &[u8], e: &serde_json::Error) -> Error {
         }
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
-    let offset = cx.error_offset(input, e);
+    let mut offset = cx.error_offset(body, e);
+    let mut message = message;
+    if let Some(rest) = message.strip_prefix(de::THIS_NUMBER) {
+        // A number refused as not an integer: the error is at it; show it as written.
+        if let Some(number) = path::number_before(body, offset) {
+            message = format!("{number}{rest}");
+        }
+    }
+    if kind == ErrorKind::DuplicateElement {
+        // Raised once the member (or its value) is read: placed at the duplicate's name.
+        if let Some(at) = path::duplicate_key(body, offset, &message) {
+            offset = at;
+        }
+    }
+    let path = path::path_at(body, offset);
+    let offset = offset + (input.len() - body.len());
     let (line, column) = path::line_column(input, offset);
-    let path = path::path_at(input, offset);
     Error::new(kind, message, line, column, offset, path)
 }
 
 fn read<T: FromJson>(input: &[u8], cx: &de::Cx) -> Result<T, Error> {
-    de::read_slice(input, cx).map_err(|e| convert(cx, input, &e))
+    let body = body(input);
+    de::read_slice(body, cx).map_err(|e| convert(cx, input, body, &e))
 }
 
 /// What the readers ([`from_slice`], [`from_slice_lenient`], …) read: every type of the model
@@ -95,7 +122,9 @@ impl<T: de::ReadJson> FromJson for T {}
 /// # Errors
 /// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
 /// missing required elements, two values for a choice, invalid codes, strings holding a
-/// control character, unknown or disabled `resourceType`: see [`ErrorKind`].
+/// control character, a repeating primitive's entry with neither value nor extension (`null`
+/// in `given` and `_given` at one index, or `"given": [null]` alone), unknown or disabled
+/// `resourceType`: see [`ErrorKind`].
 ///
 /// ```
 /// use carecodec_fhir::{json, Resource};
@@ -105,10 +134,25 @@ impl<T: de::ReadJson> FromJson for T {}
 /// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","colour":"blue"}"#).unwrap_err();
 /// assert_eq!(err.kind(), json::ErrorKind::UnknownElement);
 /// assert_eq!(err.path(), "Patient.colour");
+/// // A leading byte order mark is skipped; a duplicate member is placed at its name.
+/// let r: Resource = json::from_slice(b"\xEF\xBB\xBF{\"resourceType\":\"Patient\"}")?;
+/// assert_eq!(r.resource_type(), "Patient");
+/// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","active":true,"active":false}"#).unwrap_err();
+/// assert_eq!((err.kind(), err.column()), (json::ErrorKind::DuplicateElement, 41));
+/// // `null` pads `given` where `_given` has an entry, and nowhere else.
+/// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","name":[{"given":[null]}]}"#).unwrap_err();
+/// assert_eq!((err.path(), err.column()), ("Patient.name[0].given[0]", 45));
 /// # Ok::<(), carecodec_fhir::json::Error>(())
 /// ```
 pub fn from_slice<T: FromJson>(input: &[u8]) -> Result<T, Error> {
-    read(input, &de::Cx::from_text(false))
+    let cx = de::Cx::from_text(false);
+    let value = read(input, &cx)?;
+    if cx.take_unpaired() {
+        if let Some(e) = pairs::error(input) {
+            return Err(e);
+        }
+    }
+    Ok(value)
 }
 
 /// [`from_slice`] over a `str`.
@@ -167,14 +211,21 @@ pub fn from_slice_lenient<T: FromJson>(input: &[u8]) -> Result<(T, Vec<Issue>), 
     let cx = de::Cx::from_text(true);
     let value = read(input, &cx)?;
     let mut issues = cx.take_issues();
-    de::locate_issues(&mut issues, input, None);
+    let unpaired = cx.take_unpaired();
+    let body = body(input);
+    let bom = input.len() - body.len();
+    de::locate_issues(&mut issues, body, None);
     for issue in &mut issues {
         if let Some(offset) = issue.offset {
             // The column of the value's first byte (line_column gives the one before it).
-            let (line, column) = path::line_column(input, offset);
+            let (line, column) = path::line_column(input, offset + bom);
             (issue.line, issue.column) = (line, column + 1);
-            issue.location = path::path_at(input, offset);
+            issue.location = path::path_at(body, offset);
+            issue.offset = Some(offset + bom);
         }
+    }
+    if unpaired {
+        issues.extend(pairs::issues(input));
     }
     Ok((value, issues))
 }

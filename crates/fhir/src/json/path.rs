@@ -101,6 +101,56 @@ fn scan(input: &[u8], offset: usize) -> (Vec<Frame>, Option<String>) {
     (stack, root)
 }
 
+/// Where the duplicate member named in `message` (``duplicate element `gender` ``) starts: the
+/// offset just after the opening quote of the last member of that name before `offset` (so
+/// that [`line_column`] gives the quote's column), if there is one. The reader raises a
+/// duplicate once it has read the member, or its value (an object's end, when it came last).
+pub(crate) fn duplicate_key(input: &[u8], offset: usize, message: &str) -> Option<usize> {
+    let name = message
+        .strip_prefix("duplicate element `")?
+        .strip_suffix('`')?
+        .as_bytes();
+    let end = offset.min(input.len());
+    let mut found = None;
+    let mut i = 0;
+    while i < end {
+        if input.get(i) != Some(&b'"') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = i + 1;
+        while let Some(&b) = input.get(j) {
+            match b {
+                b'\\' => j += 2,
+                b'"' => break,
+                _ => j += 1,
+            }
+        }
+        let text = input.get(start + 1..j).unwrap_or_default();
+        let mut k = j + 1;
+        while matches!(input.get(k), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            k += 1;
+        }
+        if text == name && input.get(k) == Some(&b':') {
+            found = Some(start + 1);
+        }
+        i = j + 1;
+    }
+    found
+}
+
+/// The JSON number that ends at `offset` (where the reader stops after one), as written.
+pub(crate) fn number_before(input: &[u8], offset: usize) -> Option<String> {
+    let before = input.get(..offset)?;
+    let start = before
+        .iter()
+        .rposition(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+        .map_or(0, |i| i + 1);
+    let number = before.get(start..)?;
+    (!number.is_empty()).then(|| String::from_utf8_lossy(number).into_owned())
+}
+
 /// The 1-based line and column (as serde_json counts them: the column of the byte just read)
 /// of byte `offset`; the inverse of [`offset_of`].
 pub(crate) fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
@@ -156,5 +206,15 @@ mod tests {
         assert_eq!(path_at(sorted, 28), "Patient.name[0].colour");
         // Fuzz regression: an empty resourceType does not make an empty path.
         assert_eq!(path_at(br#"{"resourceType":""}]"#, 20), "$");
+    }
+
+    #[test]
+    fn duplicate_keys() {
+        let s = br#"{"a":"\"b\":","b":1,"b":{"b":2}}"#;
+        let msg = "duplicate element `b`";
+        // The second `b` member's quote is byte 20; the `"b":` inside a string is no member.
+        assert_eq!(duplicate_key(s, 24, msg), Some(21));
+        assert_eq!(duplicate_key(s, 12, msg), None);
+        assert_eq!(duplicate_key(s, 24, "something else"), None);
     }
 }

@@ -99,7 +99,8 @@ pub enum ErrorKind {
     ///
     /// ```
     /// use carecodec_fhir::xml::{self, ErrorKind};
-    /// let input = "<Patient xmlns=\"http://hl7.org/fhir\">\n  <multipleBirthInteger value=\"1e2\"/>\n</Patient>";
+    /// // 2147483648 is in the integer form XML checks, but beyond what an R4 integer holds.
+    /// let input = "<Patient xmlns=\"http://hl7.org/fhir\">\n  <multipleBirthInteger value=\"2147483648\"/>\n</Patient>";
     /// let e = xml::from_str(input).unwrap_err();
     /// assert!(matches!(e.kind(), ErrorKind::Model(_)));
     /// assert_eq!((e.line(), e.column(), e.offset()), (Some(2), Some(3), Some(40)));

@@ -50,12 +50,13 @@
 //! column and FHIR element path ([`Error`]).
 
 mod error;
-mod json;
+pub(crate) mod json;
 mod meta;
 mod read;
 mod table;
 mod text;
 mod write;
+pub(crate) mod xhtml;
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -101,7 +102,8 @@ pub const MAX_DEPTH: usize = 128;
 /// # Errors
 /// Malformed XML, invalid UTF-8, a DOCTYPE or unknown entity, an element the FHIR
 /// type does not define, text content, two alternatives of a choice element,
-/// invalid number or boolean values, nesting deeper than [`MAX_DEPTH`]: see [`ErrorKind`].
+/// invalid number or boolean values (an integer, positiveInt or unsignedInt in R4's
+/// integer form), nesting deeper than [`MAX_DEPTH`]: see [`ErrorKind`].
 ///
 /// ```
 /// let json = carecodec_fhir::xml::xml_to_json(
@@ -118,15 +120,20 @@ pub fn xml_to_json(input: &[u8]) -> Result<String> {
 ///
 /// # Errors
 /// Malformed JSON (including duplicate keys), invalid UTF-8, unknown members, values
-/// of the wrong JSON type, two alternatives of a choice element, a narrative that is
-/// not one well-formed `div`, characters XML cannot carry, nesting deeper than
-/// [`MAX_DEPTH`]: see [`ErrorKind`].
+/// of the wrong JSON type, integers not in R4's integer form (`1e2`, `2.0`), a repeating
+/// primitive's entry with neither value nor extension, two alternatives of a choice element,
+/// a narrative that is not one well-formed `div`, characters XML cannot carry, nesting deeper
+/// than [`MAX_DEPTH`]: see [`ErrorKind`].
 ///
 /// ```
-/// let xml = carecodec_fhir::xml::json_to_xml(
+/// use carecodec_fhir::xml::{self, ErrorKind};
+/// let xml = xml::json_to_xml(
 ///     br#"{"resourceType":"Patient","birthDate":"1970-01-01","active":true}"#,
 /// )?;
 /// assert_eq!(xml, r#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/><birthDate value="1970-01-01"/></Patient>"#);
+/// let err = xml::json_to_xml(br#"{"resourceType":"Patient","multipleBirthInteger":1e2}"#).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::InvalidValue { expected: "integer", .. }));
+/// assert_eq!(err.column(), Some(50)); // at the number
 /// # Ok::<(), carecodec_fhir::xml::Error>(())
 /// ```
 pub fn json_to_xml(input: &[u8]) -> Result<String> {

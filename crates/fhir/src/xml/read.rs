@@ -409,7 +409,7 @@ impl<'a, const LOCATE: bool> Conv<'a, LOCATE> {
                 self.mark(open.start);
             }
             match elem.kind {
-                Kind::Str | Kind::Num | Kind::Bool => {
+                Kind::Str | Kind::Num | Kind::Int | Kind::Bool => {
                     let mut main = std::mem::take(&mut current.main);
                     let mut side = std::mem::take(&mut current.side);
                     if index.is_some_and(|i| i > 0) {
@@ -509,6 +509,12 @@ impl<'a, const LOCATE: bool> Conv<'a, LOCATE> {
                         Kind::Num => {
                             if !text::is_json_number(&self.attr) {
                                 return Err(self.bad_value("number", open.start));
+                            }
+                            main.push_str(&self.attr);
+                        }
+                        Kind::Int => {
+                            if !crate::primitive::is_integer_literal(&self.attr) {
+                                return Err(self.bad_value("integer", open.start));
                             }
                             main.push_str(&self.attr);
                         }

@@ -7,8 +7,11 @@ use super::meta::TYPES;
 pub(crate) enum Kind {
     /// A primitive whose JSON value is a string (`<x value=".."/>`, `"x": ".."`).
     Str,
-    /// A primitive whose JSON value is a number, kept as its literal text.
+    /// A `decimal`: its JSON value is a number, kept as its literal text.
     Num,
+    /// An `integer`, `positiveInt` or `unsignedInt`: a JSON number, kept as its literal text,
+    /// in R4's integer form `-?([0]|([1-9][0-9]*))` (no fraction, no exponent).
+    Int,
     /// A primitive whose JSON value is `true` or `false`.
     Bool,
     /// An XML attribute of the parent element (`Element.id`, `Extension.url`).
@@ -25,7 +28,7 @@ pub(crate) enum Kind {
 impl Kind {
     /// Whether this is a primitive with a `value` attribute and a `_name` JSON twin.
     pub(crate) const fn is_primitive(self) -> bool {
-        matches!(self, Kind::Str | Kind::Num | Kind::Bool)
+        matches!(self, Kind::Str | Kind::Num | Kind::Int | Kind::Bool)
     }
 }
 
@@ -129,6 +132,9 @@ mod tests {
         let ext = TYPES.iter().find(|t| t.name == "Extension").unwrap();
         assert_eq!(ext.get("url").unwrap().kind, Kind::Attr);
         assert_eq!(ext.get("valueDecimal").unwrap().kind, Kind::Num);
+        assert_eq!(ext.get("valueInteger").unwrap().kind, Kind::Int);
+        assert_eq!(ext.get("valuePositiveInt").unwrap().kind, Kind::Int);
+        assert_eq!(ext.get("valueUnsignedInt").unwrap().kind, Kind::Int);
         let narrative = TYPES.iter().find(|t| t.name == "Narrative").unwrap();
         assert_eq!(narrative.get("div").unwrap().kind, Kind::Xhtml);
     }

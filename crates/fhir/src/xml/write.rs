@@ -2,9 +2,6 @@
 //! definition order, primitives as `value` attributes merged with their `_name`
 //! twins, nested resources wrapped, XHTML verbatim.
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
 use super::error::{Error, ErrorKind, Result, excerpt};
 use super::json::{self, Json, Member, Value};
 use super::table::{self, Elem, Kind, Type};
@@ -249,7 +246,14 @@ impl<'i> Writer<'i> {
                 name: elem.name,
                 index: elem.repeating.then_some(i),
             });
-            self.item(elem, present(items_main, i), present(items_side, i))?;
+            // Where item `i` is, `null` or not (for an error about an item that is nothing).
+            let at = [items_main, items_side]
+                .into_iter()
+                .find_map(|items| items.and_then(|v| v.get(i)))
+                .or(g.main)
+                .or(g.side)
+                .map_or(0, |v| v.offset);
+            self.item(elem, present(items_main, i), present(items_side, i), at)?;
             self.path.pop();
         }
         Ok(())
@@ -275,17 +279,20 @@ impl<'i> Writer<'i> {
         }
     }
 
+    /// Writes item `main` (with its `_name` twin `side`) of element `elem`; `at` is where the
+    /// item is in the input, for an error when it is `null`.
     fn item(
         &mut self,
         elem: &'static Elem,
         main: Option<&Value<'_>>,
         side: Option<&Value<'_>>,
+        at: usize,
     ) -> Result<()> {
         match elem.kind {
-            Kind::Str | Kind::Num | Kind::Bool => self.primitive(elem, main, side),
+            Kind::Str | Kind::Num | Kind::Int | Kind::Bool => self.primitive(elem, main, side, at),
             Kind::Complex(index) => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
                 };
                 let Json::Obj(members) = &value.json else {
                     return Err(self.type_err("an object", value));
@@ -304,7 +311,7 @@ impl<'i> Writer<'i> {
             }
             Kind::Resource => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::ResourceWrapper(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::ResourceWrapper(elem.name.to_owned()), at));
                 };
                 self.newline();
                 self.out.push('<');
@@ -321,13 +328,15 @@ impl<'i> Writer<'i> {
             }
             Kind::Xhtml => {
                 let Some(value) = main else {
-                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), 0));
+                    return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
                 };
                 let Json::Str(div) = &value.json else {
                     return Err(self.type_err("a string", value));
                 };
                 let div = div.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-                let has_ns = check_xhtml(div).map_err(|k| self.err(k, value.offset))?;
+                let has_ns = super::xhtml::check_div(div)
+                    .map_err(|k| self.err(k, value.offset))?
+                    .is_some();
                 self.newline();
                 match div.strip_prefix("<div").filter(|_| !has_ns) {
                     // Declare the XHTML namespace on the div, as the reader does.
@@ -350,6 +359,7 @@ impl<'i> Writer<'i> {
         elem: &'static Elem,
         main: Option<&Value<'_>>,
         side: Option<&Value<'_>>,
+        at: usize,
     ) -> Result<()> {
         let mut id = None;
         let mut ext = None;
@@ -370,7 +380,7 @@ impl<'i> Writer<'i> {
             }
         }
         if main.is_none() && id.is_none() && ext.is_none() {
-            let at = side.map_or(0, |v| v.offset);
+            let at = side.map_or(at, |v| v.offset);
             return Err(self.err(ErrorKind::EmptyPrimitive(elem.name.to_owned()), at));
         }
         self.newline();
@@ -391,8 +401,14 @@ impl<'i> Writer<'i> {
                     xml_attr(s, &mut self.out).map_err(|k| self.err(k, value.offset))?;
                 }
                 (Json::Num(n), Kind::Num) => self.out.push_str(n),
+                (Json::Num(n), Kind::Int) => {
+                    if !crate::primitive::is_integer_literal(n) {
+                        return Err(self.err(not_integer(n), value.offset));
+                    }
+                    self.out.push_str(n);
+                }
                 (Json::Bool(b), Kind::Bool) => self.out.push_str(if *b { "true" } else { "false" }),
-                (_, Kind::Num) => return Err(self.type_err("a number", value)),
+                (_, Kind::Num | Kind::Int) => return Err(self.type_err("a number", value)),
                 (_, Kind::Bool) => return Err(self.type_err("a boolean", value)),
                 _ => return Err(self.type_err("a string", value)),
             }
@@ -423,80 +439,14 @@ impl<'i> Writer<'i> {
     }
 }
 
-/// Checks that a narrative is one well-formed XHTML `div` element (with no
-/// DOCTYPE), so that writing it verbatim keeps the XML well-formed; returns
-/// whether the `div` declares a default namespace itself.
-fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
-    if let Some((_, c)) = super::text::find_invalid_char(div.as_bytes()) {
-        return Err(ErrorKind::InvalidChar(c));
+/// A JSON number that is not in R4's integer form, for an `integer`, `positiveInt` or
+/// `unsignedInt` element (`1e2`, `2.0`).
+#[cold]
+fn not_integer(n: &str) -> ErrorKind {
+    ErrorKind::InvalidValue {
+        expected: "integer",
+        value: excerpt(n),
     }
-    // The XML reader skips a leading byte order mark, which written out would
-    // be a character before the `div`.
-    if div.starts_with('\u{FEFF}') {
-        return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-    }
-    let mut reader = Reader::from_str(div);
-    reader.config_mut().check_end_names = true;
-    let mut depth = 0usize;
-    let mut roots = 0usize;
-    let mut has_ns = false;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| ErrorKind::Xhtml(e.to_string()))?;
-        let is_start = matches!(event, Event::Start(_));
-        match event {
-            Event::Start(tag) | Event::Empty(tag) => {
-                if depth == 0 {
-                    roots += 1;
-                    if tag.local_name().into_inner() != b"div" || roots > 1 {
-                        return Err(ErrorKind::Xhtml(
-                            "the root must be one `div` element".into(),
-                        ));
-                    }
-                    for attr in tag.attributes() {
-                        let attr = attr.map_err(|e| ErrorKind::Xhtml(e.to_string()))?;
-                        has_ns |= attr.key.into_inner() == b"xmlns";
-                    }
-                }
-                if is_start {
-                    depth += 1;
-                }
-            }
-            Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Text(t) => {
-                if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-            }
-            Event::GeneralRef(r) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-                super::text::entity(std::str::from_utf8(&r).unwrap_or_default())?;
-            }
-            Event::CData(_) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
-                }
-            }
-            Event::DocType(_) | Event::Decl(_) => {
-                return Err(ErrorKind::Xhtml("a DOCTYPE or XML declaration".into()));
-            }
-            Event::Comment(_) | Event::PI(_) => {
-                if depth == 0 {
-                    return Err(ErrorKind::Xhtml("content outside the `div`".into()));
-                }
-            }
-            Event::Eof => break,
-        }
-    }
-    if roots != 1 || depth != 0 {
-        return Err(ErrorKind::Xhtml(
-            "the root must be one `div` element".into(),
-        ));
-    }
-    Ok(has_ns)
 }
 
 /// Item `i` of a group member, unless absent or `null` (padding).
