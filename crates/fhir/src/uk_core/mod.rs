@@ -16,6 +16,8 @@
 
 use crate::model::{AnyValue, CodeableConcept, Coding, Extension, Identifier};
 
+mod r4;
+mod r4_tables;
 pub mod validate;
 pub use validate::{Issue, Profile, validate};
 

@@ -53,7 +53,7 @@ mod error;
 mod json;
 mod meta;
 mod read;
-mod table;
+pub(crate) mod table;
 mod text;
 mod write;
 
