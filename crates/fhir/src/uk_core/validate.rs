@@ -11,21 +11,26 @@
 //! # Rules
 //! | profile | checks |
 //! |---|---|
-//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1); no period ends before it starts (per-1: identifiers', names', telecoms', addresses' and the resource's own periods, compared whatever their precisions); no Observation value Range's low above its high (rng-2, in the same unit) |
-//! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; gender, contact.gender required binding; pat-1; communication.language, link.other/type 1..1 |
-//! | Practitioner / PractitionerRole | the identifier rules above; gender binding |
-//! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; Location.status binding |
-//! | Encounter | status, class 1..1; status binding |
-//! | Observation | status 1..1 with binding, code 1..1, obs-6, component.code |
+//! | every resource (R4 base rules, whatever its profile) | `date` / `dateTime` / `instant` / `time` forms (R4 regexes, real days; a time needs an offset); required bindings of every `code` element bound to a closed R4 value set (338 elements: `Identifier.use`, `HumanName.use`, `Address.use`/`type`, `ContactPoint.system`/`use`, `Quantity.comparator`, `Narrative.status`, `Bundle.type`, `request.method`, the resources' statuses…); `Coding.system` absolute; per-1, rng-2, cpt-2, qty-3, att-1, ref-1, ext-1, txt-1 (root `div` in the XHTML namespace), txt-2 — wherever the datatype occurs (backbone elements, extensions, primitives' extensions); reference target types where the target's type is known (a literal `Type/id`, or a Bundle entry's fullUrl); the UK Core extensions' value\[x\] type, max 1 and required sub-extensions, and those of the core extensions the mapping layer writes |
+//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; ODS identifiers have a value; an NHS number that is not 10 digits with a valid Modulus 11 check digit is a **warning** (carecodec's check: UK Core has no such rule) |
+//! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; pat-1; communication.language 1..1 and required binding to all-languages (a `urn:ietf:bcp:47` coding with a well-formed tag); link.other/type 1..1 |
+//! | Practitioner / PractitionerRole | the identifier rules above; Practitioner.communication required binding to all-languages |
+//! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; org-1 |
+//! | Encounter | status, class 1..1 |
+//! | Observation | status 1..1, code 1..1, obs-3, obs-6, obs-7, component.code |
 //! | Observation-VitalSigns (+ BMI, BloodPressure, …) | category `vital-signs` 1..1, subject and effective\[x\] 1..1, a LOINC code (ukcore-obs-vs-001), the fixed UCUM unit of each [`VITAL_SIGNS`] code, vs-2 |
 //! | Observation-Lab / Observation-Group-Lab | ukcore-obs-lab-001, ukcore-obs-grplab-001 (warnings) |
 //! | DiagnosticReport(-Lab) | status, code; Lab: `laboratory` category (v2-0074 LAB) 1..1, subject 1..1, ukcore-diag-lab-001 (warning), ukcore-diag-lab-002 |
-//! | AllergyIntolerance | code, patient 1..1; clinicalStatus, verificationStatus, type, category, criticality, reaction.severity bindings; reaction.manifestation 1..*; ait-1, ait-2 |
+//! | AllergyIntolerance | code, patient 1..1; clinicalStatus, verificationStatus bindings; reaction.manifestation 1..*; ait-1, ait-2 |
 //! | Condition | subject 1..1; clinicalStatus, verificationStatus bindings; con-1, con-2, con-3 (warning), con-4, con-5 |
+//! | ServiceRequest | prr-1 (status, intent, priority: the base bindings) |
+//! | Provenance, Device, MessageHeader | the R4 base rules |
+//! | [`Profile::R4Base`]: any other type (Bundle, …) or declared profile | the R4 base rules; Bundle: bdl-1 … bdl-5, bdl-7, bdl-8, bdl-9 … bdl-12; [`validate_nested`] adds an `information` issue saying no UK Core profile was checked |
 //!
-//! Not checked: SNOMED CT / dm+d / LOINC code validity, BCP-47 language codes, the
-//! other UK Core profiles (use the resource's base checks via the JSON/XML readers), slices
-//! beyond those listed, and FHIRPath invariants other than those named.
+//! Not checked: SNOMED CT / dm+d / LOINC code validity, whether a BCP-47 language is
+//! registered, extensible bindings other than EthnicCategory, the individual vital-sign
+//! profiles' fixed values, the other UK Core profiles' differentials, slices beyond those
+//! listed, extension contexts, sqty-1 and FHIRPath invariants other than those named.
 //!
 //! ```
 //! use carecodec_fhir::{json, Resource};
