@@ -394,6 +394,18 @@ fn v6_datatype_and_resource_invariants() {
         "org-1",
         &org(r#","name":"A""#),
     );
+    rule(
+        &org(r#","name":"A","address":[{"use":"home","city":"X"}]"#),
+        "error invariant Organization.address[0].use",
+        "org-2",
+        &org(r#","name":"A","address":[{"use":"work","city":"X"}]"#),
+    );
+    rule(
+        &org(r#","name":"A","telecom":[{"system":"phone","use":"home","value":"1"}]"#),
+        "error invariant Organization.telecom[0].use",
+        "org-3",
+        &org(r#","name":"A","telecom":[{"system":"phone","use":"work","value":"1"}]"#),
+    );
     let obs = |extra: &str| {
         format!(
             r#"{{"resourceType":"Observation","status":"final","code":{{"coding":[{{"system":"http://loinc.org","code":"1-8"}}]}}{extra}}}"#
@@ -546,6 +558,10 @@ fn v9_extension_definitions() {
             r#"{{"url":"{dns}","extension":[{{"url":"deathNotificationStatus","valueCodeableConcept":{{"text":"x"}}}}]}}"#
         )),
     );
+    // The Patient's own extension checks are not repeated by the generic ones.
+    let eth = r#"{"url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory","valueCodeableConcept":{"coding":[{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland","code":"A"}]}}"#;
+    let got = issues(&pat(&format!("{eth},{eth}")));
+    assert_eq!(got.len(), 1, "{got:#?}");
     let bp = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
     rule(
         &pat(&format!(r#"{{"url":"{bp}","valueString":"Leeds"}}"#)),

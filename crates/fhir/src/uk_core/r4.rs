@@ -687,6 +687,14 @@ const CORE_MAX_ONE: &[&str] = &[
 
 const UKCORE_EXT: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
 
+/// UK Core extensions the Patient checks of [`super::validate`] already hold to their
+/// definition (count, value type, binding), with their own locations.
+const CHECKED_ON_PATIENT: &[&str] = &[
+    "Extension-UKCore-BirthSex",
+    "Extension-UKCore-EthnicCategory",
+    "Extension-UKCore-NHSNumberVerificationStatus",
+];
+
 fn ukcore_extension(
     url: &str,
 ) -> Option<&'static (
@@ -696,6 +704,9 @@ fn ukcore_extension(
     &'static [&'static str],
 )> {
     let name = url.strip_prefix(UKCORE_EXT)?;
+    if CHECKED_ON_PATIENT.contains(&name) {
+        return None;
+    }
     r4_tables::UKCORE_EXTENSIONS
         .binary_search_by(|(n, _, _, _)| n.cmp(&name))
         .ok()

@@ -15,7 +15,7 @@
 //! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; ODS identifiers have a value; an NHS number that is not 10 digits with a valid Modulus 11 check digit is a **warning** (carecodec's check: UK Core has no such rule) |
 //! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; pat-1; communication.language 1..1 and required binding to all-languages (a `urn:ietf:bcp:47` coding with a well-formed tag); link.other/type 1..1 |
 //! | Practitioner / PractitionerRole | the identifier rules above; Practitioner.communication required binding to all-languages |
-//! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; org-1 |
+//! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; org-1, org-2, org-3 |
 //! | Encounter | status, class 1..1 |
 //! | Observation | status 1..1, code 1..1, obs-3, obs-6, obs-7, component.code |
 //! | Observation-VitalSigns (+ BMI, BloodPressure, …) | category `vital-signs` 1..1, subject and effective\[x\] 1..1, a LOINC code (ukcore-obs-vs-001), the fixed UCUM unit of each [`VITAL_SIGNS`] code, vs-2 |
@@ -729,6 +729,24 @@ fn check_resource(c: &mut Checker, resource: &Resource, profile: Profile) {
                     "Organization".into(),
                     "org-1: the organization SHALL at least have a name or an identifier".into(),
                 );
+            }
+            for (i, a) in r.address.iter().enumerate() {
+                if text(&a.use_) == Some("home") {
+                    c.error(
+                        IssueCode::Invariant,
+                        format!("Organization.address[{i}].use"),
+                        "org-2: an address of an organization can never be of use 'home'".into(),
+                    );
+                }
+            }
+            for (i, t) in r.telecom.iter().enumerate() {
+                if text(&t.use_) == Some("home") {
+                    c.error(
+                        IssueCode::Invariant,
+                        format!("Organization.telecom[{i}].use"),
+                        "org-3: the telecom of an organization can never be of use 'home'".into(),
+                    );
+                }
             }
             for system in [ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM] {
                 slice_max_one(c, &r.identifier, system, "Organization");
