@@ -34,7 +34,9 @@ pub enum Command {
         #[arg(long)]
         lenient: bool,
         /// Also run the UK Core checks (`uk-core`): each resource, and each Bundle entry, is
-        /// validated against the UK Core profile in its `meta.profile`, else the one for its type.
+        /// validated against the UK Core profile in its `meta.profile`, else the one for its type,
+        /// and against the R4 base rules; a resource with no UK Core profile known here gets a
+        /// note saying it was checked against the R4 base rules only.
         #[arg(long, value_name = "PROFILE")]
         profile: Option<String>,
     },
@@ -107,11 +109,19 @@ fn convert_untyped(bytes: &[u8], to: Format, pretty: bool) -> Result<String, xml
 
 /// UK Core checks: the resource against its profile (from `meta.profile`, else by type), and
 /// every contained resource and Bundle entry (nested Bundles too) against its own, located in
-/// the outer resource. Returns the printed lines and whether any is an error.
-fn uk_core_issues(r: &Resource) -> (Vec<String>, bool) {
+/// the outer resource. Returns the printed problem lines, the notices (a resource checked
+/// against the R4 base rules only: no UK Core profile known for it) and whether any problem
+/// is an error.
+fn uk_core_issues(r: &Resource) -> (Vec<String>, Vec<String>, bool) {
     use uk_core::validate::{Severity, validate_nested};
-    let issues = validate_nested(r);
+    let (notices, issues): (Vec<_>, Vec<_>) = validate_nested(r)
+        .into_iter()
+        .partition(|(_, i)| i.severity == Severity::Information);
     let errors = issues.iter().any(|(_, i)| i.severity == Severity::Error);
+    let notices = notices
+        .iter()
+        .map(|(_, i)| format!("note: {}: {}", i.location, i.message))
+        .collect();
     let out = issues
         .iter()
         .map(|(profile, i)| {
@@ -124,7 +134,7 @@ fn uk_core_issues(r: &Resource) -> (Vec<String>, bool) {
             )
         })
         .collect();
-    (out, errors)
+    (out, notices, errors)
 }
 
 /// Runs a `carecodec fhir` subcommand.
@@ -141,6 +151,7 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                 }
             }
             let (mut bad_files, mut problem_count, mut not_checked) = (0usize, 0usize, 0usize);
+            let mut notice_count = 0usize;
             let stdout = io::stdout();
             let mut out = stdout.lock();
             for path in &files {
@@ -196,10 +207,12 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                     }
                     Ok(r) => {
                         let mut problems: Vec<String> = issues;
+                        let mut notices = Vec::new();
                         if profile.is_some() {
-                            let (uk, errors) = uk_core_issues(&r);
+                            let (uk, notes, errors) = uk_core_issues(&r);
                             failed |= errors;
                             problems.extend(uk);
+                            notices = notes;
                         }
                         writeln!(
                             out,
@@ -212,6 +225,10 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                         for p in problems {
                             writeln!(out, "  {p}")?;
                         }
+                        notice_count += notices.len();
+                        for n in notices {
+                            writeln!(out, "  {n}")?;
+                        }
                     }
                 }
                 bad_files += usize::from(failed);
@@ -223,6 +240,12 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                 bad_files,
                 problem_count
             )?;
+            if notice_count > 0 {
+                write!(
+                    out,
+                    ", {notice_count} resource(s) with no UK Core profile (R4 base rules only)"
+                )?;
+            }
             if not_checked > 0 {
                 write!(
                     out,

@@ -49,6 +49,17 @@ fn every_resource_type_is_checked_and_converted() {
         stdout.contains("Immunization read, 0 problem(s)"),
         "{stdout}"
     );
+    // No UK Core profile for an Immunization: said so, not counted as a problem.
+    assert!(
+        stdout.contains(
+            "note: Immunization: no UK Core profile checked for Immunization; R4 base rules only"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("resource(s) with no UK Core profile (R4 base rules only)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("CodeSystem read"), "{stdout}");
     let out = run(&["fhir", "convert", "--to", "xml"], &[&cs]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

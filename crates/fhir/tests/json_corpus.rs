@@ -1,6 +1,7 @@
 //! Conformance: every official FHIR R4 JSON example parses (run with `--features all` for
 //! all of them; otherwise the resources of disabled features are skipped) and round-trips JSON → model → JSON unchanged (compared as trees, numbers by their
-//! literal text), except the known-invalid ones, each rejected for its known reason.
+//! literal text), except the known-invalid ones, each rejected for its known reason; and the
+//! R4 base rules of `uk_core::validate` (`Profile::R4Base`) find no error in any of them.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use carecodec_fhir::Resource;
 use carecodec_fhir::json::{self, ErrorKind};
+use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
 
 /// The examples that are not valid FHIR, with the reason each must be rejected for
 /// (`../shared/corpora/fhir/r4/KNOWN_INVALID.tsv`).
@@ -96,6 +98,32 @@ const FOUND_INVALID: &[(&str, ErrorKind, &str)] = &[(
     "is not an id",
 )];
 
+/// Examples that read but break an R4 rule `uk_core::validate` checks (each the only error):
+/// an empty narrative (txt-2), or a literal reference to a type the element does not allow
+/// (HAPI: "The type … implied by the reference URL … is not a valid Target").
+const BREAK_BASE_RULES: &[(&str, &str)] = &[
+    ("ActivityDefinition-blood-tubes-supply.json", "txt-2"),
+    ("ActivityDefinition-heart-valve-replacement.json", "txt-2"),
+    (
+        "DeviceMetric-example.json",
+        "'DeviceDefinition/dc102' points at a DeviceDefinition",
+    ),
+    (
+        "DeviceUseStatement-example.json",
+        "'Procedure/example' points at a Procedure",
+    ),
+    ("EventDefinition-example.json", "txt-2"),
+    (
+        "MedicationRequest-medrx0301.json",
+        "'Practitioner/f001' points at a Practitioner",
+    ),
+    (
+        "Observation-clinical-gender.json",
+        "'Encounter/example' points at a Encounter",
+    ),
+    ("Questionnaire-zika-virus-exposure-assessment.json", "txt-2"),
+];
+
 #[test]
 fn official_r4_examples() {
     // Debug builds of the generated readers use far more stack per nesting level than release.
@@ -136,7 +164,7 @@ fn run() {
         .collect();
     files.sort();
     let mut failures = Vec::new();
-    let (mut ok, mut rejected, mut disabled) = (0, 0, 0);
+    let (mut ok, mut rejected, mut disabled, mut base_invalid) = (0, 0, 0, 0);
     for path in &files {
         let name = path.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(path).unwrap();
@@ -169,11 +197,32 @@ fn run() {
                     Ok(()) => ok += 1,
                     Err(diff) => failures.push(format!("{name}: round trip differs: {diff}")),
                 }
+                // The R4 base rules of `uk_core::validate` find no error in a valid example.
+                let errors: Vec<String> = validate(&resource, Profile::R4Base)
+                    .into_iter()
+                    .filter(|i| i.severity == Severity::Error)
+                    .map(|i| i.to_string())
+                    .collect();
+                let known = BREAK_BASE_RULES.iter().find(|(n, _)| *n == name);
+                match (known, errors.as_slice()) {
+                    (None, []) => {}
+                    (Some((_, why)), [one]) if one.contains(why) => base_invalid += 1,
+                    (Some(_), []) => failures.push(format!(
+                        "{name}: listed as breaking an R4 base rule, but none found"
+                    )),
+                    _ => failures.push(format!("{name}: R4 base rules: {}", errors.join("; "))),
+                }
             }
         }
     }
+    if disabled == 0 && base_invalid != BREAK_BASE_RULES.len() {
+        failures.push(format!(
+            "{base_invalid} of the {} examples listed as breaking an R4 base rule did",
+            BREAK_BASE_RULES.len()
+        ));
+    }
     println!(
-        "{ok} round-tripped, {rejected} rejected as known invalid, {disabled} skipped (feature off), {} failures",
+        "{ok} round-tripped ({base_invalid} breaking an R4 base rule as listed), {rejected} rejected as known invalid, {disabled} skipped (feature off), {} failures",
         failures.len()
     );
     for f in failures.iter().take(40) {

@@ -53,7 +53,7 @@ mod error;
 pub(crate) mod json;
 mod meta;
 mod read;
-mod table;
+pub(crate) mod table;
 mod text;
 mod write;
 pub(crate) mod xhtml;

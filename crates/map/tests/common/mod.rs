@@ -1,36 +1,30 @@
 //! Checks shared by the mapping tests.
 
 use carecodec_fhir::Resource;
-use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
+use carecodec_fhir::uk_core::validate::{Severity, validate_nested};
 use serde_json::Value;
 
 /// The problems of a written Bundle: `Err` when it does not read strictly as
-/// R4, else every UK Core error of its entries (`entry N, Profile: location:
-/// message`) and every entry sharing its full URL, or its update's URL (a
-/// conditional or keyed `PUT`), with an earlier one ([`shared_urls`]); an
-/// empty list means valid.
+/// R4, else every UK Core error of the Bundle and its entries (the Bundle
+/// invariants, each entry against its own profile or the R4 base rules,
+/// reference targets resolved inside the Bundle: `Profile: location:
+/// message`, entries located as `Bundle.entry[N].resource…`) and every entry
+/// sharing its full URL, or its update's URL (a conditional or keyed `PUT`),
+/// with an earlier one ([`shared_urls`]); an empty list means valid.
 #[allow(dead_code)] // not every test binary writes Bundles
 pub fn uk_core_errors(bundle: &Value) -> Result<Vec<String>, String> {
     let r: Resource = carecodec_fhir::json::from_str(&bundle.to_string())
         .map_err(|e| format!("not valid R4: {e}"))?;
-    let Resource::Bundle(b) = &r else {
+    if !matches!(r, Resource::Bundle(_)) {
         return Err("not a Bundle".into());
-    };
-    let mut errors = shared_urls(bundle);
-    for (n, e) in b.entry.iter().enumerate() {
-        let Some(inner) = e.resource.as_ref() else {
-            continue;
-        };
-        let Some(profile) = Profile::for_resource(inner) else {
-            continue;
-        };
-        errors.extend(
-            validate(inner, profile)
-                .into_iter()
-                .filter(|i| i.severity == Severity::Error)
-                .map(|i| format!("entry {n}, {profile}: {}: {}", i.location, i.message)),
-        );
     }
+    let mut errors = shared_urls(bundle);
+    errors.extend(
+        validate_nested(&r)
+            .into_iter()
+            .filter(|(_, i)| i.severity == Severity::Error)
+            .map(|(profile, i)| format!("{profile}: {}: {}", i.location, i.message)),
+    );
     Ok(errors)
 }
 
