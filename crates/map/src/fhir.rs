@@ -2371,6 +2371,14 @@ fn organisation_void(o: &Organisation) -> bool {
             .is_none_or(|a| address_is_empty(&a.value))
 }
 
+/// An Organization R4 refuses (org-1: "at least a name or an identifier"):
+/// no identifier with a value and no name, whatever else it has (an
+/// organisation known only by the one it is part of, or by its address).
+fn organisation_nameless(o: &Organisation) -> bool {
+    o.identifiers.iter().all(|i| !keyable(&i.value))
+        && o.name.as_ref().is_none_or(|n| blank(&n.value))
+}
+
 /// A location's parts as one line of text (a [`NotWritten::value`]).
 fn location_text(l: &Location) -> String {
     [&l.name, &l.facility, &l.ward, &l.room, &l.bed]
@@ -7505,6 +7513,8 @@ mod unwritten {
         value, no name or part, no address) is not written, nor the reference to it";
     pub(super) const VOID_ORGANISATION: &str = "an Organization with nothing in it (no \
         identifier value, no name, no address) is not written, nor the reference to it";
+    pub(super) const NAMELESS_ORGANISATION: &str = "an Organization with neither a name nor \
+        an identifier value is not valid R4 (org-1): not written, nor the reference to it";
     pub(super) const NO_COMPARATOR: &str =
         "Quantity.comparator is <, <=, >= or > (a required binding): not written";
     pub(super) const INSTANT: &str = "an instant (DiagnosticReport.issued, Provenance.recorded, \
@@ -7940,6 +7950,15 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
                     .map(|n| n.sources.clone())
                     .unwrap_or_default();
                 losses.note(field, &"", &sources, unwritten::VOID_ORGANISATION);
+                &None
+            }
+            Some(o) if organisation_nameless(o) => {
+                let field = format_args!("assignments[{i}].organisation");
+                let (value, sources) = match &o.part_of {
+                    Some(p) => (format!("part of {}", p.value.value()), p.sources.clone()),
+                    None => (String::new(), Sources::new()),
+                };
+                losses.note(field, &value, &sources, unwritten::NAMELESS_ORGANISATION);
                 &None
             }
             _ => org,

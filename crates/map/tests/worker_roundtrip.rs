@@ -114,8 +114,10 @@ fn organisation() -> impl Strategy<Value = Organisation> {
             }
         })
         // One with nothing in it is not written (nor referred to): listed.
-        .prop_filter("an organisation says something", |o| {
-            !o.identifiers.is_empty() || o.name.is_some() || o.part_of.is_some()
+        // R4 org-1: a name or an identifier (one with only a parent is
+        // not written: see `not_written_is_what_does_not_come_back`).
+        .prop_filter("an organisation has a name or an identifier", |o| {
+            !o.identifiers.is_empty() || o.name.is_some()
         })
 }
 
@@ -929,6 +931,37 @@ fn a_named_locations_parts_are_listed() {
     assert_eq!(worker_not_written(&w).unwrap(), []);
     let bundle = worker_bundle(&w).unwrap().to_string();
     assert!(bundle.contains(r#""name":"Ward 7 Bed 3""#), "{bundle}");
+}
+
+/// An organisation known only by its parent has neither a name nor an
+/// identifier: R4 org-1 refuses such an Organization, so it is not written
+/// nor referred to, and is listed with its parent and where that came from
+/// (until the twelfth session it was written, and UK Core refused the Bundle).
+#[test]
+fn an_organisation_of_only_a_parent_is_listed_not_written() {
+    let mut w = every_field();
+    let o = w.assignments[0].organisation.as_mut().unwrap();
+    o.identifiers.clear();
+    o.name = None;
+    let listed = worker_not_written(&w).unwrap();
+    let got: Vec<_> = listed
+        .iter()
+        .map(triple)
+        .filter(|t| t.0 == "assignments[0].organisation")
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "assignments[0].organisation",
+            "part of 600010",
+            &[esr(6, "Parent Organisation ID")][..]
+        )]
+    );
+    let bundle = worker_bundle(&w).unwrap();
+    let text = bundle.to_string();
+    assert!(!text.contains(r#""resourceType":"Organization""#), "{text}");
+    assert!(!text.contains(r#""organization""#), "{text}");
+    uk_core_valid(&bundle).unwrap();
 }
 
 /// Two assignments whose organisations share an ODS code are one

@@ -303,7 +303,7 @@ impl Walker<'_> {
                         self.object(o, inner, &loc, depth + 1);
                     }
                 }
-                Kind::Num | Kind::Bool | Kind::Xhtml | Kind::Resource => {}
+                Kind::Num | Kind::Int | Kind::Bool | Kind::Xhtml | Kind::Resource => {}
             }
         }
         self.datatype(obj, rules, at);
