@@ -12,9 +12,8 @@
 mod common;
 
 use carecodec_hl7v2::Message;
-use carecodec_map::fhir::{BundleType, write_event_bundle_noting};
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Action, Event, MappingReport, NotWritten};
+use carecodec_model::{Action, Event, MappingReport};
 use serde_json::Value;
 
 const MSH_ORU: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|L1|P|2.5\r\
@@ -29,17 +28,7 @@ fn mapped(text: &str) -> (Event, MappingReport) {
     (event, report)
 }
 
-/// The transaction Bundle of `event` and what it lists as not written; the
-/// Bundle must pass the UK Core checks and hold no empty value.
-fn write(event: &Event) -> (Value, Vec<NotWritten>) {
-    let (mut out, mut lost) = (Vec::new(), Vec::new());
-    write_event_bundle_noting(event, BundleType::Transaction, None, &mut out, &mut lost).unwrap();
-    let bundle: Value = serde_json::from_slice(&out).unwrap();
-    let errors = common::uk_core_errors(&bundle).unwrap();
-    assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
-    common::no_empty(&bundle, "Bundle");
-    (bundle, lost)
-}
+use common::write_valid as write;
 
 /// The resources of type `rtype` in `bundle`.
 fn resources<'b>(bundle: &'b Value, rtype: &str) -> Vec<&'b Value> {

@@ -36,18 +36,7 @@ fn read(patient: Value, others: &[(&str, Value)]) -> (Event, MappingReport) {
     read_bundle(&doc)
 }
 
-/// The transaction Bundle of `event` and what it lists as not written;
-/// the Bundle must pass strict R4 and the UK Core checks and hold no empty
-/// object, array or string.
-fn write(event: &Event) -> (Value, Vec<NotWritten>) {
-    let (mut out, mut lost) = (Vec::new(), Vec::new());
-    write_event_bundle_noting(event, BundleType::Transaction, None, &mut out, &mut lost).unwrap();
-    let bundle: Value = serde_json::from_slice(&out).unwrap();
-    let errors = common::uk_core_errors(&bundle).unwrap();
-    assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
-    common::no_empty(&bundle, "Bundle");
-    (bundle, lost)
-}
+use common::write_valid as write;
 
 /// The resource of type `rtype` in `bundle` (the first).
 fn resource<'b>(bundle: &'b Value, rtype: &str) -> &'b Value {

@@ -139,3 +139,19 @@ pub fn shared_urls(bundle: &Value) -> Vec<String> {
     }
     errors
 }
+
+/// The transaction Bundle of `event` and what it lists as not written; the
+/// Bundle must read as strict R4, pass the UK Core checks
+/// ([`uk_core_errors`]) and hold no empty object, array or string
+/// ([`no_empty`]).
+#[allow(dead_code)] // not every test binary writes events
+pub fn write_valid(event: &carecodec_model::Event) -> (Value, Vec<carecodec_model::NotWritten>) {
+    use carecodec_map::fhir::{BundleType, write_event_bundle_noting};
+    let (mut out, mut lost) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(event, BundleType::Transaction, None, &mut out, &mut lost).unwrap();
+    let bundle: Value = serde_json::from_slice(&out).unwrap();
+    let errors = uk_core_errors(&bundle).unwrap();
+    assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
+    no_empty(&bundle, "Bundle");
+    (bundle, lost)
+}
