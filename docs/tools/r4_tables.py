@@ -11,9 +11,13 @@ Two tables for the validator's R4 base rules (`uk_core::validate`):
 
 * REFS: every Reference element whose targets are restricted (not `Resource`), keyed the
   same way, with the resource types it may point at;
+* SIMPLE_QUANTITY: every Quantity element profiled as SimpleQuantity (sqty-1: no comparator),
+  keyed the same way;
 * UKCORE_EXTENSIONS: each UK Core extension (from the UK Core StructureDefinitions): whether
   it may occur at most once, the value[x] types it allows (none: a complex extension, which
-  has no value) and the sub-extensions it requires.
+  has no value) and the sub-extensions it requires;
+* UKCORE_EXTENSION_CONTEXTS: where each UK Core extension may be used (its element
+  contexts: a resource, a backbone path, a datatype or a datatype's element).
 
 Usage: python3 docs/tools/r4_tables.py /path/to/fhir/r4/definitions \
     /path/to/ukcore-conformance/structuredefinitions > crates/fhir/src/uk_core/r4_tables.rs
@@ -77,6 +81,7 @@ def upper1(s):
 temporal = {}
 codes = {}
 refs = {}
+simple = set()
 sds = [e['resource'] for b in (res, types) for e in b['entry']
        if e['resource']['resourceType'] == 'StructureDefinition'
        and e['resource'].get('derivation') != 'constraint'
@@ -98,6 +103,8 @@ for sd in sds:
             if t in ('date', 'dateTime', 'instant', 'time'):
                 temporal[parent + '.' + n] = t
         for t in el.get('type', []):
+            if t['code'] == 'Quantity' and any(p.endswith('/SimpleQuantity') for p in t.get('profile', [])):
+                simple.add(parent + '.' + ((name[:-3] + 'Quantity') if name.endswith('[x]') else name))
             if t['code'] == 'Reference':
                 tp = [x.rsplit('/', 1)[-1] for x in t.get('targetProfile', [])]
                 if tp and 'Resource' not in tp:
@@ -159,11 +166,27 @@ for k in sorted(refs, key=lambda k: k.rsplit('.', 1)):
     print(f'    ("{k}", &[{lst}]),')
 print('];')
 
+print()
+print('/// Quantity elements profiled as SimpleQuantity, sorted by "Type.jsonName".')
+print('pub(crate) static SIMPLE_QUANTITY: &[&str] = &[')
+for k in sorted(simple, key=lambda k: k.rsplit('.', 1)):
+    print(f'    "{k}",')
+print('];')
+
 NS = {'f': 'http://hl7.org/fhir'}
 exts = []
+contexts = []
 for f in sorted(glob.glob(os.path.join(sys.argv[2], 'Extension-UKCore-*.xml'))):
     root = ET.parse(f).getroot()
     url = root.find('f:url', NS).get('value')
+    ctx = []
+    for c in root.findall('f:context', NS):
+        if c.find('f:type', NS).get('value') != 'element':
+            ctx = None
+            break
+        ctx.append(c.find('f:expression', NS).get('value'))
+    if ctx:
+        contexts.append((url.rsplit('/', 1)[-1], sorted(ctx)))
     diff = root.find('f:differential', NS)
     max_one, types, subs, complex_ = False, [], [], False
     for el in diff.findall('f:element', NS):
@@ -193,4 +216,11 @@ for n, m, t, sub in sorted(exts):
     tl = ', '.join(json.dumps(x) for x in t)
     sl = ', '.join(json.dumps(x) for x in sub)
     print(f'    ("{n}", {"true" if m else "false"}, &[{tl}], &[{sl}]),')
+print('];')
+print()
+print('/// UK Core extensions, sorted by name: (name, the element contexts it may be used in).')
+print('pub(crate) static UKCORE_EXTENSION_CONTEXTS: &[(&str, &[&str])] = &[')
+for n, ctx in sorted(contexts):
+    cl = ', '.join(json.dumps(x) for x in ctx)
+    print(f'    ("{n}", &[{cl}]),')
 print('];')

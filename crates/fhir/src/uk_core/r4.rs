@@ -52,13 +52,14 @@ pub(crate) fn check(json: &Value, targets: &Targets, out: &mut Vec<Issue>) {
         targets,
         out,
     };
-    w.object(obj, ty, ty.name, 0);
+    w.object(obj, ty, ty.name, None, 0);
     if ty.name == "Bundle" {
         bundle(obj, w.out);
     }
 }
 
-/// The Bundle invariants bdl-1 … bdl-5, bdl-7, bdl-8, bdl-9 … bdl-12.
+/// The Bundle invariants bdl-1 … bdl-5, bdl-7, bdl-8, bdl-9 … bdl-12, and a RESTful fullUrl
+/// that agrees with its resource's type and id.
 fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
     let mut err = |at: String, msg: &str| {
         out.push(issue(
@@ -80,6 +81,7 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice);
     let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut mismatched = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let at = format!("Bundle.entry[{i}]");
         let has = |k: &str| e.get(k).is_some();
@@ -118,6 +120,16 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
             );
         }
         if let Some(full) = e.get("fullUrl").and_then(Value::as_str) {
+            if let Some(expected) = restful_tail(full, e.get("resource")) {
+                mismatched.push(issue(
+                    Severity::Error,
+                    IssueCode::Value,
+                    format!("{at}.fullUrl"),
+                    format!(
+                        "the fullUrl '{full}' is a RESTful URL, so it must end with the resource's type and id ({expected})"
+                    ),
+                ));
+            }
             if full.contains("/_history/") {
                 err(
                     format!("{at}.fullUrl"),
@@ -174,6 +186,22 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
             "bdl-12: a message must have a MessageHeader as the first resource",
         );
     }
+    out.append(&mut mismatched);
+}
+
+/// For an entry whose fullUrl is a RESTful (http or https) URL and whose resource has a
+/// type and an id: the `/Type/id` the fullUrl should end with, when it does not. (The
+/// official validator's rule; a `urn:uuid:` fullUrl carries no such constraint.)
+fn restful_tail(full: &str, resource: Option<&Value>) -> Option<String> {
+    if !(full.starts_with("http://") || full.starts_with("https://")) {
+        return None;
+    }
+    let resource = resource?;
+    let ty = resource.get("resourceType").and_then(Value::as_str)?;
+    let id = resource.get("id").and_then(Value::as_str)?;
+    let path = full.split_once("/_history/").map_or(full, |(p, _)| p);
+    let tail = format!("/{ty}/{id}");
+    (!path.ends_with(&tail)).then_some(tail)
 }
 
 struct Walker<'a> {
@@ -212,6 +240,41 @@ fn lookup<'t, T>(list: &'t [(&'static str, T)], ty: &str, name: &str) -> Option<
     .map(|(_, v)| v)
 }
 
+/// Whether `ty.name` is a Quantity profiled as SimpleQuantity.
+fn is_simple_quantity(ty: &str, name: &str) -> bool {
+    r4_tables::SIMPLE_QUANTITY
+        .binary_search_by(|k| {
+            let (kt, kn) = k.rsplit_once('.').unwrap_or((k, ""));
+            kt.cmp(ty).then(kn.cmp(name))
+        })
+        .is_ok()
+}
+
+/// A location without its indexes: `Patient.identifier[0]` gives `Patient.identifier`.
+fn without_indexes(at: &str) -> String {
+    let mut out = String::with_capacity(at.len());
+    let mut inside = false;
+    for ch in at.chars() {
+        match ch {
+            '[' => inside = true,
+            ']' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The element contexts of a UK Core extension, if `url` is one.
+fn ukcore_contexts(url: &str) -> Option<&'static [&'static str]> {
+    let name = url.strip_prefix(UKCORE_EXT)?;
+    r4_tables::UKCORE_EXTENSION_CONTEXTS
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .and_then(|i| r4_tables::UKCORE_EXTENSION_CONTEXTS.get(i))
+        .map(|(_, c)| *c)
+}
+
 fn codes_for(ty: &str, name: &str) -> Option<(&'static str, &'static [&'static str])> {
     r4_tables::CODES
         .binary_search_by(|(k, _, _)| {
@@ -229,7 +292,16 @@ impl Walker<'_> {
             .push(issue(Severity::Error, code, location, message));
     }
 
-    fn object(&mut self, obj: &Map<String, Value>, ty: &'static Type, at: &str, depth: usize) {
+    /// Walks one object of type `ty` at `at`. `owner` names a primitive's element by its
+    /// owning type (`ContactPoint.system`) when `obj` is that primitive's `_name` object.
+    fn object(
+        &mut self,
+        obj: &Map<String, Value>,
+        ty: &'static Type,
+        at: &str,
+        owner: Option<&str>,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -250,12 +322,19 @@ impl Walker<'_> {
                 // A primitive's id and extensions.
                 let element = table::element();
                 let loc = format!("{at}.{name}");
+                let owned = format!("{rules}.{name}");
                 match value {
-                    Value::Object(o) => self.object(o, element, &loc, depth + 1),
+                    Value::Object(o) => self.object(o, element, &loc, Some(&owned), depth + 1),
                     Value::Array(items) => {
                         for (i, v) in items.iter().enumerate() {
                             if let Value::Object(o) = v {
-                                self.object(o, element, &format!("{loc}[{i}]"), depth + 1);
+                                self.object(
+                                    o,
+                                    element,
+                                    &format!("{loc}[{i}]"),
+                                    Some(&owned),
+                                    depth + 1,
+                                );
                             }
                         }
                     }
@@ -295,22 +374,33 @@ impl Walker<'_> {
                     let Some(inner) = table::complex(index) else {
                         continue;
                     };
+                    let simple = inner.name == "Quantity" && is_simple_quantity(rules, key);
                     for (loc, v) in items {
                         let Value::Object(o) = v else { continue };
                         if inner.name == "Reference" {
                             self.reference_target(o, rules, key, &loc);
                         }
-                        self.object(o, inner, &loc, depth + 1);
+                        if simple && (o.contains_key("comparator") || o.contains_key("_comparator"))
+                        {
+                            self.push(
+                                IssueCode::Invariant,
+                                loc.clone(),
+                                format!(
+                                    "sqty-1: {rules}.{key} is a SimpleQuantity: the comparator is not used"
+                                ),
+                            );
+                        }
+                        self.object(o, inner, &loc, None, depth + 1);
                     }
                 }
                 Kind::Num | Kind::Int | Kind::Bool | Kind::Xhtml | Kind::Resource => {}
             }
         }
-        self.datatype(obj, rules, at);
+        self.datatype(obj, rules, at, owner);
     }
 
     /// The datatype's own rules (invariants, Coding.system, extensions).
-    fn datatype(&mut self, obj: &Map<String, Value>, rules: &str, at: &str) {
+    fn datatype(&mut self, obj: &Map<String, Value>, rules: &str, at: &str, owner: Option<&str>) {
         let has = |k: &str| obj.contains_key(k) || obj.contains_key(&format!("_{k}"));
         let s = |k: &str| obj.get(k).and_then(Value::as_str);
         match rules {
@@ -377,6 +467,42 @@ impl Walker<'_> {
         }
         if let Some(Value::Array(exts)) = obj.get("extension") {
             self.extension_counts(exts, at);
+            self.extension_contexts(exts, rules, at, owner);
+        }
+        if let Some(Value::Array(exts)) = obj.get("modifierExtension") {
+            self.extension_contexts(exts, rules, at, owner);
+        }
+    }
+
+    /// UK Core extensions used outside their context: the element they sit on must be one
+    /// the definition names, by path (`Patient.identifier`), by datatype (`Address`) or, for
+    /// a primitive, by its owning type (`ContactPoint.system`).
+    fn extension_contexts(&mut self, exts: &[Value], rules: &str, at: &str, owner: Option<&str>) {
+        let path = without_indexes(at);
+        for (i, e) in exts.iter().enumerate() {
+            let Some(url) = e.get("url").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(contexts) = ukcore_contexts(url) else {
+                continue;
+            };
+            let fits = |c: &&str| {
+                matches!(*c, "Element" | "Resource" | "DomainResource")
+                    || *c == path
+                    || *c == rules
+                    || Some(*c) == owner
+            };
+            if !contexts.iter().any(fits) {
+                let name = url.rsplit('/').next().unwrap_or(url);
+                self.push(
+                    IssueCode::Structure,
+                    format!("{at}.extension[{i}]"),
+                    format!(
+                        "{name} is not allowed on {path}; its context is {}",
+                        contexts.join(" | ")
+                    ),
+                );
+            }
         }
     }
 
@@ -903,6 +1029,23 @@ mod tests {
             r4_tables::UKCORE_EXTENSIONS
                 .windows(2)
                 .all(|w| w[0].0 < w[1].0)
+        );
+        assert!(
+            r4_tables::UKCORE_EXTENSION_CONTEXTS
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0)
+        );
+        assert!(sorted(
+            r4_tables::SIMPLE_QUANTITY
+                .iter()
+                .map(|k| split(k))
+                .collect()
+        ));
+        assert!(is_simple_quantity("Observation.referenceRange", "low"));
+        assert!(!is_simple_quantity("Observation", "valueQuantity"));
+        assert_eq!(
+            without_indexes("Patient.identifier[0].extension[12]"),
+            "Patient.identifier.extension"
         );
         assert_eq!(
             lookup(r4_tables::TEMPORAL, "Patient", "birthDate"),
