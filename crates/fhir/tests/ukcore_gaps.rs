@@ -251,3 +251,67 @@ fn specific_vital_sign_profiles() {
         &good_bp,
     );
 }
+
+const UK: &str = "https://fhir.hl7.org.uk/";
+
+#[test]
+fn extensible_bindings_warn_and_unknown_codes_are_errors() {
+    // UK Core Patient.maritalStatus: extensible to UKCore-PersonMaritalStatusCode.
+    let marital = |system: &str, code: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","maritalStatus":{{"coding":[{{"system":"{system}","code":"{code}"}}]}}}}"#
+        )
+    };
+    let england = format!("{UK}CodeSystem/UKCore-PersonMaritalStatusEngland");
+    rule(
+        &marital("urn:x", "Q"),
+        "warning code-invalid Patient.maritalStatus",
+        "UKCore-PersonMaritalStatusCode (given urn:x#Q)",
+        &marital(&england, "M"),
+    );
+    // Text alone is fine for an extensible binding.
+    assert!(issues(r#"{"resourceType":"Patient","maritalStatus":{"text":"married"}}"#).is_empty());
+    // An extension's binding (AdmissionMethod, extensible): a code its own code system
+    // does not have is an error; a code from another system a warning.
+    let adm = |system: &str, code: &str| {
+        format!(
+            r#"{{"resourceType":"Encounter","status":"finished","class":{{"code":"IMP"}},"hospitalization":{{"extension":[{{"url":"{UK}StructureDefinition/Extension-UKCore-AdmissionMethod","valueCodeableConcept":{{"coding":[{{"system":"{system}","code":"{code}"}}]}}}}]}}}}"#
+        )
+    };
+    let adm_england = format!("{UK}CodeSystem/UKCore-AdmissionMethodEngland");
+    rule(
+        &adm(&adm_england, "ZZ"),
+        "error code-invalid Encounter.hospitalization.extension[0].valueCodeableConcept.coding[0].code",
+        "unknown code 'ZZ'",
+        &adm(&adm_england, "21"),
+    );
+    rule(
+        &adm("urn:x", "21"),
+        "warning code-invalid Encounter.hospitalization.extension[0].valueCodeableConcept",
+        "extensible value set",
+        &adm(&adm_england, "21"),
+    );
+    // NHSNumberUnavailableReason (on the Patient).
+    let unavail = |code: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","extension":[{{"url":"{UK}StructureDefinition/Extension-UKCore-NHSNumberUnavailableReason","valueCodeableConcept":{{"coding":[{{"system":"{UK}CodeSystem/UKCore-NHSNumberUnavailableReason","code":"{code}"}}]}}}}]}}"#
+        )
+    };
+    rule(
+        &unavail("zzz"),
+        "error code-invalid Patient.extension[0].valueCodeableConcept.coding[0].code",
+        "UKCore-NHSNumberUnavailableReason",
+        &unavail("overseas-patient"),
+    );
+    // The UK Core binding applies to a resource checked as UK Core: a Condition category
+    // from R4's own value set is outside UKCore-ConditionCategory.
+    let cat = r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},"category":[{"coding":[{"system":"http://snomed.info/sct","code":"439401001"}]}]}"#;
+    assert!(
+        issues(cat).iter().any(
+            |i| i.starts_with("warning code-invalid Condition.category[0]")
+                && i.contains("UKCore-ConditionCategory")
+        ),
+        "{:#?}",
+        issues(cat)
+    );
+}

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::r4_tables::{self, Temporal};
+use super::r4_tables::{self, Binding, Temporal};
 use super::validate::{Issue, IssueCode, Severity};
 use crate::xml::table::{self, Kind, Type};
 
@@ -28,8 +28,10 @@ pub(crate) type Targets = HashMap<String, String>;
 /// How deep the walk goes (nested extensions, recursive backbone elements).
 const MAX_DEPTH: usize = 64;
 
-/// Checks `json` (one resource, as written by [`crate::json`]) against the R4 base rules.
-pub(crate) fn check(json: &Value, targets: &Targets, out: &mut Vec<Issue>) {
+/// Checks `json` (one resource, as written by [`crate::json`]) against the R4 base rules;
+/// `ukcore`: the resource is checked against a UK Core profile, whose extensible bindings
+/// replace R4's.
+pub(crate) fn check(json: &Value, targets: &Targets, ukcore: bool, out: &mut Vec<Issue>) {
     let Some(obj) = json.as_object() else {
         return;
     };
@@ -50,6 +52,7 @@ pub(crate) fn check(json: &Value, targets: &Targets, out: &mut Vec<Issue>) {
     let mut w = Walker {
         contained,
         targets,
+        ukcore,
         out,
     };
     w.object(obj, ty, ty.name, None, 0);
@@ -207,7 +210,18 @@ fn restful_tail(full: &str, resource: Option<&Value>) -> Option<String> {
 struct Walker<'a> {
     contained: Vec<&'a str>,
     targets: &'a Targets,
+    ukcore: bool,
     out: &'a mut Vec<Issue>,
+}
+
+fn binding_row(ty: &str, name: &str) -> Option<&'static Binding> {
+    r4_tables::BINDINGS
+        .binary_search_by(|(k, _, _, _, _)| {
+            let (kt, kn) = k.rsplit_once('.').unwrap_or((k, ""));
+            kt.cmp(ty).then(kn.cmp(name))
+        })
+        .ok()
+        .and_then(|i| r4_tables::BINDINGS.get(i))
 }
 
 fn issue(severity: Severity, code: IssueCode, location: String, message: String) -> Issue {
@@ -375,6 +389,14 @@ impl Walker<'_> {
                         continue;
                     };
                     let simple = inner.name == "Quantity" && is_simple_quantity(rules, key);
+                    let bound = if matches!(inner.name, "CodeableConcept" | "Coding") {
+                        self.ukcore
+                            .then(|| binding_row(&format!("UKCore:{rules}"), key))
+                            .flatten()
+                            .or_else(|| binding_row(rules, key))
+                    } else {
+                        None
+                    };
                     for (loc, v) in items {
                         let Value::Object(o) = v else { continue };
                         if inner.name == "Reference" {
@@ -388,6 +410,15 @@ impl Walker<'_> {
                                 format!(
                                     "sqty-1: {rules}.{key} is a SimpleQuantity: the comparator is not used"
                                 ),
+                            );
+                        }
+                        if let Some(b) = bound {
+                            self.coded(
+                                o,
+                                inner.name == "Coding",
+                                b,
+                                &format!("{rules}.{key}"),
+                                &loc,
                             );
                         }
                         self.object(o, inner, &loc, None, depth + 1);
@@ -636,9 +667,93 @@ impl Walker<'_> {
                         format!("{name} takes value{} only", types.join(" | value")),
                     );
                 }
-                Some(_) => {}
+                Some(v) => {
+                    let coding = v == "valueCoding";
+                    if (coding || v == "valueCodeableConcept")
+                        && let Some(b) = binding_row(&format!("ext:{name}"), "")
+                        && let Some(Value::Object(o)) = obj.get(v.as_str())
+                    {
+                        self.coded(o, coding, b, name, &format!("{at}.{v}"));
+                    }
+                }
             }
         }
+    }
+
+    /// A CodeableConcept (or a Coding) against a binding with a listed value set: a code
+    /// unknown to a code system the value set includes whole is an error; no coding from the
+    /// value set is an error for a required binding and a warning for an extensible one (a
+    /// concept with text only is left alone when extensible).
+    fn coded(&mut self, o: &Map<String, Value>, coding: bool, b: &Binding, what: &str, at: &str) {
+        let (_, required, url, pairs, wholes) = *b;
+        let codings: Vec<(usize, Option<&str>, Option<&str>)> = if coding {
+            vec![(0, s_of(o, "system"), s_of(o, "code"))]
+        } else {
+            o.get("coding")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        i,
+                        c.get("system").and_then(Value::as_str),
+                        c.get("code").and_then(Value::as_str),
+                    )
+                })
+                .collect()
+        };
+        let in_set = |s: Option<&str>, k: Option<&str>| match (s, k) {
+            (Some(s), Some(k)) => pairs.contains(&(s, k)),
+            _ => false,
+        };
+        if codings.iter().any(|(_, s, k)| in_set(*s, *k)) {
+            return;
+        }
+        let mut unknown = false;
+        for (i, system, code) in &codings {
+            if let (Some(system), Some(code)) = (system, code)
+                && wholes.contains(system)
+            {
+                unknown = true;
+                let loc = if coding {
+                    format!("{at}.code")
+                } else {
+                    format!("{at}.coding[{i}].code")
+                };
+                self.push(
+                    IssueCode::CodeInvalid,
+                    loc,
+                    format!("unknown code '{code}' in the code system {system} ({what}, {url})"),
+                );
+            }
+        }
+        if unknown || (!required && codings.is_empty()) {
+            return;
+        }
+        let given: Vec<String> = codings
+            .iter()
+            .map(|(_, s, k)| format!("{}#{}", s.unwrap_or("?"), k.unwrap_or("?")))
+            .collect();
+        let kind = if required { "required" } else { "extensible" };
+        let issue = issue(
+            if required {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            IssueCode::CodeInvalid,
+            at.to_owned(),
+            format!(
+                "{what}: no coding from the {kind} value set {url} (given {})",
+                if given.is_empty() {
+                    "none".to_owned()
+                } else {
+                    given.join(", ")
+                }
+            ),
+        );
+        self.out.push(issue);
     }
 
     /// Extensions defined as at most once, given more than once on one element.
@@ -744,6 +859,10 @@ fn code_message(code: &str, url: &str, codes: &[&str]) -> String {
     } else {
         format!("code '{code}' is not in the required value set {url}")
     }
+}
+
+fn s_of<'v>(o: &'v Map<String, Value>, k: &str) -> Option<&'v str> {
+    o.get(k).and_then(Value::as_str)
 }
 
 fn upper_first(s: &str) -> String {

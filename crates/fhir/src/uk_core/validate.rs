@@ -515,7 +515,7 @@ fn validate_in(resource: &Resource, profile: Profile, targets: &r4::Targets) -> 
     }
     check_resource(&mut c, resource, profile);
     if let Ok(json) = serde_json::from_str(&crate::json::to_string(resource)) {
-        r4::check(&json, targets, &mut c.issues);
+        r4::check(&json, targets, profile != Profile::R4Base, &mut c.issues);
     }
     c.issues
 }
