@@ -19,7 +19,8 @@ Two tables for the validator's R4 base rules (`uk_core::validate`):
 * UKCORE_EXTENSION_CONTEXTS: where each UK Core extension may be used (its element
   contexts: a resource, a backbone path, a datatype or a datatype's element);
 * BINDINGS: CodeableConcept / Coding bindings whose value set can be listed offline (from
-  the UK Core value sets' own expansions, or R4 compose rules as for CODES): the extensible
+  the UK Core value sets' own expansions, or R4 compose rules as for CODES; a value set that
+  cannot be listed, e.g. one with a SNOMED CT filter, keeps the code systems it draws from): the extensible
   bindings of the R4 resources the mapping layer writes (key "Type.jsonName"), the extensible bindings of the UK Core
   profiles this validator knows (key "UKCore:Type.jsonName", replacing the R4 one) and the
   value bindings of UK Core extensions (key "ext:Extension-UKCore-…", required or
@@ -319,6 +320,41 @@ def expand_pairs(url):
 KNOWN_PROFILES = ['Patient', 'Practitioner', 'PractitionerRole', 'Organization', 'Location',
                   'Encounter', 'Observation', 'DiagnosticReport', 'AllergyIntolerance', 'Condition',
                   'ServiceRequest', 'Provenance', 'Device', 'MessageHeader']
+def vs_systems(url):
+    """The code systems a value set draws from (its includes), when it imports no other value
+    set: a coding from any other system is outside it, even when it cannot be listed."""
+    url = url.split('|')[0]
+    r = uk_vs.get(url)
+    if r is not None:
+        comp = r.find('f:compose', NS)
+        if comp is None:
+            return None
+        out = []
+        for inc in comp.findall('f:include', NS):
+            if inc.find('f:valueSet', NS) is not None or not val(inc, 'system'):
+                return None
+            out.append(val(inc, 'system'))
+        return sorted(set(out)) or None
+    vs = valuesets.get(url)
+    if not vs or 'compose' not in vs:
+        return None
+    out = []
+    for inc in vs['compose'].get('include', []):
+        if inc.get('valueSet') or 'system' not in inc:
+            return None
+        out.append(inc['system'])
+    return sorted(set(out)) or None
+
+def listed(url):
+    """(pairs, whole systems, systems) of a value set: pairs empty when it cannot be listed."""
+    e = expand_pairs(url)
+    systems = vs_systems(url)
+    if e:
+        return (e[0], e[1], systems or sorted({p[0] for p in e[0]}))
+    if systems:
+        return ([], [], systems)
+    return None
+
 bindings = {}
 for sd in sds:
     # The R4 extensible bindings of the resource types the mapping layer writes.
@@ -334,7 +370,7 @@ for sd in sds:
             continue
         if ts not in (['CodeableConcept'], ['Coding']):
             continue
-        e = expand_pairs(b['valueSet'])
+        e = listed(b['valueSet'])
         if e:
             parent, name = path.rsplit('.', 1)
             bindings[parent + '.' + name] = (False, b['valueSet'].split('|')[0], e)
@@ -348,7 +384,7 @@ for ty in KNOWN_PROFILES:
         eid = el.get('id')
         if b is None or ':' in eid or val(b, 'strength') != 'extensible' or not val(b, 'valueSet'):
             continue
-        e = expand_pairs(val(b, 'valueSet'))
+        e = listed(val(b, 'valueSet'))
         if e:
             bindings['UKCore:' + eid] = (False, val(b, 'valueSet').split('|')[0], e)
 for f in sorted(glob.glob(os.path.join(sys.argv[2], 'Extension-UKCore-*.xml'))):
@@ -366,7 +402,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[2], 'Extension-UKCore-*.xml'))):
         st = val(b, 'strength')
         if st not in ('required', 'extensible'):
             continue
-        e = expand_pairs(val(b, 'valueSet'))
+        e = listed(val(b, 'valueSet'))
         if e:
             bindings['ext:' + url.rsplit('/', 1)[-1]] = (st == 'required', val(b, 'valueSet').split('|')[0], e)
 
@@ -377,18 +413,18 @@ def pid(url):
 print()
 print('/// One row of [`BINDINGS`].')
 print('pub(crate) type Binding = (')
-print("    &'static str,\n    bool,\n    &'static str,\n    &'static [(&'static str, &'static str)],\n    &'static [&'static str],")
+print("    &'static str,\n    bool,\n    &'static str,\n    &'static [(&'static str, &'static str)],\n    &'static [&'static str],\n    &'static [&'static str],")
 print(');')
 print()
 print('/// CodeableConcept / Coding bindings with a value set listed offline, sorted by key (see')
-print('/// the generator): (key, required, value set URL, its (system, code) pairs, the systems')
-print('/// it includes whole).')
+print('/// the generator): (key, required, value set URL, its (system, code) pairs (empty: it')
+print('/// cannot be listed offline), the systems it includes whole, the systems it draws from).')
 print('pub(crate) static BINDINGS: &[Binding] = &[')
 vsp = {}
 for k in sorted(bindings, key=bkey):
-    req, url, (pairs, wholes) = bindings[k]
-    vsp[url] = (pairs, wholes)
-    print(f'    ("{k}", {"true" if req else "false"}, "{url}", {pid(url)}, {pid(url)}_WHOLE),')
+    req, url, (pairs, wholes, systems) = bindings[k]
+    vsp[url] = (pairs, wholes, systems)
+    print(f'    ("{k}", {"true" if req else "false"}, "{url}", {pid(url)}, {pid(url)}_WHOLE, {pid(url)}_SYSTEMS),')
 print('];')
 seen = set()
 for url in sorted(vsp, key=pid):
@@ -396,7 +432,8 @@ for url in sorted(vsp, key=pid):
     if v in seen:
         raise SystemExit('duplicate ' + v)
     seen.add(v)
-    pairs, wholes = vsp[url]
+    pairs, wholes, systems = vsp[url]
     print(f'/// {url}')
     print(f'const {v}: &[(&str, &str)] = &[{", ".join(f"({json.dumps(s)}, {json.dumps(c)})" for s, c in pairs)}];')
     print(f'const {v}_WHOLE: &[&str] = &[{", ".join(json.dumps(s) for s in wholes)}];')
+    print(f'const {v}_SYSTEMS: &[&str] = &[{", ".join(json.dumps(s) for s in systems)}];')

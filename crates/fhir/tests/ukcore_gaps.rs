@@ -315,3 +315,45 @@ fn extensible_bindings_warn_and_unknown_codes_are_errors() {
         issues(cat)
     );
 }
+
+#[test]
+fn urn_references_resolve_inside_a_bundle() {
+    let b = |subject: &str| {
+        format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{{"resourceType":"Patient"}}}},{{"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{{{OBS},"subject":{{"reference":"{subject}"}}}}}}]}}"#
+        )
+    };
+    rule(
+        &b("urn:uuid:99999999-9999-4999-8999-999999999999"),
+        "warning not-found Bundle.entry[1].resource.subject.reference",
+        "not the fullUrl of any entry",
+        &b("urn:uuid:11111111-1111-4111-8111-111111111111"),
+    );
+    // Outside a Bundle a urn reference is not judged.
+    assert!(
+        issues(&format!(
+            r#"{{{OBS},"subject":{{"reference":"urn:uuid:99999999-9999-4999-8999-999999999999"}}}}"#
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_value_set_that_cannot_be_listed_is_judged_by_its_code_systems() {
+    // R4 Encounter.participant.type: extensible to encounter-participant-type, which takes
+    // v3 ParticipationType codes by a hierarchy filter (not listed offline).
+    let enc = |system: &str, code: &str| {
+        format!(
+            r#"{{"resourceType":"Encounter","status":"finished","class":{{"code":"IMP"}},"participant":[{{"type":[{{"coding":[{{"system":"{system}","code":"{code}"}}]}}]}}]}}"#
+        )
+    };
+    rule(
+        &enc("urn:x", "ATT"),
+        "warning code-invalid Encounter.participant[0].type[0]",
+        "encounter-participant-type (given urn:x#ATT)",
+        &enc(
+            "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+            "ATND",
+        ),
+    );
+}

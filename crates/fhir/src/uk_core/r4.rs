@@ -216,7 +216,7 @@ struct Walker<'a> {
 
 fn binding_row(ty: &str, name: &str) -> Option<&'static Binding> {
     r4_tables::BINDINGS
-        .binary_search_by(|(k, _, _, _, _)| {
+        .binary_search_by(|(k, _, _, _, _, _)| {
             let (kt, kn) = k.rsplit_once('.').unwrap_or((k, ""));
             kt.cmp(ty).then(kn.cmp(name))
         })
@@ -475,6 +475,20 @@ impl Walker<'_> {
                         format!("ref-1: '{r}' refers to no contained resource"),
                     );
                 }
+                // Inside a Bundle, a urn:uuid / urn:oid reference can only resolve to an
+                // entry's fullUrl.
+                if let Some(r) = s("reference")
+                    && (r.starts_with("urn:uuid:") || r.starts_with("urn:oid:"))
+                    && !self.targets.is_empty()
+                    && !self.targets.contains_key(r)
+                {
+                    self.out.push(issue(
+                        Severity::Warning,
+                        IssueCode::NotFound,
+                        format!("{at}.reference"),
+                        format!("'{r}' is not the fullUrl of any entry of the Bundle"),
+                    ));
+                }
             }
             "Period" => {
                 if let (Some(start), Some(end)) = (s("start"), s("end"))
@@ -683,9 +697,10 @@ impl Walker<'_> {
     /// A CodeableConcept (or a Coding) against a binding with a listed value set: a code
     /// unknown to a code system the value set includes whole is an error; no coding from the
     /// value set is an error for a required binding and a warning for an extensible one (a
-    /// concept with text only is left alone when extensible).
+    /// concept with text only is left alone when extensible). A value set that cannot be
+    /// listed is judged by its code systems only.
     fn coded(&mut self, o: &Map<String, Value>, coding: bool, b: &Binding, what: &str, at: &str) {
-        let (_, required, url, pairs, wholes) = *b;
+        let (_, required, url, pairs, wholes, systems) = *b;
         let codings: Vec<(usize, Option<&str>, Option<&str>)> = if coding {
             vec![(0, s_of(o, "system"), s_of(o, "code"))]
         } else {
@@ -703,7 +718,10 @@ impl Walker<'_> {
                 })
                 .collect()
         };
+        // A value set that cannot be listed: only a coding from none of its code systems is
+        // known to be outside it.
         let in_set = |s: Option<&str>, k: Option<&str>| match (s, k) {
+            (Some(s), Some(_)) if pairs.is_empty() => systems.contains(&s),
             (Some(s), Some(k)) => pairs.contains(&(s, k)),
             _ => false,
         };

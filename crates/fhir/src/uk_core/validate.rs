@@ -356,12 +356,16 @@ pub enum IssueCode {
     CodeInvalid,
     /// A profile invariant fails (`invariant`).
     Invariant,
+    /// A reference that does not resolve where it must, e.g. a `urn:uuid:` reference
+    /// inside a Bundle that no entry's fullUrl matches (`not-found`).
+    NotFound,
     /// A notice, not a problem (`informational`).
     Informational,
 }
 
 impl IssueCode {
-    /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`).
+    /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`,
+    /// `not-found`, `informational`).
     ///
     /// ```
     /// use carecodec_fhir::uk_core::validate::IssueCode;
@@ -376,6 +380,7 @@ impl IssueCode {
             IssueCode::Value => "value",
             IssueCode::CodeInvalid => "code-invalid",
             IssueCode::Invariant => "invariant",
+            IssueCode::NotFound => "not-found",
             IssueCode::Informational => "informational",
         }
     }
