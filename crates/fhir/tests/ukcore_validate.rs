@@ -471,6 +471,8 @@ fn condition() {
         [
             "error code-invalid Condition.verificationStatus",
             "warning invariant Condition.clinicalStatus",
+            // A coding without a system is outside UKCore-ConditionCategory (extensible).
+            "warning code-invalid Condition.category[0]",
         ]
     );
     assert_eq!(issues[1].severity, Severity::Warning);

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::r4_tables::{self, Temporal};
+use super::r4_tables::{self, Binding, Temporal};
 use super::validate::{Issue, IssueCode, Severity};
 use crate::xml::table::{self, Kind, Type};
 
@@ -28,8 +28,10 @@ pub(crate) type Targets = HashMap<String, String>;
 /// How deep the walk goes (nested extensions, recursive backbone elements).
 const MAX_DEPTH: usize = 64;
 
-/// Checks `json` (one resource, as written by [`crate::json`]) against the R4 base rules.
-pub(crate) fn check(json: &Value, targets: &Targets, out: &mut Vec<Issue>) {
+/// Checks `json` (one resource, as written by [`crate::json`]) against the R4 base rules;
+/// `ukcore`: the resource is checked against a UK Core profile, whose extensible bindings
+/// replace R4's.
+pub(crate) fn check(json: &Value, targets: &Targets, ukcore: bool, out: &mut Vec<Issue>) {
     let Some(obj) = json.as_object() else {
         return;
     };
@@ -50,15 +52,17 @@ pub(crate) fn check(json: &Value, targets: &Targets, out: &mut Vec<Issue>) {
     let mut w = Walker {
         contained,
         targets,
+        ukcore,
         out,
     };
-    w.object(obj, ty, ty.name, 0);
+    w.object(obj, ty, ty.name, None, 0);
     if ty.name == "Bundle" {
         bundle(obj, w.out);
     }
 }
 
-/// The Bundle invariants bdl-1 … bdl-5, bdl-7, bdl-8, bdl-9 … bdl-12.
+/// The Bundle invariants bdl-1 … bdl-5, bdl-7, bdl-8, bdl-9 … bdl-12, and a RESTful fullUrl
+/// that agrees with its resource's type and id.
 fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
     let mut err = |at: String, msg: &str| {
         out.push(issue(
@@ -80,6 +84,7 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice);
     let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut mismatched = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let at = format!("Bundle.entry[{i}]");
         let has = |k: &str| e.get(k).is_some();
@@ -118,6 +123,16 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
             );
         }
         if let Some(full) = e.get("fullUrl").and_then(Value::as_str) {
+            if let Some(expected) = restful_tail(full, e.get("resource")) {
+                mismatched.push(issue(
+                    Severity::Error,
+                    IssueCode::Value,
+                    format!("{at}.fullUrl"),
+                    format!(
+                        "the fullUrl '{full}' is a RESTful URL, so it must end with the resource's type and id ({expected})"
+                    ),
+                ));
+            }
             if full.contains("/_history/") {
                 err(
                     format!("{at}.fullUrl"),
@@ -174,12 +189,39 @@ fn bundle(b: &Map<String, Value>, out: &mut Vec<Issue>) {
             "bdl-12: a message must have a MessageHeader as the first resource",
         );
     }
+    out.append(&mut mismatched);
+}
+
+/// For an entry whose fullUrl is a RESTful (http or https) URL and whose resource has a
+/// type and an id: the `/Type/id` the fullUrl should end with, when it does not. (The
+/// official validator's rule; a `urn:uuid:` fullUrl carries no such constraint.)
+fn restful_tail(full: &str, resource: Option<&Value>) -> Option<String> {
+    if !(full.starts_with("http://") || full.starts_with("https://")) {
+        return None;
+    }
+    let resource = resource?;
+    let ty = resource.get("resourceType").and_then(Value::as_str)?;
+    let id = resource.get("id").and_then(Value::as_str)?;
+    let path = full.split_once("/_history/").map_or(full, |(p, _)| p);
+    let tail = format!("/{ty}/{id}");
+    (!path.ends_with(&tail)).then_some(tail)
 }
 
 struct Walker<'a> {
     contained: Vec<&'a str>,
     targets: &'a Targets,
+    ukcore: bool,
     out: &'a mut Vec<Issue>,
+}
+
+fn binding_row(ty: &str, name: &str) -> Option<&'static Binding> {
+    r4_tables::BINDINGS
+        .binary_search_by(|(k, _, _, _, _, _)| {
+            let (kt, kn) = k.rsplit_once('.').unwrap_or((k, ""));
+            kt.cmp(ty).then(kn.cmp(name))
+        })
+        .ok()
+        .and_then(|i| r4_tables::BINDINGS.get(i))
 }
 
 fn issue(severity: Severity, code: IssueCode, location: String, message: String) -> Issue {
@@ -212,6 +254,41 @@ fn lookup<'t, T>(list: &'t [(&'static str, T)], ty: &str, name: &str) -> Option<
     .map(|(_, v)| v)
 }
 
+/// Whether `ty.name` is a Quantity profiled as SimpleQuantity.
+fn is_simple_quantity(ty: &str, name: &str) -> bool {
+    r4_tables::SIMPLE_QUANTITY
+        .binary_search_by(|k| {
+            let (kt, kn) = k.rsplit_once('.').unwrap_or((k, ""));
+            kt.cmp(ty).then(kn.cmp(name))
+        })
+        .is_ok()
+}
+
+/// A location without its indexes: `Patient.identifier[0]` gives `Patient.identifier`.
+fn without_indexes(at: &str) -> String {
+    let mut out = String::with_capacity(at.len());
+    let mut inside = false;
+    for ch in at.chars() {
+        match ch {
+            '[' => inside = true,
+            ']' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The element contexts of a UK Core extension, if `url` is one.
+fn ukcore_contexts(url: &str) -> Option<&'static [&'static str]> {
+    let name = url.strip_prefix(UKCORE_EXT)?;
+    r4_tables::UKCORE_EXTENSION_CONTEXTS
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .and_then(|i| r4_tables::UKCORE_EXTENSION_CONTEXTS.get(i))
+        .map(|(_, c)| *c)
+}
+
 fn codes_for(ty: &str, name: &str) -> Option<(&'static str, &'static [&'static str])> {
     r4_tables::CODES
         .binary_search_by(|(k, _, _)| {
@@ -229,7 +306,16 @@ impl Walker<'_> {
             .push(issue(Severity::Error, code, location, message));
     }
 
-    fn object(&mut self, obj: &Map<String, Value>, ty: &'static Type, at: &str, depth: usize) {
+    /// Walks one object of type `ty` at `at`. `owner` names a primitive's element by its
+    /// owning type (`ContactPoint.system`) when `obj` is that primitive's `_name` object.
+    fn object(
+        &mut self,
+        obj: &Map<String, Value>,
+        ty: &'static Type,
+        at: &str,
+        owner: Option<&str>,
+        depth: usize,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -250,12 +336,19 @@ impl Walker<'_> {
                 // A primitive's id and extensions.
                 let element = table::element();
                 let loc = format!("{at}.{name}");
+                let owned = format!("{rules}.{name}");
                 match value {
-                    Value::Object(o) => self.object(o, element, &loc, depth + 1),
+                    Value::Object(o) => self.object(o, element, &loc, Some(&owned), depth + 1),
                     Value::Array(items) => {
                         for (i, v) in items.iter().enumerate() {
                             if let Value::Object(o) = v {
-                                self.object(o, element, &format!("{loc}[{i}]"), depth + 1);
+                                self.object(
+                                    o,
+                                    element,
+                                    &format!("{loc}[{i}]"),
+                                    Some(&owned),
+                                    depth + 1,
+                                );
                             }
                         }
                     }
@@ -295,22 +388,50 @@ impl Walker<'_> {
                     let Some(inner) = table::complex(index) else {
                         continue;
                     };
+                    let simple = inner.name == "Quantity" && is_simple_quantity(rules, key);
+                    let bound = if matches!(inner.name, "CodeableConcept" | "Coding") {
+                        self.ukcore
+                            .then(|| binding_row(&format!("UKCore:{rules}"), key))
+                            .flatten()
+                            .or_else(|| binding_row(rules, key))
+                    } else {
+                        None
+                    };
                     for (loc, v) in items {
                         let Value::Object(o) = v else { continue };
                         if inner.name == "Reference" {
                             self.reference_target(o, rules, key, &loc);
                         }
-                        self.object(o, inner, &loc, depth + 1);
+                        if simple && (o.contains_key("comparator") || o.contains_key("_comparator"))
+                        {
+                            self.push(
+                                IssueCode::Invariant,
+                                loc.clone(),
+                                format!(
+                                    "sqty-1: {rules}.{key} is a SimpleQuantity: the comparator is not used"
+                                ),
+                            );
+                        }
+                        if let Some(b) = bound {
+                            self.coded(
+                                o,
+                                inner.name == "Coding",
+                                b,
+                                &format!("{rules}.{key}"),
+                                &loc,
+                            );
+                        }
+                        self.object(o, inner, &loc, None, depth + 1);
                     }
                 }
                 Kind::Num | Kind::Int | Kind::Bool | Kind::Xhtml | Kind::Resource => {}
             }
         }
-        self.datatype(obj, rules, at);
+        self.datatype(obj, rules, at, owner);
     }
 
     /// The datatype's own rules (invariants, Coding.system, extensions).
-    fn datatype(&mut self, obj: &Map<String, Value>, rules: &str, at: &str) {
+    fn datatype(&mut self, obj: &Map<String, Value>, rules: &str, at: &str, owner: Option<&str>) {
         let has = |k: &str| obj.contains_key(k) || obj.contains_key(&format!("_{k}"));
         let s = |k: &str| obj.get(k).and_then(Value::as_str);
         match rules {
@@ -354,6 +475,20 @@ impl Walker<'_> {
                         format!("ref-1: '{r}' refers to no contained resource"),
                     );
                 }
+                // Inside a Bundle, a urn:uuid / urn:oid reference can only resolve to an
+                // entry's fullUrl.
+                if let Some(r) = s("reference")
+                    && (r.starts_with("urn:uuid:") || r.starts_with("urn:oid:"))
+                    && !self.targets.is_empty()
+                    && !self.targets.contains_key(r)
+                {
+                    self.out.push(issue(
+                        Severity::Warning,
+                        IssueCode::NotFound,
+                        format!("{at}.reference"),
+                        format!("'{r}' is not the fullUrl of any entry of the Bundle"),
+                    ));
+                }
             }
             "Period" => {
                 if let (Some(start), Some(end)) = (s("start"), s("end"))
@@ -377,6 +512,42 @@ impl Walker<'_> {
         }
         if let Some(Value::Array(exts)) = obj.get("extension") {
             self.extension_counts(exts, at);
+            self.extension_contexts(exts, rules, at, owner);
+        }
+        if let Some(Value::Array(exts)) = obj.get("modifierExtension") {
+            self.extension_contexts(exts, rules, at, owner);
+        }
+    }
+
+    /// UK Core extensions used outside their context: the element they sit on must be one
+    /// the definition names, by path (`Patient.identifier`), by datatype (`Address`) or, for
+    /// a primitive, by its owning type (`ContactPoint.system`).
+    fn extension_contexts(&mut self, exts: &[Value], rules: &str, at: &str, owner: Option<&str>) {
+        let path = without_indexes(at);
+        for (i, e) in exts.iter().enumerate() {
+            let Some(url) = e.get("url").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(contexts) = ukcore_contexts(url) else {
+                continue;
+            };
+            let fits = |c: &&str| {
+                matches!(*c, "Element" | "Resource" | "DomainResource")
+                    || *c == path
+                    || *c == rules
+                    || Some(*c) == owner
+            };
+            if !contexts.iter().any(fits) {
+                let name = url.rsplit('/').next().unwrap_or(url);
+                self.push(
+                    IssueCode::Structure,
+                    format!("{at}.extension[{i}]"),
+                    format!(
+                        "{name} is not allowed on {path}; its context is {}",
+                        contexts.join(" | ")
+                    ),
+                );
+            }
         }
     }
 
@@ -510,9 +681,97 @@ impl Walker<'_> {
                         format!("{name} takes value{} only", types.join(" | value")),
                     );
                 }
-                Some(_) => {}
+                Some(v) => {
+                    let coding = v == "valueCoding";
+                    if (coding || v == "valueCodeableConcept")
+                        && let Some(b) = binding_row(&format!("ext:{name}"), "")
+                        && let Some(Value::Object(o)) = obj.get(v.as_str())
+                    {
+                        self.coded(o, coding, b, name, &format!("{at}.{v}"));
+                    }
+                }
             }
         }
+    }
+
+    /// A CodeableConcept (or a Coding) against a binding with a listed value set: a code
+    /// unknown to a code system the value set includes whole is an error; no coding from the
+    /// value set is an error for a required binding and a warning for an extensible one (a
+    /// concept with text only is left alone when extensible). A value set that cannot be
+    /// listed is judged by its code systems only.
+    fn coded(&mut self, o: &Map<String, Value>, coding: bool, b: &Binding, what: &str, at: &str) {
+        let (_, required, url, pairs, wholes, systems) = *b;
+        let codings: Vec<(usize, Option<&str>, Option<&str>)> = if coding {
+            vec![(0, s_of(o, "system"), s_of(o, "code"))]
+        } else {
+            o.get("coding")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        i,
+                        c.get("system").and_then(Value::as_str),
+                        c.get("code").and_then(Value::as_str),
+                    )
+                })
+                .collect()
+        };
+        // A value set that cannot be listed: only a coding from none of its code systems is
+        // known to be outside it.
+        let in_set = |s: Option<&str>, k: Option<&str>| match (s, k) {
+            (Some(s), Some(_)) if pairs.is_empty() => systems.contains(&s),
+            (Some(s), Some(k)) => pairs.contains(&(s, k)),
+            _ => false,
+        };
+        if codings.iter().any(|(_, s, k)| in_set(*s, *k)) {
+            return;
+        }
+        let mut unknown = false;
+        for (i, system, code) in &codings {
+            if let (Some(system), Some(code)) = (system, code)
+                && wholes.contains(system)
+            {
+                unknown = true;
+                let loc = if coding {
+                    format!("{at}.code")
+                } else {
+                    format!("{at}.coding[{i}].code")
+                };
+                self.push(
+                    IssueCode::CodeInvalid,
+                    loc,
+                    format!("unknown code '{code}' in the code system {system} ({what}, {url})"),
+                );
+            }
+        }
+        if unknown || (!required && codings.is_empty()) {
+            return;
+        }
+        let given: Vec<String> = codings
+            .iter()
+            .map(|(_, s, k)| format!("{}#{}", s.unwrap_or("?"), k.unwrap_or("?")))
+            .collect();
+        let kind = if required { "required" } else { "extensible" };
+        let issue = issue(
+            if required {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            IssueCode::CodeInvalid,
+            at.to_owned(),
+            format!(
+                "{what}: no coding from the {kind} value set {url} (given {})",
+                if given.is_empty() {
+                    "none".to_owned()
+                } else {
+                    given.join(", ")
+                }
+            ),
+        );
+        self.out.push(issue);
     }
 
     /// Extensions defined as at most once, given more than once on one element.
@@ -618,6 +877,10 @@ fn code_message(code: &str, url: &str, codes: &[&str]) -> String {
     } else {
         format!("code '{code}' is not in the required value set {url}")
     }
+}
+
+fn s_of<'v>(o: &'v Map<String, Value>, k: &str) -> Option<&'v str> {
+    o.get(k).and_then(Value::as_str)
 }
 
 fn upper_first(s: &str) -> String {
@@ -903,6 +1166,23 @@ mod tests {
             r4_tables::UKCORE_EXTENSIONS
                 .windows(2)
                 .all(|w| w[0].0 < w[1].0)
+        );
+        assert!(
+            r4_tables::UKCORE_EXTENSION_CONTEXTS
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0)
+        );
+        assert!(sorted(
+            r4_tables::SIMPLE_QUANTITY
+                .iter()
+                .map(|k| split(k))
+                .collect()
+        ));
+        assert!(is_simple_quantity("Observation.referenceRange", "low"));
+        assert!(!is_simple_quantity("Observation", "valueQuantity"));
+        assert_eq!(
+            without_indexes("Patient.identifier[0].extension[12]"),
+            "Patient.identifier.extension"
         );
         assert_eq!(
             lookup(r4_tables::TEMPORAL, "Patient", "birthDate"),

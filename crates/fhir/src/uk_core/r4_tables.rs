@@ -1757,6 +1757,65 @@ pub(crate) static REFS: &[(&str, &[&str])] = &[
     ("VisionPrescription.prescriber", &["Practitioner", "PractitionerRole"]),
 ];
 
+/// Quantity elements profiled as SimpleQuantity, sorted by "Type.jsonName".
+pub(crate) static SIMPLE_QUANTITY: &[&str] = &[
+    "ActivityDefinition.quantity",
+    "CarePlan.activity.detail.dailyAmount",
+    "CarePlan.activity.detail.quantity",
+    "Claim.item.quantity",
+    "Claim.item.detail.quantity",
+    "Claim.item.detail.subDetail.quantity",
+    "ClaimResponse.addItem.quantity",
+    "ClaimResponse.addItem.detail.quantity",
+    "ClaimResponse.addItem.detail.subDetail.quantity",
+    "Contract.term.asset.valuedItem.quantity",
+    "Coverage.costToBeneficiary.valueQuantity",
+    "CoverageEligibilityRequest.item.quantity",
+    "Dosage.maxDosePerAdministration",
+    "Dosage.maxDosePerLifetime",
+    "Dosage.doseAndRate.doseQuantity",
+    "Dosage.doseAndRate.rateQuantity",
+    "ExplanationOfBenefit.addItem.quantity",
+    "ExplanationOfBenefit.addItem.detail.quantity",
+    "ExplanationOfBenefit.addItem.detail.subDetail.quantity",
+    "ExplanationOfBenefit.item.quantity",
+    "ExplanationOfBenefit.item.detail.quantity",
+    "ExplanationOfBenefit.item.detail.subDetail.quantity",
+    "Immunization.doseQuantity",
+    "MedicationAdministration.dosage.dose",
+    "MedicationAdministration.dosage.rateQuantity",
+    "MedicationDispense.daysSupply",
+    "MedicationDispense.quantity",
+    "MedicationKnowledge.amount",
+    "MedicationKnowledge.administrationGuidelines.patientCharacteristics.characteristicQuantity",
+    "MedicationKnowledge.drugCharacteristic.valueQuantity",
+    "MedicationKnowledge.kinetics.areaUnderCurve",
+    "MedicationKnowledge.kinetics.lethalDose50",
+    "MedicationKnowledge.packaging.quantity",
+    "MedicationKnowledge.regulatory.maxDispense.quantity",
+    "MedicationRequest.dispenseRequest.quantity",
+    "MedicationRequest.dispenseRequest.initialFill.quantity",
+    "NutritionOrder.enteralFormula.caloricDensity",
+    "NutritionOrder.enteralFormula.maxVolumeToDeliver",
+    "NutritionOrder.enteralFormula.administration.quantity",
+    "NutritionOrder.enteralFormula.administration.rateQuantity",
+    "NutritionOrder.oralDiet.nutrient.amount",
+    "NutritionOrder.supplement.quantity",
+    "Observation.referenceRange.high",
+    "Observation.referenceRange.low",
+    "Range.high",
+    "Range.low",
+    "SampledData.origin",
+    "Specimen.collection.quantity",
+    "Specimen.container.capacity",
+    "Specimen.container.specimenQuantity",
+    "SpecimenDefinition.typeTested.container.capacity",
+    "SpecimenDefinition.typeTested.container.minimumVolumeQuantity",
+    "Substance.instance.quantity",
+    "SupplyDelivery.suppliedItem.quantity",
+    "VisionPrescription.lensSpecification.duration",
+];
+
 /// UK Core extensions, sorted by name (`Extension-UKCore-…`): (name, at most once,
 /// the value[x] types it allows (empty: a complex extension, no value), the sub-extensions
 /// it requires).
@@ -1845,3 +1904,303 @@ pub(crate) static UKCORE_EXTENSIONS: &[(&str, bool, &[&str], &[&str])] = &[
     ("extension-Subscription.content", false, &["code"], &[]),
     ("extension-Subscription.parameter", false, &[], &[]),
 ];
+
+/// UK Core extensions, sorted by name: (name, the element contexts it may be used in).
+pub(crate) static UKCORE_EXTENSION_CONTEXTS: &[(&str, &[&str])] = &[
+    ("Extension-UKCore-ActualProblem", &["Condition"]),
+    ("Extension-UKCore-AdditionalContact", &["ServiceRequest"]),
+    ("Extension-UKCore-AddressKey", &["Address"]),
+    ("Extension-UKCore-AdmissionMethod", &["Encounter.hospitalization"]),
+    ("Extension-UKCore-AllergyIntoleranceEnd", &["AllergyIntolerance.clinicalStatus"]),
+    ("Extension-UKCore-AnaestheticIssues", &["Procedure"]),
+    ("Extension-UKCore-AssociatedEncounter", &["FamilyMemberHistory"]),
+    ("Extension-UKCore-BirthSex", &["Patient"]),
+    ("Extension-UKCore-BodySiteReference", &["Specimen.collection.bodySite"]),
+    ("Extension-UKCore-BookingOrganization", &["Appointment"]),
+    ("Extension-UKCore-CareSettingType", &["Composition", "List"]),
+    ("Extension-UKCore-ClinicalSetting", &["List"]),
+    ("Extension-UKCore-CodingSCTDescDisplay", &["Coding"]),
+    ("Extension-UKCore-CodingSCTDescId", &["Coding"]),
+    ("Extension-UKCore-ConditionEpisode", &["Condition"]),
+    ("Extension-UKCore-ContactPreference", &["Patient", "RelatedPerson"]),
+    ("Extension-UKCore-ContactRank", &["Patient.contact"]),
+    ("Extension-UKCore-CopyCorrespondenceIndicator", &["Patient.contact", "RelatedPerson"]),
+    ("Extension-UKCore-Coverage", &["ServiceRequest"]),
+    ("Extension-UKCore-CuffSize", &["Device"]),
+    ("Extension-UKCore-DeathNotificationStatus", &["Patient"]),
+    ("Extension-UKCore-DeliveryChannel", &["Appointment", "Slot"]),
+    ("Extension-UKCore-DeviceReference", &["DiagnosticReport.performer", "DiagnosticReport.resultsInterpreter"]),
+    ("Extension-UKCore-DischargeMethod", &["Encounter"]),
+    ("Extension-UKCore-EffectivePeriod", &["Resource"]),
+    ("Extension-UKCore-EmergencyCareDischargeStatus", &["Encounter"]),
+    ("Extension-UKCore-EncounterTransport", &["Encounter"]),
+    ("Extension-UKCore-EthnicCategory", &["Patient"]),
+    ("Extension-UKCore-Evidence", &["AllergyIntolerance"]),
+    ("Extension-UKCore-LegalStatus", &["Encounter"]),
+    ("Extension-UKCore-ListWarningCode", &["List"]),
+    ("Extension-UKCore-MainLocation", &["Organization"]),
+    ("Extension-UKCore-MedicalApplianceSupplier", &["Patient"]),
+    ("Extension-UKCore-MedicationChangeSummary", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationDosageLastChanged", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationPrescribingAgency", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationPrescribingOrganization", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationPrescribingOrganizationType", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationQuantityText", &["MedicationDispense.quantity", "MedicationRequest.dispenseRequest.quantity"]),
+    ("Extension-UKCore-MedicationRepeatInformation", &["MedicationRequest"]),
+    ("Extension-UKCore-MedicationStatementLastIssueDate", &["MedicationStatement"]),
+    ("Extension-UKCore-MedicationTradeFamily", &["Medication"]),
+    ("Extension-UKCore-MessageHeaderInstruction", &["MessageHeader"]),
+    ("Extension-UKCore-NHSCommunication", &["Patient", "Practitioner", "RelatedPerson"]),
+    ("Extension-UKCore-NHSNumberUnavailableReason", &["Patient"]),
+    ("Extension-UKCore-NHSNumberVerificationStatus", &["Patient.identifier"]),
+    ("Extension-UKCore-NominatedPharmacy", &["Patient"]),
+    ("Extension-UKCore-OtherContactSystem", &["ContactPoint.system"]),
+    ("Extension-UKCore-OutcomeOfAttendance", &["Encounter"]),
+    ("Extension-UKCore-OverseasVisitorChargingCategory", &["Patient"]),
+    ("Extension-UKCore-ParentPresent", &["Immunization"]),
+    ("Extension-UKCore-PharmacistVerifiedIndicator", &["MedicationStatement"]),
+    ("Extension-UKCore-PreferredDispenserOrganization", &["Patient"]),
+    ("Extension-UKCore-PrescriptionType", &["MedicationRequest"]),
+    ("Extension-UKCore-PriorityReason", &["ServiceRequest.priority"]),
+    ("Extension-UKCore-ProblemSignificance", &["Condition"]),
+    ("Extension-UKCore-Recorder", &["FamilyMemberHistory"]),
+    ("Extension-UKCore-RecordingSetting", &["Observation"]),
+    ("Extension-UKCore-RelatedClinicalContent", &["Condition"]),
+    ("Extension-UKCore-RelatedProblemHeader", &["Condition", "List"]),
+    ("Extension-UKCore-ReligiousAffiliation", &["Patient"]),
+    ("Extension-UKCore-ResidentialStatus", &["Patient"]),
+    ("Extension-UKCore-SampleCategory", &["Specimen"]),
+    ("Extension-UKCore-ServiceRequestMethod", &["ServiceRequest"]),
+    ("Extension-UKCore-SourceOfServiceRequest", &["ServiceRequest"]),
+    ("Extension-UKCore-TreatmentCategory", &["Patient"]),
+    ("Extension-UKCore-TypedDateTime", &["Communication", "Encounter", "Organization", "OrganizationAffiliation"]),
+    ("Extension-UKCore-TypedPeriod", &["Organization", "OrganizationAffiliation"]),
+    ("Extension-UKCore-VaccinationProcedure", &["Immunization"]),
+    ("extension-Condition.bodyStructure", &["Condition"]),
+    ("extension-DiagnosticReport.composition", &["DiagnosticReport"]),
+    ("extension-DiagnosticReport.media.link", &["DiagnosticReport.media"]),
+    ("extension-DiagnosticReport.note", &["DiagnosticReport"]),
+    ("extension-DiagnosticReport.supportingInfo", &["DiagnosticReport"]),
+    ("extension-FamilyMemberHistory.participant", &["FamilyMemberHistory"]),
+    ("extension-Observation.bodyStructure", &["Observation"]),
+    ("extension-Observation.triggeredBy", &["Observation"]),
+    ("extension-Patient.fetalStatus", &["Patient"]),
+    ("extension-Specimen.collection.collector", &["Specimen.collection"]),
+    ("extension-Specimen.container.device", &["Specimen.container"]),
+    ("extension-Specimen.container.location", &["Specimen.container"]),
+    ("extension-Subscription.content", &["Subscription"]),
+    ("extension-Subscription.parameter", &["Subscription"]),
+];
+
+/// One row of [`BINDINGS`].
+pub(crate) type Binding = (
+    &'static str,
+    bool,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// CodeableConcept / Coding bindings with a value set listed offline, sorted by key (see
+/// the generator): (key, required, value set URL, its (system, code) pairs (empty: it
+/// cannot be listed offline), the systems it includes whole, the systems it draws from).
+pub(crate) static BINDINGS: &[Binding] = &[
+    ("Condition.category", false, "http://hl7.org/fhir/ValueSet/condition-category", PAIRS_CONDITION_CATEGORY, PAIRS_CONDITION_CATEGORY_WHOLE, PAIRS_CONDITION_CATEGORY_SYSTEMS),
+    ("Device.statusReason", false, "http://hl7.org/fhir/ValueSet/device-status-reason", PAIRS_DEVICE_STATUS_REASON, PAIRS_DEVICE_STATUS_REASON_WHOLE, PAIRS_DEVICE_STATUS_REASON_SYSTEMS),
+    ("Encounter.participant.type", false, "http://hl7.org/fhir/ValueSet/encounter-participant-type", PAIRS_ENCOUNTER_PARTICIPANT_TYPE, PAIRS_ENCOUNTER_PARTICIPANT_TYPE_WHOLE, PAIRS_ENCOUNTER_PARTICIPANT_TYPE_SYSTEMS),
+    ("Observation.dataAbsentReason", false, "http://hl7.org/fhir/ValueSet/data-absent-reason", PAIRS_DATA_ABSENT_REASON, PAIRS_DATA_ABSENT_REASON_WHOLE, PAIRS_DATA_ABSENT_REASON_SYSTEMS),
+    ("Observation.interpretation", false, "http://hl7.org/fhir/ValueSet/observation-interpretation", PAIRS_OBSERVATION_INTERPRETATION, PAIRS_OBSERVATION_INTERPRETATION_WHOLE, PAIRS_OBSERVATION_INTERPRETATION_SYSTEMS),
+    ("Observation.component.dataAbsentReason", false, "http://hl7.org/fhir/ValueSet/data-absent-reason", PAIRS_DATA_ABSENT_REASON, PAIRS_DATA_ABSENT_REASON_WHOLE, PAIRS_DATA_ABSENT_REASON_SYSTEMS),
+    ("Observation.component.interpretation", false, "http://hl7.org/fhir/ValueSet/observation-interpretation", PAIRS_OBSERVATION_INTERPRETATION, PAIRS_OBSERVATION_INTERPRETATION_WHOLE, PAIRS_OBSERVATION_INTERPRETATION_SYSTEMS),
+    ("Organization.contact.purpose", false, "http://hl7.org/fhir/ValueSet/contactentity-type", PAIRS_CONTACTENTITY_TYPE, PAIRS_CONTACTENTITY_TYPE_WHOLE, PAIRS_CONTACTENTITY_TYPE_SYSTEMS),
+    ("Patient.maritalStatus", false, "http://hl7.org/fhir/ValueSet/marital-status", PAIRS_MARITAL_STATUS, PAIRS_MARITAL_STATUS_WHOLE, PAIRS_MARITAL_STATUS_SYSTEMS),
+    ("Patient.contact.relationship", false, "http://hl7.org/fhir/ValueSet/patient-contactrelationship", PAIRS_PATIENT_CONTACTRELATIONSHIP, PAIRS_PATIENT_CONTACTRELATIONSHIP_WHOLE, PAIRS_PATIENT_CONTACTRELATIONSHIP_SYSTEMS),
+    ("Provenance.activity", false, "http://hl7.org/fhir/ValueSet/provenance-activity-type", PAIRS_PROVENANCE_ACTIVITY_TYPE, PAIRS_PROVENANCE_ACTIVITY_TYPE_WHOLE, PAIRS_PROVENANCE_ACTIVITY_TYPE_SYSTEMS),
+    ("Provenance.agent.type", false, "http://hl7.org/fhir/ValueSet/provenance-agent-type", PAIRS_PROVENANCE_AGENT_TYPE, PAIRS_PROVENANCE_AGENT_TYPE_WHOLE, PAIRS_PROVENANCE_AGENT_TYPE_SYSTEMS),
+    ("UKCore:Condition.category", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ConditionCategory", PAIRS_UKCORE_CONDITIONCATEGORY, PAIRS_UKCORE_CONDITIONCATEGORY_WHOLE, PAIRS_UKCORE_CONDITIONCATEGORY_SYSTEMS),
+    ("UKCore:Organization.type", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-OrganizationType", PAIRS_UKCORE_ORGANIZATIONTYPE, PAIRS_UKCORE_ORGANIZATIONTYPE_WHOLE, PAIRS_UKCORE_ORGANIZATIONTYPE_SYSTEMS),
+    ("UKCore:Patient.maritalStatus", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-PersonMaritalStatusCode", PAIRS_UKCORE_PERSONMARITALSTATUSCODE, PAIRS_UKCORE_PERSONMARITALSTATUSCODE_WHOLE, PAIRS_UKCORE_PERSONMARITALSTATUSCODE_SYSTEMS),
+    ("UKCore:Patient.contact.relationship", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-PersonRelationshipType", PAIRS_UKCORE_PERSONRELATIONSHIPTYPE, PAIRS_UKCORE_PERSONRELATIONSHIPTYPE_WHOLE, PAIRS_UKCORE_PERSONRELATIONSHIPTYPE_SYSTEMS),
+    ("UKCore:PractitionerRole.specialty", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-PracticeSettingCode", PAIRS_UKCORE_PRACTICESETTINGCODE, PAIRS_UKCORE_PRACTICESETTINGCODE_WHOLE, PAIRS_UKCORE_PRACTICESETTINGCODE_SYSTEMS),
+    ("ext:Extension-UKCore-AdmissionMethod", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-AdmissionMethod", PAIRS_UKCORE_ADMISSIONMETHOD, PAIRS_UKCORE_ADMISSIONMETHOD_WHOLE, PAIRS_UKCORE_ADMISSIONMETHOD_SYSTEMS),
+    ("ext:Extension-UKCore-BirthSex", true, "https://fhir.hl7.org.uk/ValueSet/UKCore-BirthSex", PAIRS_UKCORE_BIRTHSEX, PAIRS_UKCORE_BIRTHSEX_WHOLE, PAIRS_UKCORE_BIRTHSEX_SYSTEMS),
+    ("ext:Extension-UKCore-ClinicalSetting", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-CareSettingType", PAIRS_UKCORE_CARESETTINGTYPE, PAIRS_UKCORE_CARESETTINGTYPE_WHOLE, PAIRS_UKCORE_CARESETTINGTYPE_SYSTEMS),
+    ("ext:Extension-UKCore-ConditionEpisode", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ConditionEpisodicity", PAIRS_UKCORE_CONDITIONEPISODICITY, PAIRS_UKCORE_CONDITIONEPISODICITY_WHOLE, PAIRS_UKCORE_CONDITIONEPISODICITY_SYSTEMS),
+    ("ext:Extension-UKCore-Coverage", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-FundingCategory", PAIRS_UKCORE_FUNDINGCATEGORY, PAIRS_UKCORE_FUNDINGCATEGORY_WHOLE, PAIRS_UKCORE_FUNDINGCATEGORY_SYSTEMS),
+    ("ext:Extension-UKCore-DeliveryChannel", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-DeliveryChannel", PAIRS_UKCORE_DELIVERYCHANNEL, PAIRS_UKCORE_DELIVERYCHANNEL_WHOLE, PAIRS_UKCORE_DELIVERYCHANNEL_SYSTEMS),
+    ("ext:Extension-UKCore-DischargeMethod", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-DischargeMethod", PAIRS_UKCORE_DISCHARGEMETHOD, PAIRS_UKCORE_DISCHARGEMETHOD_WHOLE, PAIRS_UKCORE_DISCHARGEMETHOD_SYSTEMS),
+    ("ext:Extension-UKCore-EthnicCategory", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-EthnicCategory", PAIRS_UKCORE_ETHNICCATEGORY, PAIRS_UKCORE_ETHNICCATEGORY_WHOLE, PAIRS_UKCORE_ETHNICCATEGORY_SYSTEMS),
+    ("ext:Extension-UKCore-ListWarningCode", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ListWarningCode", PAIRS_UKCORE_LISTWARNINGCODE, PAIRS_UKCORE_LISTWARNINGCODE_WHOLE, PAIRS_UKCORE_LISTWARNINGCODE_SYSTEMS),
+    ("ext:Extension-UKCore-MedicationPrescribingAgency", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingAgency", PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY, PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY_WHOLE, PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY_SYSTEMS),
+    ("ext:Extension-UKCore-MedicationPrescribingOrganization", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingOrganization", PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION, PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION_WHOLE, PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION_SYSTEMS),
+    ("ext:Extension-UKCore-MedicationPrescribingOrganizationType", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingOrganizationType", PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE, PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE_WHOLE, PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE_SYSTEMS),
+    ("ext:Extension-UKCore-MessageHeaderInstruction", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-MessageHeaderInstruction", PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION, PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION_WHOLE, PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION_SYSTEMS),
+    ("ext:Extension-UKCore-NHSNumberUnavailableReason", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberUnavailableReason", PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON, PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON_WHOLE, PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON_SYSTEMS),
+    ("ext:Extension-UKCore-NHSNumberVerificationStatus", true, "https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatus", PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS, PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS_WHOLE, PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS_SYSTEMS),
+    ("ext:Extension-UKCore-OtherContactSystem", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-OtherContactSystem", PAIRS_UKCORE_OTHERCONTACTSYSTEM, PAIRS_UKCORE_OTHERCONTACTSYSTEM_WHOLE, PAIRS_UKCORE_OTHERCONTACTSYSTEM_SYSTEMS),
+    ("ext:Extension-UKCore-OutcomeOfAttendance", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-OutcomeOfAttendance", PAIRS_UKCORE_OUTCOMEOFATTENDANCE, PAIRS_UKCORE_OUTCOMEOFATTENDANCE_WHOLE, PAIRS_UKCORE_OUTCOMEOFATTENDANCE_SYSTEMS),
+    ("ext:Extension-UKCore-OverseasVisitorChargingCategory", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-OverseasVisitorChargingCategory", PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY, PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY_WHOLE, PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY_SYSTEMS),
+    ("ext:Extension-UKCore-PrescriptionType", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-PrescriptionType", PAIRS_UKCORE_PRESCRIPTIONTYPE, PAIRS_UKCORE_PRESCRIPTIONTYPE_WHOLE, PAIRS_UKCORE_PRESCRIPTIONTYPE_SYSTEMS),
+    ("ext:Extension-UKCore-ReligiousAffiliation", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ReligiousAffiliation", PAIRS_UKCORE_RELIGIOUSAFFILIATION, PAIRS_UKCORE_RELIGIOUSAFFILIATION_WHOLE, PAIRS_UKCORE_RELIGIOUSAFFILIATION_SYSTEMS),
+    ("ext:Extension-UKCore-ResidentialStatus", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ResidentialStatus", PAIRS_UKCORE_RESIDENTIALSTATUS, PAIRS_UKCORE_RESIDENTIALSTATUS_WHOLE, PAIRS_UKCORE_RESIDENTIALSTATUS_SYSTEMS),
+    ("ext:Extension-UKCore-SampleCategory", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-SampleCategory", PAIRS_UKCORE_SAMPLECATEGORY, PAIRS_UKCORE_SAMPLECATEGORY_WHOLE, PAIRS_UKCORE_SAMPLECATEGORY_SYSTEMS),
+    ("ext:Extension-UKCore-ServiceRequestMethod", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-ServiceRequestMethod", PAIRS_UKCORE_SERVICEREQUESTMETHOD, PAIRS_UKCORE_SERVICEREQUESTMETHOD_WHOLE, PAIRS_UKCORE_SERVICEREQUESTMETHOD_SYSTEMS),
+    ("ext:Extension-UKCore-TreatmentCategory", false, "https://fhir.hl7.org.uk/ValueSet/UKCore-TreatmentCategory", PAIRS_UKCORE_TREATMENTCATEGORY, PAIRS_UKCORE_TREATMENTCATEGORY_WHOLE, PAIRS_UKCORE_TREATMENTCATEGORY_SYSTEMS),
+];
+/// http://hl7.org/fhir/ValueSet/condition-category
+const PAIRS_CONDITION_CATEGORY: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis"), ("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item")];
+const PAIRS_CONDITION_CATEGORY_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/condition-category"];
+const PAIRS_CONDITION_CATEGORY_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/condition-category"];
+/// http://hl7.org/fhir/ValueSet/contactentity-type
+const PAIRS_CONTACTENTITY_TYPE: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/contactentity-type", "ADMIN"), ("http://terminology.hl7.org/CodeSystem/contactentity-type", "BILL"), ("http://terminology.hl7.org/CodeSystem/contactentity-type", "HR"), ("http://terminology.hl7.org/CodeSystem/contactentity-type", "PATINF"), ("http://terminology.hl7.org/CodeSystem/contactentity-type", "PAYOR"), ("http://terminology.hl7.org/CodeSystem/contactentity-type", "PRESS")];
+const PAIRS_CONTACTENTITY_TYPE_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/contactentity-type"];
+const PAIRS_CONTACTENTITY_TYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/contactentity-type"];
+/// http://hl7.org/fhir/ValueSet/data-absent-reason
+const PAIRS_DATA_ABSENT_REASON: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/data-absent-reason", "as-text"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "asked-declined"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "asked-unknown"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "masked"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "negative-infinity"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-a-number"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-applicable"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-permitted"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "positive-infinity"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "temp-unknown"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown"), ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unsupported")];
+const PAIRS_DATA_ABSENT_REASON_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/data-absent-reason"];
+const PAIRS_DATA_ABSENT_REASON_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/data-absent-reason"];
+/// http://hl7.org/fhir/ValueSet/device-status-reason
+const PAIRS_DEVICE_STATUS_REASON: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/device-status-reason", "hw-discon"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "not-ready"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "off"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "offline"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "online"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "paused"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "standby"), ("http://terminology.hl7.org/CodeSystem/device-status-reason", "transduc-discon")];
+const PAIRS_DEVICE_STATUS_REASON_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/device-status-reason"];
+const PAIRS_DEVICE_STATUS_REASON_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/device-status-reason"];
+/// http://hl7.org/fhir/ValueSet/encounter-participant-type
+const PAIRS_ENCOUNTER_PARTICIPANT_TYPE: &[(&str, &str)] = &[];
+const PAIRS_ENCOUNTER_PARTICIPANT_TYPE_WHOLE: &[&str] = &[];
+const PAIRS_ENCOUNTER_PARTICIPANT_TYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/participant-type", "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"];
+/// http://hl7.org/fhir/ValueSet/marital-status
+const PAIRS_MARITAL_STATUS: &[(&str, &str)] = &[];
+const PAIRS_MARITAL_STATUS_WHOLE: &[&str] = &[];
+const PAIRS_MARITAL_STATUS_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"];
+/// http://hl7.org/fhir/ValueSet/observation-interpretation
+const PAIRS_OBSERVATION_INTERPRETATION: &[(&str, &str)] = &[];
+const PAIRS_OBSERVATION_INTERPRETATION_WHOLE: &[&str] = &[];
+const PAIRS_OBSERVATION_INTERPRETATION_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"];
+/// http://hl7.org/fhir/ValueSet/patient-contactrelationship
+const PAIRS_PATIENT_CONTACTRELATIONSHIP: &[(&str, &str)] = &[];
+const PAIRS_PATIENT_CONTACTRELATIONSHIP_WHOLE: &[&str] = &[];
+const PAIRS_PATIENT_CONTACTRELATIONSHIP_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v2-0131"];
+/// http://hl7.org/fhir/ValueSet/provenance-activity-type
+const PAIRS_PROVENANCE_ACTIVITY_TYPE: &[(&str, &str)] = &[];
+const PAIRS_PROVENANCE_ACTIVITY_TYPE_WHOLE: &[&str] = &[];
+const PAIRS_PROVENANCE_ACTIVITY_TYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-ActCode", "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion", "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"];
+/// http://hl7.org/fhir/ValueSet/provenance-agent-type
+const PAIRS_PROVENANCE_AGENT_TYPE: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "assembler"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "attester"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "composer"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "custodian"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "enterer"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "informant"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "legal"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "performer"), ("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "verifier")];
+const PAIRS_PROVENANCE_AGENT_TYPE_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/provenance-participant-type"];
+const PAIRS_PROVENANCE_AGENT_TYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/provenance-participant-type"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-AdmissionMethod
+const PAIRS_UKCORE_ADMISSIONMETHOD: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "11"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "12"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "13"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "21"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "22"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "23"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "24"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "25"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "28"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "2A"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "2B"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "2C"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "2D"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "31"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "32"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "81"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "82"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "83"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "98"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "99"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "11"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "12"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "13"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "21"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "22"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "23"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "24"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "25"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "27"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "28"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "31"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "32"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "81"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "82"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales", "83")];
+const PAIRS_UKCORE_ADMISSIONMETHOD_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales"];
+const PAIRS_UKCORE_ADMISSIONMETHOD_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-BirthSex
+const PAIRS_UKCORE_BIRTHSEX: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "F"), ("http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "M"), ("http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "UN"), ("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK")];
+const PAIRS_UKCORE_BIRTHSEX_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_BIRTHSEX_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-CareSettingType
+const PAIRS_UKCORE_CARESETTINGTYPE: &[(&str, &str)] = &[];
+const PAIRS_UKCORE_CARESETTINGTYPE_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_CARESETTINGTYPE_SYSTEMS: &[&str] = &["http://snomed.info/sct"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ConditionCategory
+const PAIRS_UKCORE_CONDITIONCATEGORY: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis"), ("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionCategory", "co-morbidity"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionCategory", "presenting-complaint")];
+const PAIRS_UKCORE_CONDITIONCATEGORY_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/condition-category", "https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionCategory"];
+const PAIRS_UKCORE_CONDITIONCATEGORY_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/condition-category", "https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionCategory"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ConditionEpisodicity
+const PAIRS_UKCORE_CONDITIONEPISODICITY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity", "end"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity", "first"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity", "new"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity", "review")];
+const PAIRS_UKCORE_CONDITIONEPISODICITY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity"];
+const PAIRS_UKCORE_CONDITIONEPISODICITY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-DeliveryChannel
+const PAIRS_UKCORE_DELIVERYCHANNEL: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-DeliveryChannel", "In-person"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DeliveryChannel", "Telephone"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DeliveryChannel", "Video")];
+const PAIRS_UKCORE_DELIVERYCHANNEL_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-DeliveryChannel"];
+const PAIRS_UKCORE_DELIVERYCHANNEL_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-DeliveryChannel"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-DischargeMethod
+const PAIRS_UKCORE_DISCHARGEMETHOD: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "1"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "3"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "4"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "5"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "6"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "7"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "8"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "9"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "1"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "2"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "3"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "4"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "5"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales", "8")];
+const PAIRS_UKCORE_DISCHARGEMETHOD_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales"];
+const PAIRS_UKCORE_DISCHARGEMETHOD_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-EthnicCategory
+const PAIRS_UKCORE_ETHNICCATEGORY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "99"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "A"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "B"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "C"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "D"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "E"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "F"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "G"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "H"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "J"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "K"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "L"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "M"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "N"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "P"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "R"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "S"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "Z"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "A"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "B"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "D"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "E"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "F"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "G"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "H"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "J"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "K"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "L"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "M"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "N"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "P"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "R"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "S"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "T"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales", "Z")];
+const PAIRS_UKCORE_ETHNICCATEGORY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales"];
+const PAIRS_UKCORE_ETHNICCATEGORY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-FundingCategory
+const PAIRS_UKCORE_FUNDINGCATEGORY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "guernsey"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "hsc-northern-ireland"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "isle-of-man"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "jersey"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "nhs-england"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "nhs-scotland"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "nhs-wales"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "overseas-visitor"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "private"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory", "public")];
+const PAIRS_UKCORE_FUNDINGCATEGORY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory"];
+const PAIRS_UKCORE_FUNDINGCATEGORY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-FundingCategory"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ListWarningCode
+const PAIRS_UKCORE_LISTWARNINGCODE: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-ListWarningCode", "confidential-items"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ListWarningCode", "data-awaiting-filing"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ListWarningCode", "data-in-transit")];
+const PAIRS_UKCORE_LISTWARNINGCODE_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ListWarningCode"];
+const PAIRS_UKCORE_LISTWARNINGCODE_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ListWarningCode"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingAgency
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingAgency", "prescribed-at-gp-practice"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingAgency", "prescribed-by-another-organisation")];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingAgency"];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGAGENCY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingAgency"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingOrganization
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganization", "prescribed-at-gp-practice"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganization", "prescribed-by-another-organisation")];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganization"];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATION_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganization"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-MedicationPrescribingOrganizationType
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganizationType", "prescribed-at-gp-practice"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganizationType", "prescribed-by-another-organisation")];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganizationType"];
+const PAIRS_UKCORE_MEDICATIONPRESCRIBINGORGANIZATIONTYPE_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MedicationPrescribingOrganizationType"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-MessageHeaderInstruction
+const PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION: &[(&str, &str)] = &[];
+const PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_MESSAGEHEADERINSTRUCTION_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-MessageHeaderInstruction"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberUnavailableReason
+const PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason", "devolved-nation"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason", "nhs-number-not-known"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason", "overseas-patient"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason", "01"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason", "02"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason", "03"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason", "97"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason", "99")];
+const PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason", "https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason"];
+const PAIRS_UKCORE_NHSNUMBERUNAVAILABLEREASON_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberUnavailableReason", "https://fhir.hl7.org.uk/CodeSystem/UKCore-WithheldIdentityReason"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatus
+const PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "NI"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "01"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "02"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "03"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "04"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "05"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "06"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "07"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "08"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "01"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "02"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "03"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "04"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "05"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "06"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "07"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "08"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales", "nn")];
+const PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales"];
+const PAIRS_UKCORE_NHSNUMBERVERIFICATIONSTATUS_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-OrganizationType
+const PAIRS_UKCORE_ORGANIZATIONTYPE: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/organization-type", "bus"), ("http://terminology.hl7.org/CodeSystem/organization-type", "cg"), ("http://terminology.hl7.org/CodeSystem/organization-type", "crs"), ("http://terminology.hl7.org/CodeSystem/organization-type", "dept"), ("http://terminology.hl7.org/CodeSystem/organization-type", "edu"), ("http://terminology.hl7.org/CodeSystem/organization-type", "govt"), ("http://terminology.hl7.org/CodeSystem/organization-type", "ins"), ("http://terminology.hl7.org/CodeSystem/organization-type", "other"), ("http://terminology.hl7.org/CodeSystem/organization-type", "pay"), ("http://terminology.hl7.org/CodeSystem/organization-type", "prov"), ("http://terminology.hl7.org/CodeSystem/organization-type", "reli"), ("http://terminology.hl7.org/CodeSystem/organization-type", "team"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OrganizationTypeGenomics", "GEL"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OrganizationTypeGenomics", "GLH"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OrganizationTypeGenomics", "LAB")];
+const PAIRS_UKCORE_ORGANIZATIONTYPE_WHOLE: &[&str] = &["http://terminology.hl7.org/CodeSystem/organization-type", "https://fhir.hl7.org.uk/CodeSystem/UKCore-OrganizationTypeGenomics"];
+const PAIRS_UKCORE_ORGANIZATIONTYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/organization-type", "https://fhir.hl7.org.uk/CodeSystem/UKCore-OrganizationTypeGenomics"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-OtherContactSystem
+const PAIRS_UKCORE_OTHERCONTACTSYSTEM: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-OtherContactSystem", "textphone")];
+const PAIRS_UKCORE_OTHERCONTACTSYSTEM_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OtherContactSystem"];
+const PAIRS_UKCORE_OTHERCONTACTSYSTEM_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OtherContactSystem"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-OutcomeOfAttendance
+const PAIRS_UKCORE_OUTCOMEOFATTENDANCE: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceEngland", "1"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceEngland", "2"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceEngland", "3"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales", "4"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales", "5"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales", "6"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales", "9")];
+const PAIRS_UKCORE_OUTCOMEOFATTENDANCE_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales"];
+const PAIRS_UKCORE_OUTCOMEOFATTENDANCE_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-OutcomeOfAttendanceWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-OverseasVisitorChargingCategory
+const PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "9"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "A"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "B"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "C"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "D"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "E"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "F"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory", "P")];
+const PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory"];
+const PAIRS_UKCORE_OVERSEASVISITORCHARGINGCATEGORY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-OverseasVisitorChargingCategory"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-PersonMaritalStatusCode
+const PAIRS_UKCORE_PERSONMARITALSTATUSCODE: &[(&str, &str)] = &[("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "A"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "D"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "I"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "L"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "M"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "P"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "S"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "T"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "U"), ("http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "W"), ("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "8"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "D"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "M"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "N"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "P"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "W"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales", "22"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales", "32"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales", "42"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales", "51"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales", "91")];
+const PAIRS_UKCORE_PERSONMARITALSTATUSCODE_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_PERSONMARITALSTATUSCODE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland", "https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusWales"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-PersonRelationshipType
+const PAIRS_UKCORE_PERSONRELATIONSHIPTYPE: &[(&str, &str)] = &[];
+const PAIRS_UKCORE_PERSONRELATIONSHIPTYPE_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_PERSONRELATIONSHIPTYPE_SYSTEMS: &[&str] = &["http://terminology.hl7.org/CodeSystem/v2-0131", "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdditionalPersonRelationshipRole"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-PracticeSettingCode
+const PAIRS_UKCORE_PRACTICESETTINGCODE: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "100"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "101"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "107"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "110"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "120"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "130"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "140"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "141"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "142"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "143"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "145"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "146"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "147"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "148"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "149"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "150"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "160"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "170"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "171"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "180"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "190"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "192"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "200"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "300"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "301"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "302"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "303"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "304"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "305"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "310"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "311"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "313"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "314"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "315"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "317"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "320"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "321"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "325"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "326"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "330"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "340"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "350"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "352"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "360"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "361"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "370"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "371"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "400"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "401"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "410"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "420"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "421"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "430"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "450"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "451"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "460"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "500"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "501"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "502"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "504"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "560"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "600"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "601"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "700"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "710"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "711"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "712"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "713"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "715"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "800"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "810"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "820"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "821"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "822"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "823"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "824"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "830"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "831"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "833"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "834"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "900"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "901"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "902"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "903"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "904"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "950"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode", "960")];
+const PAIRS_UKCORE_PRACTICESETTINGCODE_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode"];
+const PAIRS_UKCORE_PRACTICESETTINGCODE_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-PrescriptionType
+const PAIRS_UKCORE_PRESCRIPTIONTYPE: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType", "acute"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType", "delayed-prescribing"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType", "repeat"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType", "repeat-dispensing")];
+const PAIRS_UKCORE_PRESCRIPTIONTYPE_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType"];
+const PAIRS_UKCORE_PRESCRIPTIONTYPE_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-PrescriptionType"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ReligiousAffiliation
+const PAIRS_UKCORE_RELIGIOUSAFFILIATION: &[(&str, &str)] = &[];
+const PAIRS_UKCORE_RELIGIOUSAFFILIATION_WHOLE: &[&str] = &[];
+const PAIRS_UKCORE_RELIGIOUSAFFILIATION_SYSTEMS: &[&str] = &["http://snomed.info/sct"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ResidentialStatus
+const PAIRS_UKCORE_RESIDENTIALSTATUS: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-ResidentialStatus", "H"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ResidentialStatus", "O")];
+const PAIRS_UKCORE_RESIDENTIALSTATUS_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ResidentialStatus"];
+const PAIRS_UKCORE_RESIDENTIALSTATUS_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ResidentialStatus"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-SampleCategory
+const PAIRS_UKCORE_SAMPLECATEGORY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "germline"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "liquid-tumour"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "not-known"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "other"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "solid-tumour"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory", "tumour")];
+const PAIRS_UKCORE_SAMPLECATEGORY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory"];
+const PAIRS_UKCORE_SAMPLECATEGORY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-SampleCategory"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-ServiceRequestMethod
+const PAIRS_UKCORE_SERVICEREQUESTMETHOD: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "1"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "2"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "3"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "4"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "5"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "6"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod", "7")];
+const PAIRS_UKCORE_SERVICEREQUESTMETHOD_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod"];
+const PAIRS_UKCORE_SERVICEREQUESTMETHOD_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-ServiceRequestMethod"];
+/// https://fhir.hl7.org.uk/ValueSet/UKCore-TreatmentCategory
+const PAIRS_UKCORE_TREATMENTCATEGORY: &[(&str, &str)] = &[("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "1"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "2"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "3"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "4"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "8"), ("https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory", "9")];
+const PAIRS_UKCORE_TREATMENTCATEGORY_WHOLE: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory"];
+const PAIRS_UKCORE_TREATMENTCATEGORY_SYSTEMS: &[&str] = &["https://fhir.hl7.org.uk/CodeSystem/UKCore-TreatmentCategory"];

@@ -356,12 +356,16 @@ pub enum IssueCode {
     CodeInvalid,
     /// A profile invariant fails (`invariant`).
     Invariant,
+    /// A reference that does not resolve where it must, e.g. a `urn:uuid:` reference
+    /// inside a Bundle that no entry's fullUrl matches (`not-found`).
+    NotFound,
     /// A notice, not a problem (`informational`).
     Informational,
 }
 
 impl IssueCode {
-    /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`).
+    /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`,
+    /// `not-found`, `informational`).
     ///
     /// ```
     /// use carecodec_fhir::uk_core::validate::IssueCode;
@@ -376,6 +380,7 @@ impl IssueCode {
             IssueCode::Value => "value",
             IssueCode::CodeInvalid => "code-invalid",
             IssueCode::Invariant => "invariant",
+            IssueCode::NotFound => "not-found",
             IssueCode::Informational => "informational",
         }
     }
@@ -515,7 +520,7 @@ fn validate_in(resource: &Resource, profile: Profile, targets: &r4::Targets) -> 
     }
     check_resource(&mut c, resource, profile);
     if let Ok(json) = serde_json::from_str(&crate::json::to_string(resource)) {
-        r4::check(&json, targets, &mut c.issues);
+        r4::check(&json, targets, profile != Profile::R4Base, &mut c.issues);
     }
     c.issues
 }
@@ -1202,19 +1207,19 @@ fn birth_sex_ok(system: &str, code: &str) -> bool {
 fn patient(c: &mut Checker, p: &crate::model::Patient) {
     identifiers(c, &p.identifier, "Patient");
     slice_max_one(c, &p.identifier, NHS_NUMBER_SYSTEM, "Patient");
+    // The extension's context is any Patient.identifier (not only the NHS number slice),
+    // and its required binding holds wherever it is used.
     for (i, id) in p.identifier.iter().enumerate() {
-        if text(&id.system) == Some(NHS_NUMBER_SYSTEM) {
-            concept_extension(
-                c,
-                &id.extension,
-                &format!("Patient.identifier[{i}]"),
-                ext::NHS_NUMBER_VERIFICATION_STATUS,
-                "NHSNumberVerificationStatus",
-                Some(1),
-                true,
-                verification_status_ok,
-            );
-        }
+        concept_extension(
+            c,
+            &id.extension,
+            &format!("Patient.identifier[{i}]"),
+            ext::NHS_NUMBER_VERIFICATION_STATUS,
+            "NHSNumberVerificationStatus",
+            Some(1),
+            true,
+            verification_status_ok,
+        );
     }
     concept_extension(
         c,
@@ -1503,6 +1508,236 @@ fn observation(c: &mut Checker, o: &crate::model::Observation, profile: Profile)
             "vs-2: without component or hasMember, a vital sign needs value[x] or dataAbsentReason"
                 .into(),
         );
+    }
+    let declared = o
+        .meta
+        .iter()
+        .flat_map(|m| m.profile.iter())
+        .filter_map(|p| p.value.as_deref())
+        .filter_map(|u| u.split('|').next()?.strip_prefix(PROFILE_BASE));
+    for name in declared {
+        if let Some(vs) = VITAL_SIGN_PROFILES.iter().find(|v| v.name == name) {
+            vital_sign_profile(c, o, vs, &loinc);
+        }
+    }
+}
+
+/// One specific UK Core vital-sign profile (its differential over
+/// UKCore-Observation-VitalSigns).
+#[cfg(feature = "observation")]
+struct VitalSignProfile {
+    /// Profile name (`UKCore-Observation-VitalSigns-HeartRate`).
+    name: &'static str,
+    /// The fixed LOINC code of `code.coding:loinc`.
+    loinc: &'static str,
+    /// `value[x]` 1..1 (`Some(true)`), 0..0 (`Some(false)`) or as in the parent (`None`).
+    value: Option<bool>,
+    /// `valueQuantity.value` 1..1.
+    number: bool,
+    /// The fixed `valueQuantity.unit` text, and whether the unit is 1..1.
+    unit: Option<&'static str>,
+    /// `valueQuantity.unit` 1..1.
+    unit_required: bool,
+}
+
+/// The UK Core vital-sign profiles, applied when an Observation declares them in
+/// `meta.profile` (UK Core STU3 package, `UKCore-Observation-VitalSigns-*` differentials).
+#[cfg(feature = "observation")]
+const VITAL_SIGN_PROFILES: &[VitalSignProfile] = &[
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-BMI",
+        loinc: "39156-5",
+        value: Some(true),
+        number: true,
+        unit: None,
+        unit_required: false,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-BloodPressure",
+        loinc: "85354-9",
+        value: Some(false),
+        number: false,
+        unit: None,
+        unit_required: false,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-BodyHeight",
+        loinc: "8302-2",
+        value: Some(true),
+        number: false,
+        unit: None,
+        unit_required: false,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-BodyTemperature",
+        loinc: "8310-5",
+        value: Some(true),
+        number: false,
+        unit: Some("degree Celsius"),
+        unit_required: true,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-BodyWeight",
+        loinc: "29463-7",
+        value: Some(true),
+        number: false,
+        unit: Some("kilogram"),
+        unit_required: false,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-HeadCircumference",
+        loinc: "9843-4",
+        value: Some(true),
+        number: false,
+        unit: Some("centimeter"),
+        unit_required: false,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-HeartRate",
+        loinc: "8867-4",
+        value: Some(true),
+        number: false,
+        unit: Some("per minute"),
+        unit_required: true,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-OxygenSaturation",
+        loinc: "2708-6",
+        value: Some(true),
+        number: true,
+        unit: Some("percent"),
+        unit_required: true,
+    },
+    VitalSignProfile {
+        name: "UKCore-Observation-VitalSigns-RespirationRate",
+        loinc: "9279-1",
+        value: Some(true),
+        number: true,
+        unit: Some("per minute"),
+        unit_required: true,
+    },
+];
+
+/// Blood pressure components: (LOINC code, slice name, min); each at most once, with a
+/// value whose unit text is fixed.
+#[cfg(feature = "observation")]
+const BP_COMPONENTS: &[(&str, &str, usize)] =
+    &[("8480-6", "SystolicBP", 1), ("8462-4", "DiastolicBP", 0)];
+
+/// The differential of one specific vital-sign profile: the fixed LOINC code, value[x]
+/// cardinality, the fixed unit text and the blood-pressure component slices.
+#[cfg(feature = "observation")]
+fn vital_sign_profile(
+    c: &mut Checker,
+    o: &crate::model::Observation,
+    vs: &VitalSignProfile,
+    loinc: &[&str],
+) {
+    use crate::model::{ObservationComponentValue, ObservationValue};
+    let short = vs.name.trim_start_matches("UKCore-Observation-VitalSigns-");
+    if !loinc.is_empty() && !loinc.contains(&vs.loinc) {
+        c.error(
+            IssueCode::Value,
+            "Observation.code.coding".into(),
+            format!(
+                "{}: the LOINC code SHALL be {} (given {})",
+                vs.name,
+                vs.loinc,
+                loinc.join(", ")
+            ),
+        );
+    }
+    match (vs.value, &o.value) {
+        (Some(true), None) => c.error(
+            IssueCode::Required,
+            "Observation.value[x]".into(),
+            format!("{}: value[x] is mandatory (1..1)", vs.name),
+        ),
+        (Some(false), Some(_)) => c.error(
+            IssueCode::Structure,
+            "Observation.value[x]".into(),
+            format!("{}: value[x] is not allowed (0..0)", vs.name),
+        ),
+        _ => {}
+    }
+    let fixed_unit =
+        |c: &mut Checker, q: &crate::model::Quantity, unit: &str, at: &str, required| match text(
+            &q.unit,
+        ) {
+            Some(u) if u != unit => c.error(
+                IssueCode::Value,
+                format!("{at}.unit"),
+                format!("{short}: the unit SHALL be '{unit}' (given '{u}')"),
+            ),
+            None if required => c.error(
+                IssueCode::Required,
+                format!("{at}.unit"),
+                format!("{short}: the unit ('{unit}') is mandatory"),
+            ),
+            _ => {}
+        };
+    if let Some(ObservationValue::Quantity(q)) = &o.value {
+        if let Some(unit) = vs.unit {
+            fixed_unit(c, q, unit, "Observation.valueQuantity", vs.unit_required);
+        }
+        if vs.number && q.value.is_none() {
+            c.error(
+                IssueCode::Required,
+                "Observation.valueQuantity.value".into(),
+                format!("{short}: the quantity's value is mandatory"),
+            );
+        }
+    }
+    if vs.name != "UKCore-Observation-VitalSigns-BloodPressure" {
+        return;
+    }
+    if !(1..=2).contains(&o.component.len()) {
+        c.error(
+            IssueCode::Structure,
+            "Observation.component".into(),
+            format!("{short}: 1 or 2 components (given {})", o.component.len()),
+        );
+    }
+    for (code, slice, min) in BP_COMPONENTS {
+        let hits: Vec<(usize, &crate::model::ObservationComponent)> = o
+            .component
+            .iter()
+            .enumerate()
+            .filter(|(_, comp)| {
+                comp.code
+                    .iter()
+                    .flat_map(|cc| cc.coding.iter())
+                    .any(|cd| text(&cd.system) == Some(LOINC) && text(&cd.code) == Some(*code))
+            })
+            .collect();
+        if hits.len() < *min {
+            c.error(
+                IssueCode::Required,
+                "Observation.component".into(),
+                format!("{short}: the {slice} component ({code}) is mandatory"),
+            );
+        }
+        if hits.len() > 1 {
+            c.error(
+                IssueCode::Structure,
+                "Observation.component".into(),
+                format!("{short}: {} {slice} components; at most 1", hits.len()),
+            );
+        }
+        for (i, comp) in hits {
+            let at = format!("Observation.component[{i}].valueQuantity");
+            match &comp.value {
+                None => c.error(
+                    IssueCode::Required,
+                    format!("Observation.component[{i}].value[x]"),
+                    format!("{short}: the {slice} component's value[x] is mandatory"),
+                ),
+                Some(ObservationComponentValue::Quantity(q)) => {
+                    fixed_unit(c, q, "millimeter of mercury", &at, false);
+                }
+                Some(_) => {}
+            }
+        }
     }
 }
 
