@@ -1672,7 +1672,10 @@ fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
     })
 }
 
-fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> {
+/// The Observation `r` at `base`; `orders` are the paths of the
+/// ServiceRequests its report is `basedOn` (read with the report), none for
+/// an Observation no report lists.
+fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value, orders: &[String]) -> Option<Observation> {
     let code = required_concept(ctx, &format!("{base}.code"), r.get("code")?);
     let status = ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v)));
     let value = if let Some(q) = r.get("valueQuantity") {
@@ -1699,9 +1702,19 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         value_attachment(ctx, base, r)
     };
     let sub_id = sub_id(ctx, base, r);
-    // basedOn is the report's order, read with the report.
-    if let Some(d) = r.get("basedOn") {
-        ctx.take(&format!("{base}.basedOn"), d);
+    // A `basedOn` its report's order (as the writer gives it) is read with
+    // the report; any other (an order of its own, a CarePlan, a logical
+    // identifier) has no place in the model and is reported. (Until
+    // 2026-12-08 every `basedOn` was consumed unread.)
+    for (i, b) in items(r, "basedOn") {
+        let at = format!("{base}.basedOn[{i}]");
+        let target = b
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &at, t));
+        if target.is_some_and(|(tb, _)| orders.contains(&tb)) {
+            resolve(ctx, &at, b);
+        }
     }
     // The writer's `unknown` for a missing value is what the model's `None`
     // says; any other reason (`asked-declined`, `masked`…) has no place in
@@ -1879,6 +1892,61 @@ fn role_practitioner<'v>(ctx: &Ctx<'v>, base: &str, r: &Value) -> Option<&'v Val
     (kind_of(pr) == Some("Practitioner") && someone(pr)).then_some(pr)
 }
 
+/// A ServiceRequest `sr` (at `sb`) the report `r` (read into `report`) is
+/// `basedOn`, as the writer derives it from the report (the IG's
+/// OBR[ServiceRequest]): its identifiers are the report's (placer and filler
+/// numbers; one the report lacks is added to them), its `code` the report's,
+/// `status` `unknown` and `intent` `order`; its requester the orderer.
+/// Anything else the model has no place for and is left unread, so it is
+/// reported unmapped: a `code` other than the report's, another status or
+/// intent (the model has no order status), and a requester other than the
+/// first order's (the model holds one orderer: `orderer_at` is the first's
+/// target). (Until 2026-12-08 identifiers, code, status and intent were
+/// consumed unread, and a second order's requester replaced the first's.)
+fn order(
+    ctx: &mut Ctx<'_>,
+    (sb, sr): (&str, &Value),
+    r: &Value,
+    orderer_at: &mut Option<String>,
+    report: &mut ResultReport,
+) {
+    for id in identifiers(ctx, sb, sr) {
+        if !report.identifiers.iter().any(|x| x.value == id.value) {
+            report.identifiers.push(id);
+        }
+    }
+    if let Some(c) = sr.get("code").filter(|&c| r.get("code") == Some(c)) {
+        ctx.take(&format!("{sb}.code"), c);
+    }
+    for (k, fixed) in [("status", "unknown"), ("intent", "order")] {
+        if let Some(v) = sr.get(k).filter(|v| v.as_str() == Some(fixed)) {
+            ctx.take(&format!("{sb}.{k}"), v);
+        }
+    }
+    if let Some(q) = sr.get("requester") {
+        let at = format!("{sb}.requester");
+        let target = q
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &at, t))
+            .map(|(b, _)| b);
+        // A second order's requester is read only when it is the same one.
+        let same = orderer_at.is_none() || (target.is_some() && *orderer_at == target);
+        if same {
+            if let Some(p) = practitioner_ref(ctx, &at, q) {
+                report.ordered_by = Some(p);
+                *orderer_at = target;
+            }
+        }
+    }
+    for (j, n) in items(sr, "note") {
+        if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
+            report.notes.push(t);
+        }
+    }
+    order_fields(ctx, sb, sr, report);
+}
+
 /// The order fields of the ServiceRequest `sr` (at `sb`) a report is based
 /// on: `reasonCode` (HL7 v2 OBR-31), `orderDetail` (OBR-46 / 47) and
 /// `priority` (OBR-5: `stat`, `asap`, `routine` back to table 0485 S, A,
@@ -1894,7 +1962,12 @@ fn order_fields(ctx: &mut Ctx<'_>, sb: &str, sr: &Value, report: &mut ResultRepo
         let at = format!("{sb}.orderDetail[{j}]");
         report.order_details.push(concept(ctx, &at, c));
     }
-    if let Some(p) = ctx.str(sb, sr, "priority") {
+    // One priority: a second order's is left unread (reported).
+    let priority = match report.priority {
+        None => ctx.str(sb, sr, "priority"),
+        Some(_) => None,
+    };
+    if let Some(p) = priority {
         let v2 = super::ORDER_PRIORITY.iter().find(|(_, f)| *f == p.value);
         let code = match (v2, p.value.as_str()) {
             (Some((v2, _)), _) => Code::new(CodeSystem::V2Table("0485".into()), v2, None),
@@ -2343,32 +2416,18 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 if let Some((i, c)) = items(r, "category").next() {
                     report.category = first_code(&mut ctx, &format!("{base}.category[{i}]"), c);
                 }
-                // The order (ServiceRequest) the writer derives from the report:
-                // its requester is the orderer; identifiers and code repeat the
-                // report's.
+                // The orders (ServiceRequests) the report is based on: read
+                // by `order`; their observations' `basedOn` them is read too.
+                let mut orders = Vec::new();
+                let mut orderer_at = None;
                 for (i, b) in items(r, "basedOn") {
                     let Some((sb, sr)) = resolve(&mut ctx, &format!("{base}.basedOn[{i}]"), b)
                     else {
                         continue;
                     };
-                    for k in ["identifier", "status", "intent", "code"] {
-                        if let Some(v) = sr.get(k) {
-                            ctx.take(&format!("{sb}.{k}"), v);
-                        }
-                    }
                     context_refs(&mut ctx, &sb, sr, chosen.as_ref(), read_encounter.as_ref());
-                    if let Some(p) = sr
-                        .get("requester")
-                        .and_then(|q| practitioner_ref(&mut ctx, &format!("{sb}.requester"), q))
-                    {
-                        report.ordered_by = Some(p);
-                    }
-                    for (j, n) in items(sr, "note") {
-                        if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
-                            report.notes.push(t);
-                        }
-                    }
-                    order_fields(&mut ctx, &sb, sr, &mut report);
+                    order(&mut ctx, (&sb, sr), r, &mut orderer_at, &mut report);
+                    orders.push(sb);
                 }
                 // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
                 // writer gives them, Practitioners or Organizations; a CareTeam
@@ -2418,7 +2477,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                         if in_report.contains(&ob) {
                             continue;
                         }
-                        if let Some(o) = observation(&mut ctx, &ob, or) {
+                        if let Some(o) = observation(&mut ctx, &ob, or, &orders) {
                             report.observations.push(o);
                         }
                         in_report.insert(ob);
@@ -2442,7 +2501,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     // Observations no report lists stand alone.
     for (base, r) in observation_at {
         if !in_report.contains(base) {
-            if let Some(o) = observation(&mut ctx, base, r) {
+            if let Some(o) = observation(&mut ctx, base, r, &[]) {
                 event.observations.push(o);
             }
         }

@@ -1,0 +1,167 @@
+//! FHIR → model: a leaf counted mapped is a value the model keeps. Elements
+//! sent more often than the model holds them, or that the model has no place
+//! for, are reported unmapped rather than consumed and dropped (probe 13
+//! P1–P5), and result statuses are read as sent or reported (P6).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_model::{Identifier, MappingReport, Source};
+use serde_json::{Value, json};
+
+fn path(s: &Source) -> &str {
+    match s {
+        Source::Fhir { path } => path,
+        other => panic!("not a FHIR source: {other:?}"),
+    }
+}
+
+/// The unmapped paths of `report`, sorted.
+fn unmapped(report: &MappingReport) -> Vec<&str> {
+    let mut u: Vec<&str> = report.unmapped.iter().map(|u| path(&u.source)).collect();
+    u.sort_unstable();
+    u
+}
+
+/// The unmapped paths of `report` under `prefix` (a resource's path).
+fn unmapped_under<'r>(report: &'r MappingReport, prefix: &str) -> Vec<&'r str> {
+    unmapped(report)
+        .into_iter()
+        .filter(|p| p.starts_with(prefix) && p[prefix.len()..].starts_with(['.', '[']))
+        .collect()
+}
+
+const PATIENT: &str = "urn:uuid:11111111-1111-4111-8111-111111111111";
+
+fn patient_entry() -> Value {
+    json!({"fullUrl": PATIENT, "resource": {"resourceType": "Patient",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+        "name": [{"family": "Test", "given": ["Ann"]}]}})
+}
+
+fn gmc(n: &str) -> Value {
+    json!({"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": n})
+}
+
+/// P1: a report's orders. The placer number of an order is one of the
+/// report's identifiers; an order's code other than the report's, an order
+/// status, and a second order's requester have no place and are reported.
+#[test]
+fn a_reports_orders_are_read_or_reported() {
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        patient_entry(),
+        {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "DiagnosticReport",
+          "status": "final", "subject": {"reference": PATIENT}, "code": {"text": "Panel"},
+          "identifier": [{"system": "https://lab.example/report", "value": "R1"}],
+          "basedOn": [{"reference": "urn:uuid:sa"}, {"reference": "urn:uuid:sb"}]}},
+        {"fullUrl": "urn:uuid:sa", "resource": {"resourceType": "ServiceRequest",
+          "status": "active", "intent": "order", "subject": {"reference": PATIENT},
+          "identifier": [{"system": "https://gp.example/orders", "value": "PLAC-77"},
+                         {"system": "https://lab.example/report", "value": "R1"}],
+          "code": {"text": "Different test"}, "requester": {"reference": "urn:uuid:first"},
+          "priority": "stat"}},
+        {"fullUrl": "urn:uuid:sb", "resource": {"resourceType": "ServiceRequest",
+          "status": "unknown", "intent": "plan", "subject": {"reference": PATIENT},
+          "code": {"text": "Panel"}, "requester": {"reference": "urn:uuid:second"},
+          "priority": "routine"}},
+        {"fullUrl": "urn:uuid:first", "resource": {"resourceType": "Practitioner",
+          "identifier": [gmc("1234567")], "name": [{"family": "First"}]}},
+        {"fullUrl": "urn:uuid:second", "resource": {"resourceType": "Practitioner",
+          "identifier": [gmc("7654321")], "name": [{"family": "Second"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let r = &event.reports[0];
+    let ids: Vec<&str> = r.identifiers.iter().map(|i| i.value.value()).collect();
+    // The report's own, then the order's placer number (its copy of R1 is
+    // the same identifier: read once).
+    assert_eq!(ids, ["R1", "PLAC-77"]);
+    let orderer = r.ordered_by.as_ref().unwrap();
+    assert_eq!(
+        orderer.name.as_ref().unwrap().value.family.as_deref(),
+        Some("First")
+    );
+    assert_eq!(
+        orderer.identifiers[0].value,
+        Identifier::Gmc("1234567".into())
+    );
+    assert_eq!(
+        r.priority.as_ref().map(|p| p.value.code.as_str()),
+        Some("S")
+    );
+    assert_eq!(
+        unmapped(&report),
+        [
+            // Order A: its code is not the report's, `active` is an order
+            // status the model has not.
+            "Bundle.entry[2].resource.code.text",
+            "Bundle.entry[2].resource.status",
+            // Order B: code and status `unknown` are the report's and
+            // nothing; intent `plan`, a second priority and a second
+            // requester have no place.
+            "Bundle.entry[3].resource.intent",
+            "Bundle.entry[3].resource.priority",
+            "Bundle.entry[3].resource.requester.reference",
+            // The second requester's Practitioner, not read.
+            "Bundle.entry[5].resource.identifier[0].system",
+            "Bundle.entry[5].resource.identifier[0].value",
+            "Bundle.entry[5].resource.name[0].family",
+            "Bundle.entry[5].resource.resourceType",
+        ]
+    );
+    // The placer number is written (on the report and its order).
+    let b = event_bundle(&event).unwrap();
+    assert!(b.to_string().contains("PLAC-77"));
+}
+
+/// P5: an Observation's `basedOn` is read only as its report's order.
+#[test]
+fn an_observations_own_based_on_is_reported() {
+    let doc = json!({"resourceType": "Observation", "status": "final", "code": {"text": "Na"},
+        "valueString": "140",
+        "basedOn": [{"identifier": {"system": "https://acme.org/identifiers", "value": "ORDER-1234"}},
+                    {"reference": "CarePlan/cp-9", "display": "Care plan"}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert_eq!(event.observations.len(), 1);
+    assert_eq!(
+        unmapped(&report),
+        [
+            "Observation.basedOn[0].identifier.system",
+            "Observation.basedOn[0].identifier.value",
+            "Observation.basedOn[1].display",
+            "Observation.basedOn[1].reference",
+        ]
+    );
+    // In a report: `basedOn` the report's order is read with it; another
+    // order is reported.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        patient_entry(),
+        {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "DiagnosticReport",
+          "status": "final", "subject": {"reference": PATIENT}, "code": {"text": "Panel"},
+          "basedOn": [{"reference": "urn:uuid:sr"}], "result": [{"reference": "urn:uuid:o1"}]}},
+        {"fullUrl": "urn:uuid:sr", "resource": {"resourceType": "ServiceRequest",
+          "status": "unknown", "intent": "order", "subject": {"reference": PATIENT},
+          "identifier": [{"system": "https://lab.example/order", "value": "O1"}]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation",
+          "status": "final", "subject": {"reference": PATIENT}, "code": {"text": "Na"},
+          "basedOn": [{"reference": "urn:uuid:sr"}, {"reference": "urn:uuid:other"}]}},
+        {"fullUrl": "urn:uuid:other", "resource": {"resourceType": "ServiceRequest",
+          "status": "unknown", "intent": "order", "subject": {"reference": PATIENT}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert_eq!(event.reports[0].observations.len(), 1);
+    assert!(
+        unmapped_under(&report, "Bundle.entry[2].resource").is_empty(),
+        "{:?}",
+        unmapped(&report)
+    );
+    assert_eq!(
+        unmapped_under(&report, "Bundle.entry[3].resource"),
+        ["Bundle.entry[3].resource.basedOn[1].reference"]
+    );
+}
