@@ -118,6 +118,47 @@ fn a_reports_orders_are_read_or_reported() {
     assert!(b.to_string().contains("PLAC-77"));
 }
 
+/// P2: one location of each status; another with the same status, and the
+/// status of a location not read, are reported.
+#[test]
+fn a_second_location_of_a_status_is_reported_not_replacing_the_first() {
+    let ward = |u: &str, n: &str| {
+        json!({"fullUrl": u, "resource": {"resourceType": "Location", "name": n,
+          "physicalType": {"coding": [{"system":
+            "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]}}})
+    };
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        patient_entry(),
+        ward("urn:uuid:wa", "Ward A"),
+        ward("urn:uuid:wb", "Ward B"),
+        {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter",
+          "status": "in-progress", "subject": {"reference": PATIENT},
+          "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+          "location": [
+            {"location": {"reference": "urn:uuid:wa"}, "status": "active"},
+            {"location": {"reference": "urn:uuid:wb"}, "status": "active"},
+            {"location": {"reference": "Location/elsewhere"}, "status": "completed"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let e = event.encounter.as_ref().unwrap();
+    let current = e.location.as_ref().unwrap();
+    assert_eq!(current.ward.as_ref().unwrap().value, "Ward A");
+    assert!(e.prior_location.is_none());
+    assert_eq!(
+        unmapped(&report),
+        [
+            "Bundle.entry[2].resource.name",
+            "Bundle.entry[2].resource.physicalType.coding[0].code",
+            "Bundle.entry[2].resource.physicalType.coding[0].system",
+            "Bundle.entry[2].resource.resourceType",
+            "Bundle.entry[3].resource.location[1].location.reference",
+            "Bundle.entry[3].resource.location[1].status",
+            "Bundle.entry[3].resource.location[2].location.reference",
+            "Bundle.entry[3].resource.location[2].status",
+        ]
+    );
+}
+
 /// P5: an Observation's `basedOn` is read only as its report's order.
 #[test]
 fn an_observations_own_based_on_is_reported() {

@@ -1409,32 +1409,41 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         }
         e.participants.push(Participant { role, practitioner });
     }
+    // One location of each status (the model's current, prior, pending and
+    // prior pending locations): the first; a later one of a status already
+    // read is left unread, status included, so it is reported, as is the
+    // status of a location whose reference does not resolve. (Until
+    // 2026-12-08 a later one replaced the first, both counted mapped, and
+    // the status was consumed even when the location was not read.)
     for (i, l) in items(r, "location") {
         let path = format!("{base}.location[{i}]");
         let status = l.get("status").and_then(Value::as_str).unwrap_or("active");
+        // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
+        let slot = match status {
+            "completed" => &mut e.prior_location,
+            "reserved" => &mut e.pending_location,
+            "planned" => &mut e.prior_pending_location,
+            _ => &mut e.location,
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let Some((lb, lr)) = l
+            .get("location")
+            .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
+        else {
+            continue;
+        };
         if let Some(s) = l.get("status") {
             ctx.take(&format!("{path}.status"), s);
         }
-        if let Some((lb, lr)) = l
-            .get("location")
-            .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
-        {
-            // The bed status is written on the current location's Location.
-            if status == "active" {
-                if let Some(c) = lr.get("operationalStatus") {
-                    let p = format!("{lb}.operationalStatus");
-                    e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
-                }
+        *slot = Some(Box::new(location_hierarchy(ctx, &lb, lr)));
+        // The bed status is written on the current location's Location.
+        if status == "active" {
+            if let Some(c) = lr.get("operationalStatus") {
+                let p = format!("{lb}.operationalStatus");
+                e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
             }
-            let loc = location_hierarchy(ctx, &lb, lr);
-            // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
-            let slot = match status {
-                "completed" => &mut e.prior_location,
-                "reserved" => &mut e.pending_location,
-                "planned" => &mut e.prior_pending_location,
-                _ => &mut e.location,
-            };
-            *slot = Some(Box::new(loc));
         }
     }
     if let Some(p) = r.get("priority") {
