@@ -159,6 +159,72 @@ fn a_second_location_of_a_status_is_reported_not_replacing_the_first() {
     );
 }
 
+/// P3: one practice and one GP identifier; the others are reported.
+#[test]
+fn other_practices_and_gp_identifiers_are_reported() {
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": PATIENT, "resource": {"resourceType": "Patient",
+          "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+          "generalPractitioner": [
+            {"type": "Organization", "display": "Ashfield Surgery",
+             "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "B82001"}},
+            {"type": "Organization", "display": "Second Practice",
+             "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y12345"}},
+            {"reference": "urn:uuid:gp"}]}},
+        {"fullUrl": "urn:uuid:gp", "resource": {"resourceType": "Practitioner",
+          "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmp-number", "value": "G8612345"},
+                         gmc("1234567"),
+                         {"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "555"}],
+          "name": [{"family": "Gee", "given": ["Pee"]}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(
+        p.gp_practice.as_ref().unwrap().value,
+        Identifier::OdsOrganisation("B82001".into())
+    );
+    assert_eq!(
+        p.gp_practice_name.as_ref().unwrap().value,
+        "Ashfield Surgery"
+    );
+    assert_eq!(
+        p.gp.as_ref().unwrap().value,
+        Identifier::Gmp("G8612345".into())
+    );
+    assert_eq!(
+        p.gp_name.as_ref().unwrap().value.family.as_deref(),
+        Some("Gee")
+    );
+    assert_eq!(
+        unmapped(&report),
+        [
+            "Bundle.entry[0].resource.generalPractitioner[1].display",
+            "Bundle.entry[0].resource.generalPractitioner[1].identifier.system",
+            "Bundle.entry[0].resource.generalPractitioner[1].identifier.value",
+            "Bundle.entry[0].resource.generalPractitioner[1].type",
+            "Bundle.entry[1].resource.identifier[1].system",
+            "Bundle.entry[1].resource.identifier[1].value",
+            "Bundle.entry[1].resource.identifier[2].system",
+            "Bundle.entry[1].resource.identifier[2].value",
+        ]
+    );
+    // The writer's form (the GP by identifier and by reference to its
+    // Practitioner, which repeats the identifier) is read whole.
+    let b = event_bundle(&event).unwrap();
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(unmapped(&report), Vec::<&str>::new());
+    let q = back.patient.as_ref().unwrap();
+    assert_eq!(
+        q.gp.as_ref().map(|g| &g.value),
+        p.gp.as_ref().map(|g| &g.value)
+    );
+    assert_eq!(
+        q.gp_practice.as_ref().map(|g| &g.value),
+        p.gp_practice.as_ref().map(|g| &g.value)
+    );
+}
+
 /// P5: an Observation's `basedOn` is read only as its report's order.
 #[test]
 fn an_observations_own_based_on_is_reported() {

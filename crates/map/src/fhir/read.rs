@@ -1101,12 +1101,31 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         }
         p.contacts.push(contact);
     }
+    // The model holds one practice and one GP (HL7 v2 PD1-3, PD1-4): the
+    // first of each; another is left unread, so it is reported unmapped. Of
+    // the GP's Practitioner, the name and one identifier (the reference's
+    // own, else the Practitioner's first) are kept: its other identifiers
+    // are left unread too. (Until 2026-12-08 each practice replaced the one
+    // before, and every identifier of the GP's Practitioner was consumed.)
     for (i, g) in items(r, "generalPractitioner") {
         let path = format!("{base}.generalPractitioner[{i}]");
+        let organisation = g.get("type").and_then(Value::as_str) == Some("Organization");
+        let to_practice = g
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &path, t))
+            .is_some_and(|(_, t)| kind_of(t) == Some("Organization"));
+        let read = if organisation || to_practice {
+            p.gp_practice.is_some()
+        } else {
+            p.gp.is_some() || p.gp_name.is_some()
+        };
+        if read {
+            continue;
+        }
         let x = g
             .get("identifier")
             .and_then(|id| identifier(ctx, &format!("{path}.identifier"), id));
-        let organisation = g.get("type").and_then(Value::as_str) == Some("Organization");
         if organisation {
             // The practice: its ODS code and name.
             let Some(x) = x else { continue };
@@ -1137,17 +1156,30 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         }
         // The GP: by identifier, and the Practitioner the reference resolves
         // to (its name, and its identifier when the reference has none); a
-        // reference to anything else is reported (see `practitioner_ref`).
-        let target = practitioner_ref(ctx, &path, g);
+        // reference to anything else is reported (see `practitioner_at`).
+        let target = practitioner_at(ctx, &path, g);
         if x.is_none() && target.is_none() {
             continue;
         }
         if let Some(t) = g.get("type") {
             ctx.take(&format!("{path}.type"), t);
         }
-        let (ids, name) = target.map_or((Vec::new(), None), |t| (t.identifiers, t.name));
-        p.gp = x.or_else(|| ids.into_iter().next());
-        p.gp_name = name;
+        let mut gp = x;
+        if let Some((pb, pr)) = target {
+            for (j, id) in items(pr, "identifier") {
+                let at = format!("{pb}.identifier[{j}]");
+                match &gp {
+                    // The writer's form: the reference's identifier again.
+                    Some(_) if g.get("identifier") == Some(id) => ctx.take(&at, id),
+                    Some(_) => {}
+                    None => gp = identifier(ctx, &at, id),
+                }
+            }
+            p.gp_name = items(pr, "name")
+                .next()
+                .map(|(j, n)| name(ctx, &format!("{pb}.name[{j}]"), n));
+        }
+        p.gp = gp;
     }
     p
 }
@@ -1266,15 +1298,24 @@ fn resolve_as<'v>(
 /// Practitioner with neither identifier nor name (it would be written as an
 /// empty Practitioner).
 fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Practitioner> {
+    let (pb, pr) = practitioner_at(ctx, path, reference)?;
+    Some(practitioner(ctx, &pb, pr))
+}
+
+/// The Practitioner resource (its path and value) a reference at `path`
+/// names, as [`practitioner_ref`] finds it, the references followed
+/// consumed but nothing of the Practitioner read.
+fn practitioner_at<'v>(
+    ctx: &mut Ctx<'v>,
+    path: &str,
+    reference: &Value,
+) -> Option<(String, &'v Value)> {
     let (rb, r) = reference
         .get("reference")
         .and_then(Value::as_str)
         .and_then(|t| lookup(ctx, path, t))?;
     match kind_of(r)? {
-        "Practitioner" if someone(r) => {
-            let (pb, pr) = resolve(ctx, path, reference)?;
-            Some(practitioner(ctx, &pb, pr))
-        }
+        "Practitioner" if someone(r) => resolve(ctx, path, reference),
         "PractitionerRole" => {
             let to = r.get("practitioner")?;
             let at = format!("{rb}.practitioner");
@@ -1283,8 +1324,7 @@ fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<
                 return None;
             }
             resolve(ctx, path, reference)?;
-            let (pb, pr) = resolve(ctx, &at, to)?;
-            Some(practitioner(ctx, &pb, pr))
+            resolve(ctx, &at, to)
         }
         _ => None,
     }
