@@ -225,6 +225,84 @@ fn other_practices_and_gp_identifiers_are_reported() {
     );
 }
 
+/// P4: patient extensions the model holds one of: the first is kept, the
+/// others reported.
+#[test]
+fn repeated_patient_extensions_keep_the_first_and_report_the_others() {
+    let cc = |t: &str| json!({"text": t});
+    let ethnic = |c: &str| {
+        json!({"url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory",
+          "valueCodeableConcept": {"coding": [{"system":
+            "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland", "code": c}]}})
+    };
+    let nationality = |t: &str| {
+        json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-nationality",
+          "extension": [{"url": "code", "valueCodeableConcept": cc(t)}]})
+    };
+    let religion = |t: &str| {
+        json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-religion",
+          "valueCodeableConcept": cc(t)})
+    };
+    let string = |url: &str, t: &str| json!({"url": url, "valueString": t});
+    let maiden = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
+    let congregation = "http://hl7.org/fhir/StructureDefinition/patient-congregation";
+    let birth_place = |t: &str| {
+        json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+          "valueAddress": {"text": t}})
+    };
+    let birth_time = |t: &str| {
+        json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+          "valueDateTime": t})
+    };
+    let doc = json!({"resourceType": "Patient",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+        "birthDate": "1980-01-02",
+        "_birthDate": {"extension": [birth_time("1980-01-02T03:04:00+00:00"),
+                                     birth_time("1980-01-02T05:06:00+00:00")]},
+        "extension": [
+            ethnic("A"), ethnic("B"),
+            religion("Religion One"), religion("Religion Two"),
+            nationality("British"), nationality("Irish"),
+            string(maiden, "Maiden1"), string(maiden, "Maiden2"),
+            string(congregation, "St A"), string(congregation, "St B"),
+            birth_place("Leeds"), birth_place("York")]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.ethnic_category.as_ref().unwrap().value.code, "A");
+    let text = |c: &Option<carecodec_model::Sourced<carecodec_model::Concept>>| {
+        c.as_ref().unwrap().value.text.clone().unwrap()
+    };
+    assert_eq!(text(&p.religion), "Religion One");
+    assert_eq!(text(&p.nationality), "British");
+    assert_eq!(p.mothers_maiden_name.as_ref().unwrap().value, "Maiden1");
+    assert_eq!(p.congregation.as_ref().unwrap().value, "St A");
+    assert_eq!(p.birth_place.as_ref().unwrap().value, "Leeds");
+    let born = p.birth_time.as_ref().unwrap().value.at.to_rfc3339();
+    assert_eq!(born, "1980-01-02T03:04:00+00:00");
+    assert_eq!(
+        unmapped(&report),
+        [
+            "Patient._birthDate.extension[1].url",
+            "Patient._birthDate.extension[1].valueDateTime",
+            "Patient.extension[11].url",
+            "Patient.extension[11].valueAddress.text",
+            "Patient.extension[1].url",
+            "Patient.extension[1].valueCodeableConcept.coding[0].code",
+            "Patient.extension[1].valueCodeableConcept.coding[0].system",
+            "Patient.extension[3].url",
+            "Patient.extension[3].valueCodeableConcept.text",
+            "Patient.extension[5].extension[0].url",
+            "Patient.extension[5].extension[0].valueCodeableConcept.text",
+            "Patient.extension[5].url",
+            "Patient.extension[7].url",
+            "Patient.extension[7].valueString",
+            "Patient.extension[9].url",
+            "Patient.extension[9].valueString",
+        ]
+    );
+}
+
 /// P5: an Observation's `basedOn` is read only as its report's order.
 #[test]
 fn an_observations_own_based_on_is_reported() {

@@ -908,7 +908,7 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         .flatten()
     {
         let path = format!("{base}._birthDate.extension[{i}]");
-        if e.get("url").and_then(Value::as_str) == Some(BIRTH_TIME) {
+        if e.get("url").and_then(Value::as_str) == Some(BIRTH_TIME) && p.birth_time.is_none() {
             let _ = ctx.str(&path, e, "url");
             p.birth_time = date_time_at(ctx, &path, e, "valueDateTime");
         }
@@ -977,8 +977,23 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.telecom.push(x);
         }
     }
+    // The model holds one of each of these extensions but citizenship (HL7
+    // v2 sends one): the first; another is left unread, so it is reported
+    // unmapped. (Until 2026-12-08 each replaced the one before.)
     for (i, e) in items(r, "extension") {
         let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+        let held = match url {
+            NATIONALITY => p.nationality.is_some(),
+            MOTHERS_MAIDEN_NAME => p.mothers_maiden_name.is_some(),
+            CONGREGATION => p.congregation.is_some(),
+            BIRTH_PLACE => p.birth_place.is_some(),
+            RELIGION => p.religion.is_some(),
+            u if u.ends_with("Extension-UKCore-EthnicCategory") => p.ethnic_category.is_some(),
+            _ => false,
+        };
+        if held {
+            continue;
+        }
         if url == CITIZENSHIP || url == NATIONALITY {
             let path = format!("{base}.extension[{i}]");
             let _ = ctx.str(&path, e, "url");
