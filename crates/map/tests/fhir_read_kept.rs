@@ -10,8 +10,8 @@
     clippy::panic
 )]
 
-use carecodec_map::fhir::{event_bundle, read_bundle};
-use carecodec_model::{Identifier, MappingReport, Source};
+use carecodec_map::fhir::{BundleType, event_bundle, event_not_written, read_bundle};
+use carecodec_model::{Action, Identifier, MappingReport, Source};
 use serde_json::{Value, json};
 
 fn path(s: &Source) -> &str {
@@ -348,5 +348,100 @@ fn an_observations_own_based_on_is_reported() {
     assert_eq!(
         unmapped_under(&report, "Bundle.entry[3].resource"),
         ["Bundle.entry[3].resource.basedOn[1].reference"]
+    );
+}
+
+/// P6: every R4 result status is read as itself and written back; a code
+/// that is none is reported.
+#[test]
+fn result_statuses_are_read_as_sent_or_reported() {
+    let doc = |obs: &str, dr: &str| {
+        json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            patient_entry(),
+            {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "DiagnosticReport",
+              "status": dr, "subject": {"reference": PATIENT}, "code": {"text": "Panel"},
+              "result": [{"reference": "urn:uuid:o1"}]}},
+            {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation",
+              "status": obs, "subject": {"reference": PATIENT}, "code": {"text": "Na"}}}]})
+    };
+    let statuses = |e: &carecodec_model::Event| {
+        let r = &e.reports[0];
+        (
+            r.observations[0]
+                .status
+                .as_ref()
+                .map(|s| format!("{:?}", s.value)),
+            r.status.as_ref().map(|s| format!("{:?}", s.value)),
+        )
+    };
+    let written = |b: &Value| {
+        let of = |kind: &str| {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["resource"]["resourceType"] == kind)
+                .map(|e| e["resource"]["status"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        (of("Observation"), of("DiagnosticReport"))
+    };
+    for (obs, dr, read) in [
+        ("corrected", "corrected", ("Corrected", "Corrected")),
+        ("amended", "appended", ("Amended", "Appended")),
+        ("preliminary", "partial", ("Preliminary", "Partial")),
+        ("unknown", "final", ("Unknown", "Final")),
+    ] {
+        let (event, report) = read_bundle(&doc(obs, dr));
+        assert!(report.balanced());
+        assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+        let (o, r) = statuses(&event);
+        assert_eq!((o.as_deref(), r.as_deref()), (Some(read.0), Some(read.1)));
+        assert_eq!(
+            written(&event_bundle(&event).unwrap()),
+            (obs.into(), dr.into())
+        );
+    }
+    // Not R4 codes (they are case-sensitive), or a report's code on an
+    // Observation: reported invalid and dropped; written `unknown`.
+    let (event, report) = read_bundle(&doc("partial", "Final"));
+    assert!(report.balanced());
+    assert_eq!(statuses(&event), (None, None));
+    let mut invalid: Vec<(&str, &str, Action)> = report
+        .invalid
+        .iter()
+        .map(|i| (path(&i.source), i.raw.as_str(), i.action))
+        .collect();
+    invalid.sort_unstable_by_key(|i| i.0);
+    assert_eq!(
+        invalid,
+        [
+            ("Bundle.entry[1].resource.status", "Final", Action::Dropped),
+            (
+                "Bundle.entry[2].resource.status",
+                "partial",
+                Action::Dropped
+            ),
+        ]
+    );
+    assert_eq!(
+        written(&event_bundle(&event).unwrap()),
+        ("unknown".into(), "unknown".into())
+    );
+    // A model Observation with a report's status (one made elsewhere) is
+    // written with the nearest observation-status code, and that is listed.
+    let (mut event, _) = read_bundle(&doc("final", "partial"));
+    let partial = event.reports[0].status.clone();
+    event.reports[0].observations[0].status = partial;
+    assert_eq!(
+        written(&event_bundle(&event).unwrap()),
+        ("preliminary".into(), "partial".into())
+    );
+    let listed = event_not_written(&event, BundleType::Message).unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|n| n.field == "reports[0].observations[0].status" && n.value == "partial"),
+        "{listed:?}"
     );
 }

@@ -1699,16 +1699,42 @@ fn narrative_text(div: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn status_of(s: &str) -> ResultStatus {
-    match s {
+/// The `status` of an Observation or, `report` true, a DiagnosticReport `r`
+/// (at `base`), each R4 code as itself: observation-status, and for a
+/// report diagnostic-report-status, which adds `partial` and `appended`. A
+/// code of neither (`Final`, a report's code on an Observation) is reported
+/// invalid and dropped (the writer gives `unknown` for none). (Until
+/// 2026-12-08 `corrected` and `appended` were read as `amended`, `partial`
+/// as `preliminary`, and any other text as `unknown`, unreported.)
+fn result_status(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    r: &Value,
+    report: bool,
+) -> Option<Sourced<ResultStatus>> {
+    let s = ctx.str(base, r, "status")?;
+    let status = match s.value.as_str() {
         "registered" => ResultStatus::Registered,
-        "preliminary" | "partial" => ResultStatus::Preliminary,
+        "preliminary" => ResultStatus::Preliminary,
         "final" => ResultStatus::Final,
-        "amended" | "corrected" | "appended" => ResultStatus::Amended,
+        "amended" => ResultStatus::Amended,
+        "corrected" => ResultStatus::Corrected,
         "cancelled" => ResultStatus::Cancelled,
         "entered-in-error" => ResultStatus::EnteredInError,
-        _ => ResultStatus::Unknown,
-    }
+        "unknown" => ResultStatus::Unknown,
+        "partial" if report => ResultStatus::Partial,
+        "appended" if report => ResultStatus::Appended,
+        other => {
+            let why = if report {
+                "not a diagnostic-report-status code"
+            } else {
+                "not an observation-status code"
+            };
+            ctx.invalid(&format!("{base}.status"), other, why, Action::Dropped);
+            return None;
+        }
+    };
+    Some(s.map(|_| status))
 }
 
 fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
@@ -1741,7 +1767,7 @@ fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
 /// an Observation no report lists.
 fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value, orders: &[String]) -> Option<Observation> {
     let code = required_concept(ctx, &format!("{base}.code"), r.get("code")?);
-    let status = ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v)));
+    let status = result_status(ctx, base, r, false);
     let value = if let Some(q) = r.get("valueQuantity") {
         let path = format!("{base}.valueQuantity");
         quantity(ctx, &path, q)
@@ -2457,7 +2483,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 let mut report = ResultReport {
                     identifiers: Vec::new(),
                     code,
-                    status: ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v))),
+                    status: result_status(&mut ctx, base, r, true),
                     effective: date_time_at(&mut ctx, base, r, "effectiveDateTime"),
                     issued: date_time_at(&mut ctx, base, r, "issued"),
                     ordered_by: None,
