@@ -2892,12 +2892,15 @@ fn text_object(text: &str) -> Value<'_> {
     Value::Hole(&[r#"{"text":"#, "}"], text)
 }
 
+/// An Observation's status (R4 observation-status): a report's `partial`
+/// and `appended`, which it lacks, are `preliminary` and `amended`.
 fn obs_status(s: Option<ResultStatus>) -> &'static str {
     match s {
         Some(ResultStatus::Registered) => "registered",
-        Some(ResultStatus::Preliminary) => "preliminary",
+        Some(ResultStatus::Preliminary | ResultStatus::Partial) => "preliminary",
         Some(ResultStatus::Final) => "final",
-        Some(ResultStatus::Amended) => "amended",
+        Some(ResultStatus::Amended | ResultStatus::Appended) => "amended",
+        Some(ResultStatus::Corrected) => "corrected",
         Some(ResultStatus::Cancelled) => "cancelled",
         Some(ResultStatus::EnteredInError) => "entered-in-error",
         _ => "unknown",
@@ -3401,6 +3404,18 @@ pub(crate) fn is_base64(t: &str) -> bool {
 fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mut Losses<'_>) {
     if !losses.kept() {
         return;
+    }
+    // A report's statuses R4's observation-status lacks (see `obs_status`).
+    if let Some(s) = &ob.status {
+        let text = match s.value {
+            ResultStatus::Partial => Some("partial"),
+            ResultStatus::Appended => Some("appended"),
+            _ => None,
+        };
+        if let Some(text) = text {
+            let field = format_args!("{at}.status");
+            losses.note(field, &text, &s.sources, unwritten::OBSERVATION_STATUS);
+        }
     }
     if let Some(s) = &ob.sub_id {
         for (name, n) in [("group", &s.value.group), ("sequence", &s.value.sequence)] {
@@ -4663,8 +4678,11 @@ fn report<'a>(
     }
     let status = match r.status.as_ref().map(|s| s.value) {
         Some(ResultStatus::Preliminary) => "preliminary",
+        Some(ResultStatus::Partial) => "partial",
         Some(ResultStatus::Final) => "final",
         Some(ResultStatus::Amended) => "amended",
+        Some(ResultStatus::Corrected) => "corrected",
+        Some(ResultStatus::Appended) => "appended",
         Some(ResultStatus::Cancelled) => "cancelled",
         Some(ResultStatus::EnteredInError) => "entered-in-error",
         Some(ResultStatus::Registered) => "registered",
@@ -5572,9 +5590,9 @@ fn event_entries_of<'a>(
 }
 
 /// True when report `r` is sent to correct some of its results rather than
-/// as the whole report: one of its results is amended or entered in error
-/// (HL7 v2 OBX-11 `C`, `D`, `W`) while the report itself is not amended or
-/// cancelled (OBR-25 not `C`, `M` or `X`: HL7 v2 re-sends the whole report,
+/// as the whole report: one of its results is amended, corrected or
+/// entered in error (HL7 v2 OBX-11 `A`, `C`, `D`, `W`) while the report
+/// itself is not amended, corrected, appended or cancelled (OBR-25 not `C`, `M` or `X`: HL7 v2 re-sends the whole report,
 /// OBR-25 `C`, when it corrects the report). Such a message may carry only
 /// the results it corrects, so a keyed report of it whose results are all
 /// keyed is not written: the report the server holds keeps its other
@@ -5584,11 +5602,21 @@ fn corrects_some_results(r: &ResultReport) -> bool {
     let status = |s: &Option<carecodec_model::Sourced<ResultStatus>>| s.as_ref().map(|s| s.value);
     !matches!(
         status(&r.status),
-        Some(ResultStatus::Amended | ResultStatus::Cancelled)
+        Some(
+            ResultStatus::Amended
+                | ResultStatus::Corrected
+                | ResultStatus::Appended
+                | ResultStatus::Cancelled
+        )
     ) && r.observations.iter().any(|o| {
         matches!(
             status(&o.status),
-            Some(ResultStatus::Amended | ResultStatus::EnteredInError)
+            Some(
+                ResultStatus::Amended
+                    | ResultStatus::Corrected
+                    | ResultStatus::Appended
+                    | ResultStatus::EnteredInError
+            )
         )
     })
 }
@@ -7439,6 +7467,8 @@ mod unwritten {
     pub(super) const NOT_DECIMAL: &str =
         "not a FHIR decimal: the observation-v2-subid extension's group and sequence are decimals";
     pub(super) const NOT_BASE64: &str = "not Base64: an Attachment's data is a FHIR base64Binary";
+    pub(super) const OBSERVATION_STATUS: &str = "a report's status R4's observation-status has \
+        no code for: an Observation's partial is written preliminary, appended amended";
     pub(super) const NO_HEADER_OR_PROVENANCE: &str =
         "a transaction Bundle has no MessageHeader, and no Provenance is written";
     pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (an ISO OID) \

@@ -4012,15 +4012,17 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
 
 /// An OBX-11 observation result status (HL7 table 0085) as the IG's
 /// ObservationResultStatusCodesInterpretation map: F final, P preliminary,
-/// C corrected (amended), D and W entered-in-error, X cancelled; codes the map
+/// C corrected, D and W entered-in-error, X cancelled; codes the map
 /// leaves open keep their meaning: R (not verified) and S (partial)
-/// preliminary, A (amended) amended, I and O (no result yet) registered, U
-/// (changed to final) final.
+/// preliminary (FHIR's Observation has no `partial`), A (amended) amended,
+/// I and O (no result yet) registered, U (changed to final) final. (Until
+/// 2026-12-08 C was amended: the model had no corrected.)
 fn status(v: &str) -> ResultStatus {
     match v {
         "F" | "U" => ResultStatus::Final,
         "P" | "R" | "S" => ResultStatus::Preliminary,
-        "C" | "A" => ResultStatus::Amended,
+        "C" => ResultStatus::Corrected,
+        "A" => ResultStatus::Amended,
         "X" => ResultStatus::Cancelled,
         "D" | "W" => ResultStatus::EnteredInError,
         "I" | "O" => ResultStatus::Registered,
@@ -4030,14 +4032,17 @@ fn status(v: &str) -> ResultStatus {
 
 /// An OBR-25 result status (HL7 table 0123, not 0085) as the IG's
 /// ResultStatus map: O, I, S (no results yet) registered; P preliminary,
-/// R (stored, not verified) partial — the model's preliminary —; C corrected
-/// (amended); F final; X cancelled. A (some results available) is partial
-/// too, M (corrected, not final) amended; Y, Z, N and others unknown.
+/// R (stored, not verified) partial; C corrected; F final; X cancelled. A
+/// (some results available) is partial too, M (corrected, not final)
+/// amended; Y, Z, N and others unknown. (Until 2026-12-08 R and A were
+/// preliminary and C amended: the model had no partial nor corrected.)
 fn report_status(v: &str) -> ResultStatus {
     match v {
         "O" | "I" | "S" => ResultStatus::Registered,
-        "P" | "R" | "A" => ResultStatus::Preliminary,
-        "C" | "M" => ResultStatus::Amended,
+        "P" => ResultStatus::Preliminary,
+        "R" | "A" => ResultStatus::Partial,
+        "C" => ResultStatus::Corrected,
+        "M" => ResultStatus::Amended,
         "F" => ResultStatus::Final,
         "X" => ResultStatus::Cancelled,
         _ => ResultStatus::Unknown,

@@ -178,6 +178,7 @@ fn observation() -> BoxedStrategy<Observation> {
             Just(ResultStatus::Final),
             Just(ResultStatus::Preliminary),
             Just(ResultStatus::Amended),
+            Just(ResultStatus::Corrected),
             Just(ResultStatus::Cancelled),
             Just(ResultStatus::EnteredInError),
             Just(ResultStatus::Registered),
@@ -465,6 +466,10 @@ fn report() -> impl Strategy<Value = ResultReport> {
             Just(ResultStatus::Final),
             Just(ResultStatus::Preliminary),
             Just(ResultStatus::Amended),
+            // A report's statuses an Observation has not (R4).
+            Just(ResultStatus::Corrected),
+            Just(ResultStatus::Appended),
+            Just(ResultStatus::Partial),
             Just(ResultStatus::Unknown),
         ],
         // OBR-7 and OBR-8: when observed (a period with an end; never
@@ -547,7 +552,11 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 let corrects = observations.iter().any(|o| {
                     matches!(
                         o.status.as_ref().map(|s| s.value),
-                        Some(ResultStatus::Amended | ResultStatus::EnteredInError)
+                        Some(
+                            ResultStatus::Amended
+                                | ResultStatus::Corrected
+                                | ResultStatus::EnteredInError
+                        )
                     )
                 });
                 let status = if corrects {

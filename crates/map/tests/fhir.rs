@@ -5209,7 +5209,8 @@ OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r"
                 .starts_with("Observation?")
         })
         .unwrap();
-    assert_eq!(obs["resource"]["status"], "amended");
+    // OBX-11 C: corrected (the IG's map; amended until 2026-12-08).
+    assert_eq!(obs["resource"]["status"], "corrected");
     assert_eq!(obs["resource"]["valueQuantity"]["value"], 4.1);
     // A report known by its placer number alone is created: the filler may
     // split one order into several reports.
@@ -5534,7 +5535,8 @@ fn a_correction_of_one_result_leaves_the_keyed_report_alone() {
         .collect();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].contains("no longer"), "{listed:?}");
-    // A report corrected as a whole (OBR-25 C) replaces the report, amended.
+    // A report corrected as a whole (OBR-25 C) replaces the report,
+    // corrected (the IG's ResultStatus map; amended until 2026-12-08).
     let (b, _) = scoped_bundle(
         &oru("R3", "C", &[("136", "C", "OBS1"), ("4.5", "F", "OBS2")]),
         None,
@@ -5546,7 +5548,7 @@ fn a_correction_of_one_result_leaves_the_keyed_report_alone() {
         .iter()
         .find(|e| e["resource"]["resourceType"] == "DiagnosticReport")
         .unwrap();
-    assert_eq!(dr["resource"]["status"], "amended");
+    assert_eq!(dr["resource"]["status"], "corrected");
     assert_eq!(dr["resource"]["result"].as_array().unwrap().len(), 2);
 }
 
@@ -5712,7 +5714,7 @@ fn namespace_only_results_and_what_they_refer_to_are_updated_by_scoped_ids() {
             }
         }
     }
-    // The potassium's correction is the amended value, under the same id.
+    // The potassium's correction is the corrected value, under the same id.
     let potassium = corrected["entry"]
         .as_array()
         .unwrap()
@@ -5722,7 +5724,7 @@ fn namespace_only_results_and_what_they_refer_to_are_updated_by_scoped_ids() {
                 && e["resource"]["code"]["coding"][0]["code"] == "2823-3"
         })
         .unwrap();
-    assert_eq!(potassium["resource"]["status"], "amended");
+    assert_eq!(potassium["resource"]["status"], "corrected");
     assert_eq!(potassium["resource"]["valueQuantity"]["value"], 4.1);
     assert_eq!(potassium["request"]["url"], a[2][0].1.as_str());
     // The director's role names the keyed Practitioner and Organization.

@@ -827,6 +827,8 @@ pub struct ObservationSubId {
 ///
 /// let s = ResultStatus::EnteredInError;
 /// assert_ne!(s, ResultStatus::Cancelled);
+/// // A corrected result is not merely amended.
+/// assert_ne!(ResultStatus::Corrected, ResultStatus::Amended);
 /// // With the `serde` feature, the JSON form is the FHIR code.
 /// # #[cfg(feature = "serde")]
 /// assert_eq!(serde_json::to_string(&s).unwrap(), r#""entered-in-error""#);
@@ -842,8 +844,20 @@ pub enum ResultStatus {
     Preliminary,
     /// Final.
     Final,
-    /// Amended / corrected.
+    /// Amended (FHIR `amended`; HL7 v2 OBX-11 `A`, OBR-25 `M`).
     Amended,
+    /// Corrected: a final result sent again with a correction (FHIR
+    /// `corrected`; HL7 v2 OBX-11 and OBR-25 `C`, as the HL7 V2-to-FHIR IG
+    /// maps them).
+    Corrected,
+    /// Appended: a final report with content added (FHIR DiagnosticReport
+    /// `appended`; no HL7 v2 code, and no Observation status: an
+    /// Observation's is written `amended`).
+    Appended,
+    /// Partial: some of a report's results are final (FHIR DiagnosticReport
+    /// `partial`; HL7 v2 OBR-25 `R` and `A`; no Observation status: an
+    /// Observation's is written `preliminary`).
+    Partial,
     /// Cancelled / deleted.
     Cancelled,
     /// Entered in error.

@@ -908,7 +908,7 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         .flatten()
     {
         let path = format!("{base}._birthDate.extension[{i}]");
-        if e.get("url").and_then(Value::as_str) == Some(BIRTH_TIME) {
+        if e.get("url").and_then(Value::as_str) == Some(BIRTH_TIME) && p.birth_time.is_none() {
             let _ = ctx.str(&path, e, "url");
             p.birth_time = date_time_at(ctx, &path, e, "valueDateTime");
         }
@@ -977,8 +977,23 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.telecom.push(x);
         }
     }
+    // The model holds one of each of these extensions but citizenship (HL7
+    // v2 sends one): the first; another is left unread, so it is reported
+    // unmapped. (Until 2026-12-08 each replaced the one before.)
     for (i, e) in items(r, "extension") {
         let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+        let held = match url {
+            NATIONALITY => p.nationality.is_some(),
+            MOTHERS_MAIDEN_NAME => p.mothers_maiden_name.is_some(),
+            CONGREGATION => p.congregation.is_some(),
+            BIRTH_PLACE => p.birth_place.is_some(),
+            RELIGION => p.religion.is_some(),
+            u if u.ends_with("Extension-UKCore-EthnicCategory") => p.ethnic_category.is_some(),
+            _ => false,
+        };
+        if held {
+            continue;
+        }
         if url == CITIZENSHIP || url == NATIONALITY {
             let path = format!("{base}.extension[{i}]");
             let _ = ctx.str(&path, e, "url");
@@ -1101,12 +1116,31 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         }
         p.contacts.push(contact);
     }
+    // The model holds one practice and one GP (HL7 v2 PD1-3, PD1-4): the
+    // first of each; another is left unread, so it is reported unmapped. Of
+    // the GP's Practitioner, the name and one identifier (the reference's
+    // own, else the Practitioner's first) are kept: its other identifiers
+    // are left unread too. (Until 2026-12-08 each practice replaced the one
+    // before, and every identifier of the GP's Practitioner was consumed.)
     for (i, g) in items(r, "generalPractitioner") {
         let path = format!("{base}.generalPractitioner[{i}]");
+        let organisation = g.get("type").and_then(Value::as_str) == Some("Organization");
+        let to_practice = g
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &path, t))
+            .is_some_and(|(_, t)| kind_of(t) == Some("Organization"));
+        let read = if organisation || to_practice {
+            p.gp_practice.is_some()
+        } else {
+            p.gp.is_some() || p.gp_name.is_some()
+        };
+        if read {
+            continue;
+        }
         let x = g
             .get("identifier")
             .and_then(|id| identifier(ctx, &format!("{path}.identifier"), id));
-        let organisation = g.get("type").and_then(Value::as_str) == Some("Organization");
         if organisation {
             // The practice: its ODS code and name.
             let Some(x) = x else { continue };
@@ -1137,17 +1171,30 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         }
         // The GP: by identifier, and the Practitioner the reference resolves
         // to (its name, and its identifier when the reference has none); a
-        // reference to anything else is reported (see `practitioner_ref`).
-        let target = practitioner_ref(ctx, &path, g);
+        // reference to anything else is reported (see `practitioner_at`).
+        let target = practitioner_at(ctx, &path, g);
         if x.is_none() && target.is_none() {
             continue;
         }
         if let Some(t) = g.get("type") {
             ctx.take(&format!("{path}.type"), t);
         }
-        let (ids, name) = target.map_or((Vec::new(), None), |t| (t.identifiers, t.name));
-        p.gp = x.or_else(|| ids.into_iter().next());
-        p.gp_name = name;
+        let mut gp = x;
+        if let Some((pb, pr)) = target {
+            for (j, id) in items(pr, "identifier") {
+                let at = format!("{pb}.identifier[{j}]");
+                match &gp {
+                    // The writer's form: the reference's identifier again.
+                    Some(_) if g.get("identifier") == Some(id) => ctx.take(&at, id),
+                    Some(_) => {}
+                    None => gp = identifier(ctx, &at, id),
+                }
+            }
+            p.gp_name = items(pr, "name")
+                .next()
+                .map(|(j, n)| name(ctx, &format!("{pb}.name[{j}]"), n));
+        }
+        p.gp = gp;
     }
     p
 }
@@ -1266,15 +1313,24 @@ fn resolve_as<'v>(
 /// Practitioner with neither identifier nor name (it would be written as an
 /// empty Practitioner).
 fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Practitioner> {
+    let (pb, pr) = practitioner_at(ctx, path, reference)?;
+    Some(practitioner(ctx, &pb, pr))
+}
+
+/// The Practitioner resource (its path and value) a reference at `path`
+/// names, as [`practitioner_ref`] finds it, the references followed
+/// consumed but nothing of the Practitioner read.
+fn practitioner_at<'v>(
+    ctx: &mut Ctx<'v>,
+    path: &str,
+    reference: &Value,
+) -> Option<(String, &'v Value)> {
     let (rb, r) = reference
         .get("reference")
         .and_then(Value::as_str)
         .and_then(|t| lookup(ctx, path, t))?;
     match kind_of(r)? {
-        "Practitioner" if someone(r) => {
-            let (pb, pr) = resolve(ctx, path, reference)?;
-            Some(practitioner(ctx, &pb, pr))
-        }
+        "Practitioner" if someone(r) => resolve(ctx, path, reference),
         "PractitionerRole" => {
             let to = r.get("practitioner")?;
             let at = format!("{rb}.practitioner");
@@ -1283,8 +1339,7 @@ fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<
                 return None;
             }
             resolve(ctx, path, reference)?;
-            let (pb, pr) = resolve(ctx, &at, to)?;
-            Some(practitioner(ctx, &pb, pr))
+            resolve(ctx, &at, to)
         }
         _ => None,
     }
@@ -1409,32 +1464,41 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         }
         e.participants.push(Participant { role, practitioner });
     }
+    // One location of each status (the model's current, prior, pending and
+    // prior pending locations): the first; a later one of a status already
+    // read is left unread, status included, so it is reported, as is the
+    // status of a location whose reference does not resolve. (Until
+    // 2026-12-08 a later one replaced the first, both counted mapped, and
+    // the status was consumed even when the location was not read.)
     for (i, l) in items(r, "location") {
         let path = format!("{base}.location[{i}]");
         let status = l.get("status").and_then(Value::as_str).unwrap_or("active");
+        // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
+        let slot = match status {
+            "completed" => &mut e.prior_location,
+            "reserved" => &mut e.pending_location,
+            "planned" => &mut e.prior_pending_location,
+            _ => &mut e.location,
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let Some((lb, lr)) = l
+            .get("location")
+            .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
+        else {
+            continue;
+        };
         if let Some(s) = l.get("status") {
             ctx.take(&format!("{path}.status"), s);
         }
-        if let Some((lb, lr)) = l
-            .get("location")
-            .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
-        {
-            // The bed status is written on the current location's Location.
-            if status == "active" {
-                if let Some(c) = lr.get("operationalStatus") {
-                    let p = format!("{lb}.operationalStatus");
-                    e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
-                }
+        *slot = Some(Box::new(location_hierarchy(ctx, &lb, lr)));
+        // The bed status is written on the current location's Location.
+        if status == "active" {
+            if let Some(c) = lr.get("operationalStatus") {
+                let p = format!("{lb}.operationalStatus");
+                e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
             }
-            let loc = location_hierarchy(ctx, &lb, lr);
-            // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
-            let slot = match status {
-                "completed" => &mut e.prior_location,
-                "reserved" => &mut e.pending_location,
-                "planned" => &mut e.prior_pending_location,
-                _ => &mut e.location,
-            };
-            *slot = Some(Box::new(loc));
         }
     }
     if let Some(p) = r.get("priority") {
@@ -1635,16 +1699,42 @@ fn narrative_text(div: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn status_of(s: &str) -> ResultStatus {
-    match s {
+/// The `status` of an Observation or, `report` true, a DiagnosticReport `r`
+/// (at `base`), each R4 code as itself: observation-status, and for a
+/// report diagnostic-report-status, which adds `partial` and `appended`. A
+/// code of neither (`Final`, a report's code on an Observation) is reported
+/// invalid and dropped (the writer gives `unknown` for none). (Until
+/// 2026-12-08 `corrected` and `appended` were read as `amended`, `partial`
+/// as `preliminary`, and any other text as `unknown`, unreported.)
+fn result_status(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    r: &Value,
+    report: bool,
+) -> Option<Sourced<ResultStatus>> {
+    let s = ctx.str(base, r, "status")?;
+    let status = match s.value.as_str() {
         "registered" => ResultStatus::Registered,
-        "preliminary" | "partial" => ResultStatus::Preliminary,
+        "preliminary" => ResultStatus::Preliminary,
         "final" => ResultStatus::Final,
-        "amended" | "corrected" | "appended" => ResultStatus::Amended,
+        "amended" => ResultStatus::Amended,
+        "corrected" => ResultStatus::Corrected,
         "cancelled" => ResultStatus::Cancelled,
         "entered-in-error" => ResultStatus::EnteredInError,
-        _ => ResultStatus::Unknown,
-    }
+        "unknown" => ResultStatus::Unknown,
+        "partial" if report => ResultStatus::Partial,
+        "appended" if report => ResultStatus::Appended,
+        other => {
+            let why = if report {
+                "not a diagnostic-report-status code"
+            } else {
+                "not an observation-status code"
+            };
+            ctx.invalid(&format!("{base}.status"), other, why, Action::Dropped);
+            return None;
+        }
+    };
+    Some(s.map(|_| status))
 }
 
 fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
@@ -1672,9 +1762,12 @@ fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
     })
 }
 
-fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> {
+/// The Observation `r` at `base`; `orders` are the paths of the
+/// ServiceRequests its report is `basedOn` (read with the report), none for
+/// an Observation no report lists.
+fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value, orders: &[String]) -> Option<Observation> {
     let code = required_concept(ctx, &format!("{base}.code"), r.get("code")?);
-    let status = ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v)));
+    let status = result_status(ctx, base, r, false);
     let value = if let Some(q) = r.get("valueQuantity") {
         let path = format!("{base}.valueQuantity");
         quantity(ctx, &path, q)
@@ -1699,9 +1792,19 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         value_attachment(ctx, base, r)
     };
     let sub_id = sub_id(ctx, base, r);
-    // basedOn is the report's order, read with the report.
-    if let Some(d) = r.get("basedOn") {
-        ctx.take(&format!("{base}.basedOn"), d);
+    // A `basedOn` its report's order (as the writer gives it) is read with
+    // the report; any other (an order of its own, a CarePlan, a logical
+    // identifier) has no place in the model and is reported. (Until
+    // 2026-12-08 every `basedOn` was consumed unread.)
+    for (i, b) in items(r, "basedOn") {
+        let at = format!("{base}.basedOn[{i}]");
+        let target = b
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &at, t));
+        if target.is_some_and(|(tb, _)| orders.contains(&tb)) {
+            resolve(ctx, &at, b);
+        }
     }
     // The writer's `unknown` for a missing value is what the model's `None`
     // says; any other reason (`asked-declined`, `masked`…) has no place in
@@ -1879,6 +1982,61 @@ fn role_practitioner<'v>(ctx: &Ctx<'v>, base: &str, r: &Value) -> Option<&'v Val
     (kind_of(pr) == Some("Practitioner") && someone(pr)).then_some(pr)
 }
 
+/// A ServiceRequest `sr` (at `sb`) the report `r` (read into `report`) is
+/// `basedOn`, as the writer derives it from the report (the IG's
+/// OBR[ServiceRequest]): its identifiers are the report's (placer and filler
+/// numbers; one the report lacks is added to them), its `code` the report's,
+/// `status` `unknown` and `intent` `order`; its requester the orderer.
+/// Anything else the model has no place for and is left unread, so it is
+/// reported unmapped: a `code` other than the report's, another status or
+/// intent (the model has no order status), and a requester other than the
+/// first order's (the model holds one orderer: `orderer_at` is the first's
+/// target). (Until 2026-12-08 identifiers, code, status and intent were
+/// consumed unread, and a second order's requester replaced the first's.)
+fn order(
+    ctx: &mut Ctx<'_>,
+    (sb, sr): (&str, &Value),
+    r: &Value,
+    orderer_at: &mut Option<String>,
+    report: &mut ResultReport,
+) {
+    for id in identifiers(ctx, sb, sr) {
+        if !report.identifiers.iter().any(|x| x.value == id.value) {
+            report.identifiers.push(id);
+        }
+    }
+    if let Some(c) = sr.get("code").filter(|&c| r.get("code") == Some(c)) {
+        ctx.take(&format!("{sb}.code"), c);
+    }
+    for (k, fixed) in [("status", "unknown"), ("intent", "order")] {
+        if let Some(v) = sr.get(k).filter(|v| v.as_str() == Some(fixed)) {
+            ctx.take(&format!("{sb}.{k}"), v);
+        }
+    }
+    if let Some(q) = sr.get("requester") {
+        let at = format!("{sb}.requester");
+        let target = q
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(ctx, &at, t))
+            .map(|(b, _)| b);
+        // A second order's requester is read only when it is the same one.
+        let same = orderer_at.is_none() || (target.is_some() && *orderer_at == target);
+        if same {
+            if let Some(p) = practitioner_ref(ctx, &at, q) {
+                report.ordered_by = Some(p);
+                *orderer_at = target;
+            }
+        }
+    }
+    for (j, n) in items(sr, "note") {
+        if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
+            report.notes.push(t);
+        }
+    }
+    order_fields(ctx, sb, sr, report);
+}
+
 /// The order fields of the ServiceRequest `sr` (at `sb`) a report is based
 /// on: `reasonCode` (HL7 v2 OBR-31), `orderDetail` (OBR-46 / 47) and
 /// `priority` (OBR-5: `stat`, `asap`, `routine` back to table 0485 S, A,
@@ -1894,7 +2052,12 @@ fn order_fields(ctx: &mut Ctx<'_>, sb: &str, sr: &Value, report: &mut ResultRepo
         let at = format!("{sb}.orderDetail[{j}]");
         report.order_details.push(concept(ctx, &at, c));
     }
-    if let Some(p) = ctx.str(sb, sr, "priority") {
+    // One priority: a second order's is left unread (reported).
+    let priority = match report.priority {
+        None => ctx.str(sb, sr, "priority"),
+        Some(_) => None,
+    };
+    if let Some(p) = priority {
         let v2 = super::ORDER_PRIORITY.iter().find(|(_, f)| *f == p.value);
         let code = match (v2, p.value.as_str()) {
             (Some((v2, _)), _) => Code::new(CodeSystem::V2Table("0485".into()), v2, None),
@@ -2320,7 +2483,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 let mut report = ResultReport {
                     identifiers: Vec::new(),
                     code,
-                    status: ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v))),
+                    status: result_status(&mut ctx, base, r, true),
                     effective: date_time_at(&mut ctx, base, r, "effectiveDateTime"),
                     issued: date_time_at(&mut ctx, base, r, "issued"),
                     ordered_by: None,
@@ -2343,32 +2506,18 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 if let Some((i, c)) = items(r, "category").next() {
                     report.category = first_code(&mut ctx, &format!("{base}.category[{i}]"), c);
                 }
-                // The order (ServiceRequest) the writer derives from the report:
-                // its requester is the orderer; identifiers and code repeat the
-                // report's.
+                // The orders (ServiceRequests) the report is based on: read
+                // by `order`; their observations' `basedOn` them is read too.
+                let mut orders = Vec::new();
+                let mut orderer_at = None;
                 for (i, b) in items(r, "basedOn") {
                     let Some((sb, sr)) = resolve(&mut ctx, &format!("{base}.basedOn[{i}]"), b)
                     else {
                         continue;
                     };
-                    for k in ["identifier", "status", "intent", "code"] {
-                        if let Some(v) = sr.get(k) {
-                            ctx.take(&format!("{sb}.{k}"), v);
-                        }
-                    }
                     context_refs(&mut ctx, &sb, sr, chosen.as_ref(), read_encounter.as_ref());
-                    if let Some(p) = sr
-                        .get("requester")
-                        .and_then(|q| practitioner_ref(&mut ctx, &format!("{sb}.requester"), q))
-                    {
-                        report.ordered_by = Some(p);
-                    }
-                    for (j, n) in items(sr, "note") {
-                        if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
-                            report.notes.push(t);
-                        }
-                    }
-                    order_fields(&mut ctx, &sb, sr, &mut report);
+                    order(&mut ctx, (&sb, sr), r, &mut orderer_at, &mut report);
+                    orders.push(sb);
                 }
                 // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
                 // writer gives them, Practitioners or Organizations; a CareTeam
@@ -2418,7 +2567,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                         if in_report.contains(&ob) {
                             continue;
                         }
-                        if let Some(o) = observation(&mut ctx, &ob, or) {
+                        if let Some(o) = observation(&mut ctx, &ob, or, &orders) {
                             report.observations.push(o);
                         }
                         in_report.insert(ob);
@@ -2442,7 +2591,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     // Observations no report lists stand alone.
     for (base, r) in observation_at {
         if !in_report.contains(base) {
-            if let Some(o) = observation(&mut ctx, base, r) {
+            if let Some(o) = observation(&mut ctx, base, r, &[]) {
                 event.observations.push(o);
             }
         }
