@@ -847,10 +847,10 @@ fn fhir_string(text: &str) -> Value<'_> {
 }
 
 /// True when a coding's system is written: one kept by name
-/// ([`carecodec_model::CodeSystem::Local`]: a v2 `L`, `99zzz` or unknown
-/// CWE.3 name, which the v2 mapping reports invalid) is not, as
-/// `Coding.system` must be an absolute URI; the coding keeps its code and
-/// display.
+/// ([`carecodec_model::CodeSystem::Local`]: a v2 `L`, `LB`, `99zzz` or
+/// unknown CWE.3 name) is not, as `Coding.system` must be an absolute URI;
+/// the coding keeps its code and display, and the name is listed in
+/// `not_written` (`text::text_notes`).
 fn system_written(system: &carecodec_model::CodeSystem) -> bool {
     !matches!(system, carecodec_model::CodeSystem::Local(_))
 }
