@@ -732,8 +732,11 @@ impl<'m, 'a> Ctx<'m, 'a> {
         if matches!(&system, CodeSystem::Local(n) if !n.is_empty() && !local_system(n)) {
             let note = unknown_system_note(&name.value);
             if !self.report.notes.iter().any(|n| n.starts_with(&note)) {
-                let at = name.sources.first().map(ToString::to_string);
-                let at = at.as_deref().unwrap_or("HL7 v2");
+                let at = match name.sources.first() {
+                    Some(Source::V2 { path, .. }) => format!("HL7 v2 {path}"),
+                    Some(other) => other.to_string(),
+                    None => "HL7 v2".to_owned(),
+                };
                 self.report.notes.push(format!(
                     "{note}{at}): not a name carecodec knows a FHIR system URI for (not in its \
                      HL7 table 0396 map, nor a local L, LB or 99zzz): kept by name, as a \
