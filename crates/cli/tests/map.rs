@@ -1208,6 +1208,83 @@ fn hl7_to_fhir_reports_what_the_bundle_does_not_carry() {
     assert!(line.get("not_written").is_none(), "{line}");
 }
 
+/// Local coding systems (CWE.3 `L`, `99XYZ`) are legal HL7 v2: `--report`
+/// lists no invalid value for them (until 2026-12-08 each was `invalid`,
+/// `interpreted`), and, written `--to fhir`, each coding they leave without
+/// a `Coding.system` is in `not_written` with its field and source; the
+/// accounting still balances.
+#[test]
+fn local_coding_systems_are_listed_where_the_bundle_leaves_them_out() {
+    let msg = tmp("local-systems.hl7");
+    std::fs::write(
+        &msg,
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312101500||ORU^R01|7|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB|58410-2^FBC^LN|||20240312101500\r\
+OBX|1|CWE|X1^Local test^L||POS^Positive^99XYZ||||||F\r",
+    )
+    .unwrap();
+    let report = tmp("local-systems.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &msg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = bundle.to_string();
+    assert!(
+        text.contains(r#"{"code":"X1","display":"Local test"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"code":"POS","display":"Positive"}"#),
+        "{text}"
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let r = &line["report"];
+    assert_eq!(r["invalid"], serde_json::json!([]), "{r}");
+    let unmapped = r["unmapped"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        r["mapped"].as_u64().unwrap() + unmapped,
+        r["source_leaves"].as_u64().unwrap()
+    );
+    let systems: Vec<(&str, &str, &str)> = line["not_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["field"].as_str().unwrap().ends_with(".system"))
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap(),
+                e["value"].as_str().unwrap(),
+                // The coding's sources, its system's (CWE.3) last.
+                e["sources"].as_array().unwrap().last().unwrap()["path"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            (
+                "reports[0].observations[0].code.codes[0].system",
+                "L",
+                "OBX[1]-3.3"
+            ),
+            (
+                "reports[0].observations[0].value.codes[0].system",
+                "99XYZ",
+                "OBX[1]-5.3"
+            ),
+        ],
+        "{line}"
+    );
+}
+
 /// An ORU^R01 with two patients' groups (two PIDs) gives one Bundle per
 /// patient, each with only its own patient's results, and a report line per
 /// group; another message type with two PIDs (A17's swap) is quarantined:

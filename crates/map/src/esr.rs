@@ -195,6 +195,20 @@ pub struct EsrMapping {
 }
 
 /// What an ESR delete row removes.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, DeletedRecord, EsrOptions};
+///
+/// // A change file of one person delete (`PRD`): its Practitioner goes.
+/// let name = "GO_999_GDW_GOC_20250302_00000102.DAT";
+/// let file = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\n\
+/// PRD~7100002\n\
+/// TRL~3\n";
+/// let out = map_go(file.as_bytes(), Some(name), &EsrOptions::at_extract_date());
+/// let what: Vec<DeletedRecord> = out.deleted.iter().map(|d| d.what).collect();
+/// assert_eq!(what, [DeletedRecord::Person]);
+/// assert_eq!(out.deleted[0].key, "7100002");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeletedRecord {
@@ -1012,6 +1026,29 @@ fn map_loaded(mut l: Loaded, opts: &EsrOptions) -> EsrMapping {
 }
 
 /// How [`map_go_files`] used one file.
+///
+/// ```
+/// use carecodec_map::esr::{map_go_files, EsrOptions, FileUse};
+///
+/// let full = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~3\n";
+/// let change = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\n\
+/// PRD~7100001\n\
+/// TRL~3\n";
+/// // The full file, its change file, and the change file delivered again.
+/// let out = map_go_files(
+///     [
+///         (Some("GO_999_GDW_GOF_20250301_00000101.DAT"), full.as_bytes()),
+///         (Some("GO_999_GDW_GOC_20250302_00000102.DAT"), change.as_bytes()),
+///         (Some("GO_999_GDW_GOC_20250302_00000102.DAT"), change.as_bytes()),
+///     ],
+///     &EsrOptions::at_extract_date(),
+/// );
+/// let used: Vec<FileUse> = out.files.iter().map(|f| f.applied).collect();
+/// assert_eq!(used, [FileUse::Base, FileUse::Changes, FileUse::Redelivery]);
+/// assert_eq!(out.failure(), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileUse {
@@ -1034,6 +1071,30 @@ pub enum FileUse {
 }
 
 /// One file given to [`map_go_files`], in the order applied.
+///
+/// ```
+/// use carecodec_esr::filename::ExtractType;
+/// use carecodec_map::esr::{map_go_files, EsrOptions, FileUse};
+///
+/// let change = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\n\
+/// PRD~7100001\n\
+/// TRL~3\n";
+/// let full = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// TRL~2\n";
+/// // Given change file first: applied in sequence order, the full file first.
+/// let out = map_go_files(
+///     [
+///         (Some("GO_999_GDW_GOC_20250302_00000102.DAT"), change.as_bytes()),
+///         (Some("GO_999_GDW_GOF_20250301_00000101.DAT"), full.as_bytes()),
+///     ],
+///     &EsrOptions::at_extract_date(),
+/// );
+/// let first = &out.files[0];
+/// assert_eq!(first.name, "GO_999_GDW_GOF_20250301_00000101.DAT");
+/// assert_eq!(first.extract, Some(ExtractType::Full));
+/// assert_eq!(first.applied, FileUse::Base);
+/// assert_eq!(out.files[1].extract, Some(ExtractType::Changes));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EsrFile {

@@ -847,10 +847,10 @@ fn fhir_string(text: &str) -> Value<'_> {
 }
 
 /// True when a coding's system is written: one kept by name
-/// ([`carecodec_model::CodeSystem::Local`]: a v2 `L`, `99zzz` or unknown
-/// CWE.3 name, which the v2 mapping reports invalid) is not, as
-/// `Coding.system` must be an absolute URI; the coding keeps its code and
-/// display.
+/// ([`carecodec_model::CodeSystem::Local`]: a v2 `L`, `LB`, `99zzz` or
+/// unknown CWE.3 name) is not, as `Coding.system` must be an absolute URI;
+/// the coding keeps its code and display, and the name is listed in
+/// `not_written` (`text::text_notes`).
 fn system_written(system: &carecodec_model::CodeSystem) -> bool {
     !matches!(system, carecodec_model::CodeSystem::Local(_))
 }
@@ -3667,6 +3667,34 @@ fn condition_id(seed: &str, i: usize) -> Uuid {
     uuid(&[seed, "/condition/", itoa::Buffer::new().format(i)])
 }
 
+/// The verification status written for the Condition of diagnosis `i` of
+/// `conditions` (the first with its key; `first(j)` is the index of the
+/// first with the `j`th's key): its own, unless a later diagnosis with its
+/// key is a deletion (`entered-in-error`: HL7 v2 DG1-21 `D`). HL7 v2 action
+/// codes (table 0206) are applied in segment order to the record they name,
+/// so a later segment deleting the record the first one sent leaves it
+/// deleted; written as the first says, the server would keep a diagnosis
+/// its sender deleted. Any other status of a later one is not written
+/// (first wins, listed by [`repeated_condition_losses`]).
+fn written_verification(
+    conditions: &[Condition],
+    i: usize,
+    first: impl Fn(usize) -> usize,
+) -> Option<&carecodec_model::Sourced<String>> {
+    let own = conditions.get(i)?.verification.as_ref();
+    let deleted = |v: &&carecodec_model::Sourced<String>| v.value == "entered-in-error";
+    if own.is_some_and(|v| deleted(&v)) {
+        return own;
+    }
+    conditions
+        .iter()
+        .enumerate()
+        .skip(i + 1)
+        .filter(|(j, _)| first(*j) == i)
+        .find_map(|(_, c)| c.verification.as_ref().filter(deleted))
+        .or(own)
+}
+
 /// FHIR's diagnosis-role code system (Encounter.diagnosis.use).
 pub(crate) const DIAGNOSIS_ROLE: &str = "http://terminology.hl7.org/CodeSystem/diagnosis-role";
 
@@ -3734,8 +3762,11 @@ fn status_cc<'a>(system: &'static str, code: &'a str) -> Value<'a> {
     obj([("coding", Value::Array(vec![Value::Object(coding)]))])
 }
 
+/// The Condition of diagnosis `c`, its verification status `verification`
+/// ([`written_verification`]).
 fn condition<'a>(
     c: &'a Condition,
+    verification: Option<&'a carecodec_model::Sourced<String>>,
     id: &Uuid,
     subject: Option<&Uuid>,
     encounter: Option<&Uuid>,
@@ -3759,9 +3790,7 @@ fn condition<'a>(
     // A blank status (a model made elsewhere) is no code: neither is
     // written (optional in R4; noted by `in_error_losses`).
     // Nor is one outside the required value set.
-    let verification = c
-        .verification
-        .as_ref()
+    let verification = verification
         .map(|v| v.value.as_str())
         .filter(|v| CONDITION_VER_CODES.contains(v));
     let clinical = c
@@ -5407,7 +5436,14 @@ fn event_entries_of<'a>(
         });
     }
     // A diagnosis sent again is the one Condition written at the first
-    // (`clinical_losses` notes what the later ones say otherwise).
+    // (`clinical_losses` notes what the later ones say otherwise), deleted
+    // when a later one deletes it (`written_verification`).
+    let firsts: Vec<usize> = if diagnoses.any_repeated() {
+        diagnoses.keys.iter().map(|(_, f)| *f).collect()
+    } else {
+        Vec::new()
+    };
+    let first_of = |j: usize| firsts.get(j).copied().unwrap_or(j);
     for (i, (c, (key, first))) in event.conditions.iter().zip(&mut diagnoses.keys).enumerate() {
         if *first != i {
             continue;
@@ -5419,6 +5455,7 @@ fn event_entries_of<'a>(
         let mut extra = Vec::new();
         let res = condition(
             c,
+            written_verification(&event.conditions, i, first_of),
             &cid,
             subject.as_ref(),
             encounter_url.as_ref().filter(|_| !c.no_encounter),
@@ -6184,18 +6221,29 @@ fn clinical_losses(
         // One sent again: its type and priority are its own entry of the
         // Encounter's `diagnosis`; what else it says otherwise than the
         // first is not written.
-        let first = condition_keys.get(i).map_or(i, |(_, f)| *f);
+        let first_of = |j: usize| condition_keys.get(j).map_or(j, |(_, f)| *f);
+        let first = first_of(i);
+        // The verification written for the first (a later one's deletion).
+        let verification = written_verification(&event.conditions, first, first_of);
         if let Some(written) = event.conditions.get(first).filter(|_| first != i) {
-            repeated_condition_losses(losses, i, c, written);
+            repeated_condition_losses(losses, i, c, (written, verification));
             rank_loss(losses);
             continue;
+        }
+        if let Some(v) = c
+            .verification
+            .as_ref()
+            .filter(|v| verification.is_some_and(|w| !std::ptr::eq(*v, w) && v.value != w.value))
+        {
+            let field = format_args!("conditions[{i}].verification");
+            losses.note(field, &v.value, &v.sources, unwritten::DELETED_LATER);
         }
         let at = format_args!("conditions[{i}]");
         in_error_losses(
             losses,
             at,
             (c.clinical_status.as_ref(), &CONDITION_CLINICAL_CODES),
-            (c.verification.as_ref(), &CONDITION_VER_CODES),
+            (verification, &CONDITION_VER_CODES),
         );
         rank_loss(losses);
         if let Some(p) = &c.asserter {
@@ -6337,14 +6385,15 @@ fn repeated_allergy_losses(losses: &mut Losses<'_>, i: usize, a: &Allergy, writt
 }
 
 /// Notes what condition `i` (`c`), a diagnosis of an earlier one's key
-/// (`written`, the Condition written for both) sent again, says otherwise
-/// than it: its code, identifiers, statuses, dates and asserter. Its type
-/// and priority are its own entry of the Encounter's `diagnosis`.
+/// (`written`, the Condition written for both, with the verification status
+/// written, [`written_verification`]) sent again, says otherwise than it:
+/// its code, identifiers, statuses, dates and asserter. Its type and
+/// priority are its own entry of the Encounter's `diagnosis`.
 fn repeated_condition_losses(
     losses: &mut Losses<'_>,
     i: usize,
     c: &Condition,
-    written: &Condition,
+    (written, verification): (&Condition, Option<&carecodec_model::Sourced<String>>),
 ) {
     use unwritten::REPEATED_CONDITION as WHY;
     let code = (c.code.value != written.code.value).then_some(&c.code);
@@ -6359,13 +6408,13 @@ fn repeated_condition_losses(
     for (f, v, w) in [
         (
             "clinical_status",
-            &c.clinical_status,
-            &written.clinical_status,
+            c.clinical_status.as_ref(),
+            written.clinical_status.as_ref(),
         ),
-        ("verification", &c.verification, &written.verification),
+        ("verification", c.verification.as_ref(), verification),
     ] {
         let field = format_args!("conditions[{i}].{f}");
-        repeated_loss(losses, field, v.as_ref(), w.as_ref(), String::clone, WHY);
+        repeated_loss(losses, field, v, w, String::clone, WHY);
     }
     for (f, v, w) in [
         ("recorded", &c.recorded, &written.recorded),
@@ -7555,7 +7604,11 @@ mod unwritten {
     pub(super) const REPEATED_CONDITION: &str = "the key of an earlier diagnosis of the \
         message (the same DG1-20 identifier, or the same first code on the same keyed visit): \
         one Condition is written, with the first one's values (each diagnosis's type and \
-        priority are its own Encounter.diagnosis entry)";
+        priority are its own Encounter.diagnosis entry; a later one's deletion, DG1-21 `D`, \
+        is applied)";
+    pub(super) const DELETED_LATER: &str = "a later diagnosis of the message with the same \
+        key deletes it (HL7 v2 DG1-21 `D`, applied in segment order): the Condition is written \
+        entered-in-error";
     pub(super) const SHARED_PRACTITIONER: &str = "one Practitioner entry per id: the one \
         written earlier in the Bundle with the same key (an identifier with a system) does not \
         say this";

@@ -716,17 +716,33 @@ impl<'m, 'a> Ctx<'m, 'a> {
         });
     }
 
-    /// The coding system CWE.3 (or a field like it) names ([`coding_system`]);
-    /// one kept by name ([`CodeSystem::Local`]: local or unknown, never a
-    /// FHIR `Coding.system`) is reported invalid, with what is done.
+    /// The coding system CWE.3 (or a field like it) names ([`coding_system`]).
+    /// One kept by name ([`CodeSystem::Local`]) is legal HL7 v2 and loses
+    /// nothing here, so it is not reported invalid: a local `L`, `LB` or
+    /// `99zzz` is what table 0396 gives sites for their own codes, and a name
+    /// carecodec does not know may be one of table 0396's many names with no
+    /// FHIR URI (`AS4`, `E5`); such a name is noted once per message (it may
+    /// also be a misspelt known one). The FHIR writer, which cannot write it
+    /// as a `Coding.system`, lists each coding it leaves it out of.
     fn coding_system(&mut self, name: Option<&Sourced<Cow<'_, str>>>) -> CodeSystem {
         let Some(name) = name else {
             return CodeSystem::Local(String::new());
         };
         let system = coding_system(&name.value);
-        if matches!(&system, CodeSystem::Local(n) if !n.is_empty()) {
-            let why = local_system_reason(&name.value);
-            self.invalid_value(name, why, Action::Interpreted);
+        if matches!(&system, CodeSystem::Local(n) if !n.is_empty() && !local_system(n)) {
+            let note = unknown_system_note(&name.value);
+            if !self.report.notes.iter().any(|n| n.starts_with(&note)) {
+                let at = match name.sources.first() {
+                    Some(Source::V2 { path, .. }) => format!("HL7 v2 {path}"),
+                    Some(other) => other.to_string(),
+                    None => "HL7 v2".to_owned(),
+                };
+                self.report.notes.push(format!(
+                    "{note}{at}): not a name carecodec knows a FHIR system URI for (not in its \
+                     HL7 table 0396 map, nor a local L, LB or 99zzz): kept by name, as a \
+                     local system"
+                ));
+            }
         }
         system
     }
@@ -3761,8 +3777,8 @@ fn cmp_name(key: &str, name: &str) -> std::cmp::Ordering {
 /// (any case), `HL7nnnn` (a v2 table), or an ISO OID; anything else
 /// (a local `L` or `99zzz`, an unknown name) is kept by name as
 /// [`CodeSystem::Local`], which the FHIR writer never writes as a system
-/// (a `Coding.system` must be an absolute URI): [`Ctx::coding_system`]
-/// reports it.
+/// (a `Coding.system` must be an absolute URI) and lists in its
+/// `not_written`; [`Ctx::coding_system`] notes an unknown name.
 fn coding_system(name: &str) -> CodeSystem {
     if let Ok(i) = CODING_SYSTEMS.binary_search_by(|(k, _)| cmp_name(k, name)) {
         if let Some((_, known)) = CODING_SYSTEMS.get(i) {
@@ -3797,20 +3813,16 @@ fn coding_system(name: &str) -> CodeSystem {
     CodeSystem::Local(name.into())
 }
 
-/// Why a coding system kept by name ([`CodeSystem::Local`]) is reported.
-fn local_system_reason(name: &str) -> &'static str {
-    let local = name.eq_ignore_ascii_case("L")
-        || name.eq_ignore_ascii_case("LB")
-        || name.get(..2) == Some("99");
-    if local {
-        "a local coding system (HL7 table 0396 `L`, `LB` or `99zzz`): no FHIR system URI; \
-         kept by name in the model, its codings written to FHIR without a system (code and \
-         display kept)"
-    } else {
-        "a coding system name with no known FHIR system URI (not in carecodec's HL7 table \
-         0396 map): kept by name in the model, its codings written to FHIR without a system \
-         (code and display kept)"
-    }
+/// True when `name` is a local coding system of HL7 table 0396: `L`, `LB`
+/// (any case) or `99zzz`.
+pub(crate) fn local_system(name: &str) -> bool {
+    name.eq_ignore_ascii_case("L") || name.eq_ignore_ascii_case("LB") || name.get(..2) == Some("99")
+}
+
+/// The start of the note on coding system `name` (a CWE.3 carecodec does
+/// not know): one note per name and message.
+fn unknown_system_note(name: &str) -> String {
+    format!("coding system `{name}` (first at ")
 }
 
 /// A CWE/CE field (or repetition) as a concept.
@@ -5417,9 +5429,12 @@ mod tests {
         for local in ["L", "99LAB", "E5", "HL7ABCD", "HL7007", "SNM3", "RC", ""] {
             assert_eq!(coding_system(local), CodeSystem::Local(local.into()));
         }
-        assert!(local_system_reason("99zzz").starts_with("a local"));
-        assert!(local_system_reason("l").starts_with("a local"));
-        assert!(local_system_reason("AS4").starts_with("a coding system name"));
+        for local in ["L", "l", "LB", "lb", "99zzz", "99LAB"] {
+            assert!(local_system(local), "{local}");
+        }
+        for unknown in ["AS4", "E5", "LN9", "9", "ZZ99"] {
+            assert!(!local_system(unknown), "{unknown}");
+        }
     }
 
     #[test]

@@ -2029,7 +2029,7 @@ fn a_sub_id_number_and_attachment_data_fhir_cannot_hold_are_listed() {
     let msg = format!(
         "{MSH}PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
          OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Report^LN\r\
-         OBX|1|ED|PDF^Report^L|^1^2|^application^pdf^Base64^QUJD||||||F\r"
+         OBX|1|ED|11502-2^Report^LN|^1^2|^application^pdf^Base64^QUJD||||||F\r"
     );
     let msg = carecodec_hl7v2::Message::parse(msg.as_bytes()).unwrap();
     let (mut event, _) =

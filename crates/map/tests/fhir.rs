@@ -5376,11 +5376,10 @@ OBX|3|RP|PDF^Report^L|| http://x/c.pdf ^LAB^AP^PDF||||||F\r";
             "http://x/c.pdf"
         ]
     );
-    // (OBX-3's local system `L` is reported too: not a FHIR system URI.)
+    // (OBX-3's local system `L` is legal HL7 v2: not invalid.)
     let bad: Vec<(String, &str, carecodec_model::Action)> = report
         .invalid
         .iter()
-        .filter(|i| !i.reason.contains("FHIR system URI"))
         .map(|i| (path_of(&i.source), i.raw.as_str(), i.action))
         .collect();
     assert_eq!(
@@ -6582,10 +6581,91 @@ AL1|3|FA|NUT^Peanut^L|MI|Swelling\r"
         a3["reaction"][0]["manifestation"],
         serde_json::json!([{"text": "Rash"}, {"text": "Hives"}])
     );
-    assert!(
-        !lost.iter().any(|(f, ..)| f.starts_with("allergies[70]")),
+    // Nothing of the repeat is listed but its local coding system `L`,
+    // which no Coding.system holds (as each allergen's).
+    let repeat: Vec<&str> = lost
+        .iter()
+        .filter(|(f, ..)| f.starts_with("allergies[70]"))
+        .map(|(f, ..)| f.as_str())
+        .collect();
+    assert_eq!(repeat, ["allergies[70].code.codes[0].system"], "{lost:#?}");
+}
+
+/// A DG1-21 `D` (delete) on a later DG1 with the key of an earlier one of
+/// the message is applied: HL7 v2 action codes (table 0206) act on the
+/// record in segment order, so the one Condition is written
+/// `entered-in-error` (until 2026-12-08 the first's status was written and
+/// the delete only listed: the server kept a diagnosis its sender deleted).
+/// A `D` first and the diagnosis sent again without one stays deleted (the
+/// model does not keep DG1-21 `A` / `U`). A status of the first that the
+/// deletion replaces, and its clinical status (R4 con-5), are listed.
+#[test]
+fn a_later_deletion_of_a_diagnosis_sent_twice_is_applied() {
+    let dg1 = |n: u32, action: &str| {
+        format!(
+            "DG1|{n}||I10^Hypertension^I10||20240312|F{}{action}\r",
+            "|".repeat(15)
+        )
+    };
+    let status = |b: &serde_json::Value| {
+        let conditions = of_type(b, "Condition");
+        assert_eq!(conditions.len(), 1, "{conditions:#?}");
+        let c = &conditions[0]["resource"];
+        (
+            c["verificationStatus"]["coding"][0]["code"].clone(),
+            c.get("clinicalStatus").cloned(),
+        )
+    };
+    let deleted = serde_json::json!("entered-in-error");
+    for (text, what) in [
+        (
+            format!("{REPEATED_HEAD}{}{}", dg1(1, ""), dg1(2, "D")),
+            "later D",
+        ),
+        (
+            format!("{REPEATED_HEAD}{}{}", dg1(1, "D"), dg1(2, "")),
+            "first D",
+        ),
+    ] {
+        let (b, lost) = repeated_bundle(&text);
+        assert_eq!(status(&b), (deleted.clone(), None), "{what}");
+        // Nothing of the statuses is listed: the deletion is written.
+        assert!(
+            !lost.iter().any(|(f, ..)| f.contains("verification")),
+            "{what}: {lost:#?}"
+        );
+    }
+    // A model whose first says confirmed and active: the deletion wins, the
+    // first's statuses are listed.
+    let text = format!("{REPEATED_HEAD}{}{}", dg1(1, ""), dg1(2, "D"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (mut event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let first = &mut event.conditions[0];
+    let at = first.code.sources.clone();
+    first.verification = Some(carecodec_model::Sourced::from_many(
+        "confirmed".into(),
+        at.clone(),
+    ));
+    first.clinical_status = Some(carecodec_model::Sourced::from_many("active".into(), at));
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("deleted later", &b);
+    assert_eq!(status(&b), (deleted, None));
+    let lost = carecodec_map::fhir::event_not_written(&event, BundleType::Transaction).unwrap();
+    let statuses: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|n| n.field.starts_with("conditions"))
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("conditions[0].verification", "confirmed"),
+            ("conditions[0].clinical_status", "active")
+        ],
         "{lost:#?}"
     );
+    let why = &lost[lost.iter().position(|n| n.value == "confirmed").unwrap()].reason;
+    assert!(why.contains("DG1-21"), "{why}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod common;
 
 use carecodec_hl7v2::Message;
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Action, Event, MappingReport};
+use carecodec_model::{Event, MappingReport};
 use serde_json::Value;
 
 const MSH_ORU: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|L1|P|2.5\r\
@@ -68,9 +68,12 @@ fn system_of<'v>(all: &[&'v Value], code: &str) -> Option<&'v str> {
 
 /// V1: a CWE.3 coding-system name is written as its FHIR URI (HL7 table
 /// 0396, any case), and one with no URI (local `L`, `99zzz`, unknown) as a
-/// coding without a system, its code and display kept and the name reported.
-/// Until 2026-12-07 every name but LN/SCT/I10/UCUM/DMD/HL7nnnn was written as
-/// a relative `Coding.system` (`L`, `sct`, `CVX`), which validators refuse.
+/// coding without a system, its code and display kept and the name listed in
+/// the writer's `not_written`. Until 2026-12-07 every name but
+/// LN/SCT/I10/UCUM/DMD/HL7nnnn was written as a relative `Coding.system`
+/// (`L`, `sct`, `CVX`), which validators refuse; until 2026-12-08 the v2
+/// mapper reported each name with no URI `invalid` (a local system is legal
+/// HL7 v2: nothing is lost there) and the writer listed nothing.
 #[test]
 fn coding_systems_are_absolute_uris_or_left_out() {
     let text = format!(
@@ -82,7 +85,7 @@ OBX|4|CWE|121071^Finding^DCM||E1^Euclid^E5||||||F\r\
 OBX|5|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|||||F\r"
     );
     let (event, report) = mapped(&text);
-    let (bundle, _) = write(&event);
+    let (bundle, lost) = write(&event);
     let mut all = Vec::new();
     codings(&bundle, &mut all);
     for c in &all {
@@ -115,24 +118,61 @@ OBX|5|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|||||F\r"
     }
     let x1 = all.iter().find(|c| c["code"] == "X1").unwrap();
     assert_eq!(x1["display"], "Local test");
-    // Each name left out is reported with what was done.
-    let named: Vec<(&str, &str)> = report
-        .invalid
-        .iter()
-        .filter(|i| i.reason.contains("FHIR system URI"))
-        .map(|i| (i.raw.as_str(), i.reason.as_str()))
-        .collect();
-    let raws: Vec<&str> = named.iter().map(|(r, _)| *r).collect();
-    assert_eq!(raws, ["L", "99LAB", "E5"], "{:?}", report.invalid);
-    assert!(named[0].1.starts_with("a local coding system"));
-    assert!(named[2].1.starts_with("a coding system name with no known"));
+    // The mapping loses nothing: no name is invalid; the unknown `E5` is
+    // noted once.
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+    let e5: Vec<&String> = report.notes.iter().filter(|n| n.contains("`E5`")).collect();
+    assert_eq!(e5.len(), 1, "{:?}", report.notes);
     assert!(
-        report
-            .invalid
+        e5[0].starts_with("coding system `E5` (first at HL7 v2 OBX[4]-5.3): "),
+        "{}",
+        e5[0]
+    );
+    assert!(
+        !report
+            .notes
             .iter()
-            .filter(|i| i.raw == "L")
-            .all(|i| i.action == Action::Interpreted
-                && i.source.to_string().starts_with("HL7 v2 OBX[1]-3"))
+            .any(|n| n.contains("`L`") || n.contains("`99LAB`"))
+    );
+    // The writer lists each name it leaves out, at its coding, with its
+    // source and why.
+    let listed: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|n| n.field.ends_with(".system"))
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("reports[0].observations[0].code.codes[0].system", "L"),
+            ("reports[0].observations[0].value.codes[0].system", "99LAB"),
+            ("reports[0].observations[3].value.codes[0].system", "E5"),
+        ],
+        "{lost:#?}"
+    );
+    let reasons: Vec<&str> = lost
+        .iter()
+        .filter(|n| n.field.ends_with(".system"))
+        .map(|n| n.reason.as_ref())
+        .collect();
+    assert!(
+        reasons[0].starts_with("a local coding system"),
+        "{}",
+        reasons[0]
+    );
+    assert!(
+        reasons[1].starts_with("a local coding system"),
+        "{}",
+        reasons[1]
+    );
+    assert!(reasons[2].starts_with("a coding system name with no known"));
+    let l = &lost[lost.iter().position(|n| n.value == "L").unwrap()];
+    assert!(
+        l.sources
+            .iter()
+            .any(|s| s.to_string().starts_with("HL7 v2 OBX[1]-3.3")),
+        "{:?}",
+        l.sources
     );
 }
 
@@ -160,14 +200,7 @@ DG1|1||J45.9^Asthma^I10\r"
         system_of(&all, "J45.9"),
         Some("http://hl7.org/fhir/sid/icd-10")
     );
-    assert!(
-        !report
-            .invalid
-            .iter()
-            .any(|i| i.reason.contains("FHIR system URI")),
-        "{:?}",
-        report.invalid
-    );
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
 }
 
 /// V2: UK Core binds `Patient.communication.language` required to
@@ -244,7 +277,16 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|130-180|N|||F\r"
     assert_eq!(sr.len(), 1);
     assert_eq!(sr[0]["orderDetail"][0]["coding"][0]["code"], "FAST");
     assert_eq!(sr[0]["code"]["coding"][0]["code"], "58410-2");
-    assert!(!lost.iter().any(|n| n.field.contains("order_details")));
+    // (Only its local system `L`, which no Coding.system holds.)
+    let details: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|n| n.field.contains("order_details"))
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        details,
+        [("reports[0].order_details[0].codes[0].system", "L")]
+    );
     assert_eq!(sr[0]["status"], "unknown");
     assert_eq!(sr[0]["intent"], "order");
     assert_eq!(sr[0]["priority"], "stat");

@@ -374,6 +374,63 @@ fn control_characters_are_not_written_and_listed() {
     listed(&lost, "names[0].family");
 }
 
+/// A code system kept by name ([`CodeSystem::Local`]: a vendor's own, a
+/// v2 `L`), which no `Coding.system` holds (it must be an absolute URI), is
+/// left out of its coding, the code and display written; each one left out
+/// is listed at its coding with its source and why (until 2026-12-08 only
+/// the v2 mapper reported it, so a model built as a library lost it
+/// unlisted). A coding of another system and one of no system name list
+/// nothing.
+#[test]
+fn a_local_code_system_is_left_out_of_its_coding_and_listed() {
+    let mut e = event();
+    let p = e.patient.as_mut().unwrap();
+    p.marital_status = Some(s(Code::new(
+        CodeSystem::Local("VENDOR-MS".into()),
+        "WID",
+        Some("Widowed"),
+    )));
+    p.religion = Some(s(carecodec_model::Concept {
+        codes: vec![
+            Code::new(CodeSystem::Local("L".into()), "C1", Some("Church")),
+            Code::new(CodeSystem::Snomed, "160234004", None),
+            Code::new(CodeSystem::Local(String::new()), "C2", None),
+        ],
+        text: None,
+    }));
+    let (bundle, lost) = write(&e);
+    let patient = &resources(&bundle, "Patient")[0]["resource"];
+    assert_eq!(
+        patient["maritalStatus"],
+        serde_json::json!({"coding": [{"code": "WID", "display": "Widowed"}]})
+    );
+    let systems: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|n| n.field.ends_with(".system"))
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            ("patient.marital_status.system", "VENDOR-MS"),
+            ("patient.religion.codes[0].system", "L"),
+        ],
+        "{lost:#?}"
+    );
+    let ms = listed(&lost, "patient.marital_status.system");
+    assert_eq!(ms.sources.first(), Some(&src()));
+    assert!(ms.reason.contains("absolute URI"), "{}", ms.reason);
+    assert!(ms.reason.starts_with("a coding system name with no known"));
+    let l = listed(&lost, "patient.religion.codes[0].system");
+    assert!(
+        l.reason.starts_with("a local coding system"),
+        "{}",
+        l.reason
+    );
+    // Written without a system, wherever it is.
+    assert!(!bundle.to_string().contains("VENDOR-MS"));
+}
+
 /// F8: a worker's role period and registration period never end before
 /// they start (R4 per-1): the end is not written, and listed.
 #[test]

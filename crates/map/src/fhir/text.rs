@@ -6,8 +6,10 @@
 //! other than tab, LF and CR are not written). This walk finds the same text
 //! in the model, so the writers list it: each blank (white space only)
 //! string, each string with control characters, each identifier with a
-//! blank value (never written, never a key: [`super::keyable`]) and each
-//! coding of neither code nor display (R4 ele-1), at its model field path.
+//! blank value (never written, never a key: [`super::keyable`]), each
+//! coding of neither code nor display (R4 ele-1) and each coding system
+//! kept by name ([`carecodec_model::CodeSystem::Local`]: never a
+//! `Coding.system`, which must be an absolute URI), at its model field path.
 
 use carecodec_model::{NotWritten, Sources};
 use serde::Serialize;
@@ -28,6 +30,21 @@ pub(super) const IDENTIFIER_TEXT: &str = "an identifier's text no FHIR string ho
     with control characters): written without it";
 pub(super) const EMPTY_CODING: &str =
     "a coding of no code and no display says nothing (R4 ele-1): not written";
+pub(super) const LOCAL_SYSTEM: &str = "a local coding system (HL7 v2 table 0396 `L`, `LB` or \
+    `99zzz`) has no FHIR system URI, and Coding.system must be an absolute URI: the coding is \
+    written without it";
+pub(super) const UNKNOWN_SYSTEM: &str = "a coding system name with no known FHIR system URI \
+    (not in carecodec's HL7 v2 table 0396 map), and Coding.system must be an absolute URI: the \
+    coding is written without it";
+
+/// Why the coding system kept by name `name` is not written.
+fn local_reason(name: &str) -> &'static str {
+    if crate::v2::local_system(name) {
+        LOCAL_SYSTEM
+    } else {
+        UNKNOWN_SYSTEM
+    }
+}
 
 /// The notes of `record`'s text (see the module), to be added by
 /// [`merge`] once the writer has noted its own; none unless notes are kept.
@@ -156,8 +173,9 @@ impl IdentifierSeen {
     }
 }
 
-/// A coding's system (as its serde text), and whether its code and
-/// display are blank.
+/// A coding's system (as its serde text: the variant's name, then a
+/// space and its text, `local L`), and whether its code and display are
+/// blank.
 #[derive(Default)]
 struct CodeSeen {
     system: String,
@@ -590,6 +608,25 @@ impl<'w> Struct<'w> {
                         w.notes.truncate(self.from);
                         let system = c.system.clone();
                         note(&mut w.notes, &w.path, system, &Sources::new(), EMPTY_CODING);
+                    } else if let Some(name) =
+                        c.system.strip_prefix("local ").filter(|n| !blank_text(n))
+                    {
+                        // A system kept by name (a blank one is noted as
+                        // blank text): the coding is written without it,
+                        // which says more than a note on its text.
+                        let at = push_key(&mut w.path, "system");
+                        let mut i = self.from;
+                        while let Some(n) = w.notes.get(i) {
+                            let under = n.field.strip_prefix(w.path.as_str());
+                            if under.is_some_and(|r| r.starts_with('.')) {
+                                w.notes.remove(i);
+                            } else {
+                                i += 1;
+                            }
+                        }
+                        let why = local_reason(name);
+                        note(&mut w.notes, &w.path, name.to_owned(), &Sources::new(), why);
+                        w.path.truncate(at);
                     }
                     w.spare_code = c;
                 }
