@@ -1295,3 +1295,44 @@ PID|2||4010232137^^^NHS^NH||JONES^MARY\rPV1|1|I|W1^1^B\r",
         "{doc}"
     );
 }
+
+/// The lines of an NDJSON report.
+fn report_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Probe 13 P7: an ADT delete (A23) was written as upserts with exit 0.
+#[test]
+fn an_adt_delete_is_quarantined_not_written_as_an_update() {
+    let a01 = std::fs::read_to_string(data("hl7v2/adt_a01.hl7")).unwrap();
+    let file = tmp("a23.hl7");
+    std::fs::write(
+        &file,
+        a01.replace("ADT^A01^ADT_A01", "ADT^A23^ADT_A21")
+            .replace("EVN|A01|", "EVN|A23|"),
+    )
+    .unwrap();
+    let report = tmp("a23.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &file]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("ADT^A23 (delete a patient record)"), "{err}");
+    let lines = report_lines(&report);
+    let identity = lines[0]["report"]["identity"].as_array().unwrap();
+    assert!(
+        identity.iter().any(|d| d["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("quarantined: ADT^A23")),
+        "{identity:?}"
+    );
+}

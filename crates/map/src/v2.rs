@@ -1034,6 +1034,36 @@ fn kind_of(code: &str, trigger: &str) -> AdtKind {
     }
 }
 
+/// An ADT trigger event outside the supported list (see [`kind_of`]) whose
+/// meaning is to delete or cancel (HL7 v2 table 0003): what it means, and
+/// whether it cancels a visit that has not begun, which the model expresses
+/// as A11's cancel is (`Encounter.status` cancelled). The others have no
+/// expression in the model (a deletion, or the undoing of a pending state
+/// or a tracking event the model does not hold): mapping their segments
+/// would write the record they delete or cancel as a create or update, so
+/// they are quarantined.
+fn delete_or_cancel(code: &str, trigger: &str) -> Option<(&'static str, bool)> {
+    if code != "ADT" {
+        return None;
+    }
+    Some(match trigger {
+        "A23" => ("delete a patient record", false),
+        "A25" => ("cancel pending discharge", false),
+        "A26" => ("cancel pending transfer", false),
+        "A27" => ("cancel pending admit", true),
+        "A29" => ("delete person information", false),
+        "A32" => ("cancel patient arriving - tracking", false),
+        "A33" => ("cancel patient departing - tracking", false),
+        "A37" => ("unlink patient information", false),
+        "A38" => ("cancel pre-admit", true),
+        "A52" => ("cancel leave of absence for a patient", false),
+        "A53" => ("cancel patient returned from a leave of absence", false),
+        "A55" => ("cancel change attending doctor", false),
+        "A62" => ("cancel change consulting doctor", false),
+        _ => return None,
+    })
+}
+
 /// Maps one HL7 v2 message to an [`Event`] and its [`MappingReport`].
 ///
 /// ```
@@ -1357,6 +1387,8 @@ fn map_window(
                 .ok()
         })
         .and_then(|t| t.offset);
+    // A delete or cancel outside the supported triggers (see the end).
+    let undo = delete_or_cancel(mt.code, mt.trigger);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
         message_type: message_type(mt.code, mt.trigger),
@@ -1488,7 +1520,9 @@ fn map_window(
         // Event[EncounterStatus]); PV1's inference stays where it says nothing.
         // An A08 whose PV1 has an admit or discharge time says where the
         // visit stands: PV1's status (see `update_status`).
-        match event_status(event.kind) {
+        // A27 / A38 cancel a visit that has not begun, as A11 does.
+        let cancels = undo.is_some_and(|(_, visit)| visit).then_some("cancelled");
+        match event_status(event.kind).or(cancels) {
             Some(_) if event.kind == AdtKind::Update && update_status(e) => {
                 let status = e.status.as_deref().unwrap_or_default();
                 ctx.report.notes.push(format!(
@@ -1547,6 +1581,7 @@ fn map_window(
             "no PID: the results are about no patient (ORU^R01's PATIENT group is optional)".into(),
         );
     }
+    delete_or_cancel_rule(&mut ctx.report, &event, undo);
     match window.group {
         None => {
             if let Some(reason) = patient_groups(&event, window.groups) {
@@ -1575,6 +1610,47 @@ fn map_window(
     // Accounting.
     finish(&mut ctx, window.group.is_some());
     Ok((event, ctx.report))
+}
+
+/// What an event of no supported trigger (`kind = Other`) becomes, said in
+/// `report` (docs/mapping.md, "Supported triggers"). A delete or cancel
+/// (`undo`, see [`delete_or_cancel`]) must never become a create or update:
+/// A27 / A38 with a PV1 are mapped as A11 is (the Encounter cancelled) and
+/// noted; any other one, and A27 / A38 with no visit to cancel, is
+/// quarantined. Any other event is mapped as an update of the records its
+/// segments carry, and a note says so.
+fn delete_or_cancel_rule(
+    report: &mut MappingReport,
+    event: &Event,
+    undo: Option<(&'static str, bool)>,
+) {
+    let mt = &event.message_type;
+    match undo {
+        Some((what, true)) if event.encounter.is_some() => report.notes.push(format!(
+            "{mt} ({what}): not a supported trigger; mapped as A11 (cancel admit) is: the \
+             visit's Encounter status is cancelled"
+        )),
+        Some((what, visit)) => {
+            let why = if visit {
+                "has no PV1: there is no visit to cancel"
+            } else {
+                "deletes or cancels what the model cannot express"
+            };
+            report.identity.push(IdentityDecision {
+                reason: format!(
+                    "quarantined: {mt} ({what}) {why}; its segments must not be written as a \
+                     create or update of the records they delete or cancel"
+                ),
+                ..IdentityDecision::default()
+            });
+        }
+        None if event.kind == AdtKind::Other => report.notes.push(format!(
+            "{mt}: not a supported trigger event: treated as an update (the records its \
+             segments carry are mapped as sent, and a transaction Bundle creates or updates \
+             them)"
+        )),
+        None => {}
+    }
 }
 
 /// True when `id` (an MRG-1 identifier) is one of the patient's own: the
