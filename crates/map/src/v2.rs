@@ -57,6 +57,12 @@ pub struct V2Options {
     pub zone: Tz,
     /// The trust's ODS code, used as the authority of MRNs sent without one.
     pub trust_ods: Option<String>,
+    /// Where the message starts in its file (a byte offset): added to the
+    /// byte span of every HL7 v2 source (of the event's values and of the
+    /// report's `unmapped` and `invalid` entries), so that spans count from
+    /// the file's start. Default 0: spans count from the start of the bytes
+    /// the message was parsed from (a file holding that one message).
+    pub file_offset: usize,
 }
 
 impl V2Options {
@@ -101,6 +107,34 @@ impl V2Options {
         self.trust_ods = Some(ods.to_owned());
         self
     }
+
+    /// These options for a message that starts `offset` bytes into its file
+    /// (a batch file's second message, say): every span of an HL7 v2 source
+    /// then counts from the file's start, as `BatchReader` entries give it.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::BatchReader;
+    /// use carecodec_map::v2::{map_message, V2Options};
+    /// use carecodec_model::Source;
+    ///
+    /// let file = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|1|P|2.4\r\
+    /// PID|1||9434765919^^^NHS^NH\r\
+    /// MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091600||ADT^A08|2|P|2.4\r\
+    /// PID|1||9449305552^^^NHS^NH\r";
+    /// let mut reader = BatchReader::new(&file[..]);
+    /// reader.next_message();
+    /// let second = reader.next_message().unwrap();
+    /// let opts = V2Options::default().file_offset(second.offset);
+    /// let (event, _) = map_message(&second.result.unwrap(), &opts).unwrap();
+    /// let nhs = &event.patient.unwrap().identifiers[0];
+    /// let Some(Source::V2 { span, .. }) = nhs.sources.first() else { panic!() };
+    /// assert_eq!(&file[span.clone()], b"9449305552"); // bytes of the file
+    /// ```
+    #[must_use]
+    pub fn file_offset(mut self, offset: usize) -> V2Options {
+        self.file_offset = offset;
+        self
+    }
 }
 
 impl Default for V2Options {
@@ -108,6 +142,7 @@ impl Default for V2Options {
         V2Options {
             zone: chrono_tz::Europe::London,
             trust_ods: None,
+            file_offset: 0,
         }
     }
 }
@@ -228,7 +263,13 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let p = at.path()?;
         let v = self.locate(p)?;
         self.consumed.mark(v.span());
-        Some((v, Source::v2(self.source_path(p)?, v.span())))
+        Some((v, self.source(self.source_path(p)?, v.span())))
+    }
+
+    /// The source of the value at `span` in the message (see
+    /// [`V2Options::file_offset`]: spans count from the file's start).
+    fn source(&self, path: V2Path, span: Range<usize>) -> Source {
+        Source::v2(path, shift(span, self.opts.file_offset))
     }
 
     /// Decoded text at `at` without consuming it: a look at a component that
@@ -4727,7 +4768,7 @@ fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
         return;
     };
     ctx.invalid(
-        Source::v2(path, segment.span()),
+        ctx.source(path, segment.span()),
         segment.raw(),
         why,
         Action::Dropped,
@@ -5285,6 +5326,20 @@ fn finish(ctx: &mut Ctx<'_, '_>, group: bool) {
     ctx.report.source_leaves = acc.total;
     ctx.report.mapped = acc.mapped;
     ctx.report.unmapped = acc.unmapped;
+    // Spans count from the file's start (see `V2Options::file_offset`).
+    let base = ctx.opts.file_offset;
+    if base > 0 {
+        for u in &mut ctx.report.unmapped {
+            if let Source::V2 { span, .. } = &mut u.source {
+                *span = shift(span.clone(), base);
+            }
+        }
+    }
+}
+
+/// `span` moved `by` bytes on (saturating: a span never wraps).
+fn shift(span: Range<usize>, by: usize) -> Range<usize> {
+    span.start.saturating_add(by)..span.end.saturating_add(by)
 }
 
 /// The accounting of `msg` given what was consumed (see [`finish`]).

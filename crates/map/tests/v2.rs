@@ -2481,3 +2481,36 @@ fn an_unsupported_trigger_mapped_as_an_update_says_so() {
         r.notes
     );
 }
+
+#[test]
+fn spans_of_a_batch_message_count_from_the_file_start() {
+    // Probe 13 P9: in a batch file each message's spans counted from its
+    // own start (both PID-3s at 99..109, where the file has `H0001\rMSH|`).
+    let file = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/hl7v2/batch_adt.hl7"),
+    )
+    .unwrap();
+    let mut reader = BatchReader::new(&file[..]);
+    let mut seen = Vec::new();
+    while let Some(entry) = reader.next_message() {
+        let offset = entry.offset;
+        assert!(offset > 0);
+        let msg = entry.result.unwrap();
+        let opts = V2Options::default().file_offset(offset);
+        let (e, r) = map_message(&msg, &opts).unwrap();
+        let nhs = &e.patient.as_ref().unwrap().identifiers[0];
+        let Some(Source::V2 { span, .. }) = nhs.sources.first() else {
+            panic!("{:?}", nhs.sources)
+        };
+        assert_eq!(&file[span.clone()], nhs.value.value().as_bytes());
+        // The report's entries too.
+        for u in &r.unmapped {
+            if let Source::V2 { span, .. } = &u.source {
+                assert_eq!(String::from_utf8_lossy(&file[span.clone()]), u.raw);
+            }
+        }
+        seen.push(span.start);
+    }
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0], seen[1]);
+}
