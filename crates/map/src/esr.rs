@@ -1661,26 +1661,38 @@ fn taken_out(
             };
             // The same row sent again (same start) names it, else the first
             // row over its dates.
-            let over: Vec<(u64, bool, Period)> = group
+            let over: Vec<(usize, bool, Period)> = group
                 .iter()
-                .filter_map(|&g| ctx.rows.get(g))
-                .filter(|new| overlaps(old, new.period()))
-                .map(|new| (new.line, new.period().0 == old.0, new.period()))
+                .filter_map(|&g| Some((g, ctx.rows.get(g)?)))
+                .filter(|(_, new)| overlaps(old, new.period()))
+                .map(|(g, new)| (g, new.period().0 == old.0, new.period()))
                 .collect();
             let hit = over.iter().find(|o| o.1).or_else(|| over.first());
-            let Some(&(line, same_start, _)) = hit else {
+            let Some(&(g, same_start, _)) = hit else {
                 continue;
             };
+            let line = ctx.rows.get(g).map_or(0, |r| r.line);
             // Every day of it covered by a later row (this file's or an
             // earlier later file's): out; else kept for the days left.
             let mut by = ctx.covered.get(&j).cloned().unwrap_or_default();
             by.extend(over.iter().map(|o| o.2));
             if covered(old, &mut by) {
                 ctx.covered.remove(&j);
-                let how = if same_start {
-                    "the same row, sent again"
+                // The same id and start: sent again as it was, or changed
+                // (naming the fields that differ).
+                let changed = match (ctx.rows.get(j), ctx.rows.get(g)) {
+                    (Some(a), Some(b)) if same_start => changed_fields(a, b),
+                    _ => Vec::new(),
+                };
+                let how = if !same_start {
+                    "a later file's row of the same id over its effective dates".to_owned()
+                } else if changed.is_empty() {
+                    "the same row, sent again unchanged".to_owned()
                 } else {
-                    "a later file's row of the same id over its effective dates"
+                    format!(
+                        "the same row (same id and effective start), changed: {}",
+                        changed.join(", ")
+                    )
                 };
                 out.push((j, format!("superseded by {} ({how})", at(line))));
             } else {
@@ -1700,6 +1712,15 @@ fn taken_out(
         ctx.note(j, &why);
     }
     out
+}
+
+/// The names of the fields whose (trimmed) text differs between two rows
+/// of one record (the same row sent again, changed or not).
+fn changed_fields(a: &Row, b: &Row) -> Vec<&'static str> {
+    (0..a.fields.len().max(b.fields.len()))
+        .filter(|&i| a.field_text(i).trim() != b.field_text(i).trim())
+        .map(|i| b.name(i))
+        .collect()
 }
 
 /// An effective period: start (`None`: from always) and end.
@@ -3921,7 +3942,10 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
         assert!(noted(
             &out,
-            &format!("{F1}:6 PRA: superseded by {C2}:2 (the same row, sent again)")
+            &format!(
+                "{F1}:6 PRA: superseded by {C2}:2 (the same row (same id and effective start), \
+                 changed: Effective End Date, Last Name"
+            )
         ));
         // A row over other days stays (history): as at 2021 the 2020 row;
         // a row sent from a later day only (no end-dated row before it)

@@ -618,3 +618,48 @@ fn a_warning_on_a_value_not_in_the_output_says_so() {
     // The worker keeps the valid address of the row in effect.
     assert_eq!(out.workers[0].telecom[0].value.value, "ada@example.invalid");
 }
+
+#[test]
+fn a_row_sent_again_changed_is_not_called_unchanged() {
+    // Probe 13 P12: the change file's row of the same id and start adds a
+    // termination date; the note said "the same row, sent again".
+    let change_name = "GO_999_GDW_GOC_20250302_00000002.DAT";
+    let full = go(NAME, "999", &[PRA.into(), ASA.into()]);
+    let changed = row(PRA, &[(17, "20250304")]);
+    let change = go(change_name, "999", std::slice::from_ref(&changed))
+        .replace("20250301 021503", "20250302 021503");
+    let opts = EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 2).unwrap());
+    let out = map_go_files(
+        [
+            (Some(NAME), full.as_bytes()),
+            (Some(change_name), change.as_bytes()),
+        ],
+        &opts,
+    );
+    assert_eq!(out.failure(), None);
+    let note = out
+        .report
+        .notes
+        .iter()
+        .find(|n| n.contains("superseded by"))
+        .unwrap();
+    assert!(!note.contains("sent again unchanged"), "{note}");
+    assert!(note.contains("changed: Actual Termination Date"), "{note}");
+    // Sent again as it was: unchanged.
+    let same = go(change_name, "999", &[PRA.into()]).replace("20250301 021503", "20250302 021503");
+    let out = map_go_files(
+        [
+            (Some(NAME), full.as_bytes()),
+            (Some(change_name), same.as_bytes()),
+        ],
+        &opts,
+    );
+    assert!(
+        out.report
+            .notes
+            .iter()
+            .any(|n| n.contains("(the same row, sent again unchanged)")),
+        "{:?}",
+        out.report.notes
+    );
+}
