@@ -1694,6 +1694,42 @@ fn delete_or_cancel_rule(
     }
 }
 
+/// [`delete_or_cancel_rule`] for an event read from FHIR, whose message
+/// type is an HL7 v2 one (a message Bundle's `MessageHeader.eventCoding`,
+/// a Provenance `activity`): a delete or cancel is quarantined, but A27 /
+/// A38 whose Encounter was read `cancelled` (the status is the resource's,
+/// not the event's).
+pub(crate) fn fhir_delete_or_cancel(report: &mut MappingReport, event: &Event) {
+    let mut parts = event.message_type.split('^');
+    let (code, trigger) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let Some((what, visit)) = delete_or_cancel(code, trigger) else {
+        return;
+    };
+    let cancelled = event
+        .encounter
+        .as_ref()
+        .is_some_and(|e| e.status.as_deref() == Some("cancelled"));
+    if visit && cancelled {
+        return;
+    }
+    let why = if visit {
+        "has no cancelled Encounter"
+    } else {
+        "deletes or cancels what the model cannot express"
+    };
+    report.identity.push(IdentityDecision {
+        reason: format!(
+            "quarantined: {} ({what}) {why}; its resources must not be written as a create \
+             or update of the records it deletes or cancels",
+            event.message_type
+        ),
+        ..IdentityDecision::default()
+    });
+}
+
 /// True when `id` (an MRG-1 identifier) is one of the patient's own: the
 /// same NHS number, or the same identifier with the same authority.
 fn is_own_identifier(patient: Option<&Patient>, id: &Identifier) -> bool {

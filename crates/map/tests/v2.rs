@@ -2514,3 +2514,33 @@ fn spans_of_a_batch_message_count_from_the_file_start() {
     assert_eq!(seen.len(), 2);
     assert_ne!(seen[0], seen[1]);
 }
+
+#[test]
+fn a_delete_read_from_a_fhir_message_is_not_an_update_either() {
+    use carecodec_map::fhir::{BundleType, event_bundle_with, read_bundle};
+    // A38 written as a message Bundle reads back cancelled: kept.
+    let (e, _) = map(adt("A38").as_bytes());
+    let bundle = event_bundle_with(&e, BundleType::Message).unwrap();
+    let (back, r) = read_bundle(&bundle);
+    assert_eq!(back.message_type, "ADT^A38");
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    // An A01's message Bundle named an A23 (delete a patient record), or an
+    // A38 whose Encounter is not cancelled: quarantined.
+    let (e, _) = map(adt("A01").as_bytes());
+    let text = event_bundle_with(&e, BundleType::Message)
+        .unwrap()
+        .to_string();
+    for ev in ["A23", "A38"] {
+        let named: serde_json::Value = serde_json::from_str(&text.replace("A01", ev)).unwrap();
+        let (back, r) = read_bundle(&named);
+        assert_eq!(back.message_type, format!("ADT^{ev}"));
+        assert!(
+            r.identity
+                .iter()
+                .any(|d| d.quarantined()
+                    && d.reason.starts_with(&format!("quarantined: ADT^{ev} ("))),
+            "{ev}: {:?}",
+            r.identity
+        );
+    }
+}
