@@ -69,9 +69,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Bundle::Transaction)]
     bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
-    /// decisions) here as NDJSON, one per message; with `--to fhir`, a
-    /// line also lists the model values its Bundles do not carry
-    /// (`not_written`).
+    /// decisions) here as NDJSON, one per message (HL7 v2 byte spans count
+    /// from the file's start; `offset` is the message's); an input or
+    /// message not mapped at all (malformed, rejected) gets a line saying
+    /// why (`rejected`); with `--to fhir`, a line also lists the model
+    /// values its Bundles do not carry (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
     /// IANA zone for times sent without an offset (when MSH-7 has none).
