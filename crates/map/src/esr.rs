@@ -3086,12 +3086,23 @@ fn report_warnings(ctx: &mut Ctx) {
         std::mem::take(&mut ctx.warnings).into_iter().collect();
     // In file order (a map's order is not the file's).
     warnings.sort_unstable_by_key(|(at, _)| *at);
+    if warnings.is_empty() {
+        return;
+    }
+    // The values reported already, looked up once each (a large file may
+    // have many warnings and many invalid values).
+    let reported: HashSet<Source> = ctx
+        .report
+        .invalid
+        .iter()
+        .map(|v| v.source.clone())
+        .collect();
     for ((row, i), (what, read)) in warnings {
         let Some(r) = ctx.rows.get(row) else { continue };
         let (name, raw) = (r.name(i), r.field_text(i).trim().to_owned());
         let used = ctx.used.get(r.first + i).copied().unwrap_or(false);
         let src = ctx.source(row, name);
-        if ctx.report.invalid.iter().any(|v| v.source == src) {
+        if reported.contains(&src) {
             continue;
         }
         let (done, action) = if read {
