@@ -69,9 +69,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Bundle::Transaction)]
     bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
-    /// decisions) here as NDJSON, one per message; with `--to fhir`, a
-    /// line also lists the model values its Bundles do not carry
-    /// (`not_written`).
+    /// decisions) here as NDJSON, one per message (HL7 v2 byte spans count
+    /// from the file's start; `offset` is the message's); an input or
+    /// message not mapped at all (malformed, rejected) gets a line saying
+    /// why (`rejected`); with `--to fhir`, a line also lists the model
+    /// values its Bundles do not carry (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
     /// IANA zone for times sent without an offset (when MSH-7 has none).
@@ -148,6 +150,15 @@ struct ReportLine<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<usize>,
+    /// HL7 v2 input: the byte offset of the message in the file (its
+    /// sources' spans count from the file's start, this offset included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<usize>,
+    /// Why the input (a FHIR file, a file of no known format) or the HL7 v2
+    /// message was not mapped at all (malformed, rejected by the parser, no
+    /// MSH-9): nothing of it is in the output, and the run exits 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<&'a str>,
     /// HL7 v2 input: the patient group (1-based) of a message mapped as
     /// one event per patient (`map_patient_groups`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,8 +243,7 @@ impl<'a> From<&'a EsrDeletion> for DeletedLine<'a> {
 fn write_report(
     out: &mut impl Write,
     file: &str,
-    message: Option<usize>,
-    group: Option<usize>,
+    (message, offset, group): (Option<usize>, Option<usize>, Option<usize>),
     report: &MappingReport,
     not_written: Vec<NotWritten>,
 ) -> Result<(), Box<dyn Error>> {
@@ -249,6 +259,8 @@ fn write_report(
         &ReportLine {
             file,
             message,
+            offset,
+            rejected: None,
             group,
             complete: None,
             deleted: Vec::new(),
@@ -256,6 +268,48 @@ fn write_report(
             report,
         },
     )?;
+    Ok(())
+}
+
+/// Says on stderr that `file` (or its message `message`, at byte `offset`)
+/// was not mapped and why, and with a report writes a line for it
+/// (`rejected`: the reason, also its report's note). The caller goes on with
+/// the other inputs (messages) and the run exits 1.
+fn rejected(
+    report: Option<&mut BufWriter<File>>,
+    file: &str,
+    (message, offset): (Option<usize>, Option<usize>),
+    why: &str,
+) -> Result<(), Box<dyn Error>> {
+    match message {
+        Some(n) => eprintln!("{file}: message {n} rejected: {why}"),
+        None => eprintln!("{file}: not mapped: {why} (the other inputs are mapped)"),
+    }
+    if let Some(r) = report {
+        let note = match message {
+            Some(n) => format!("message {n} rejected, not mapped: {why}"),
+            None => format!("not mapped: {why}"),
+        };
+        let report = MappingReport {
+            notes: vec![note],
+            ..MappingReport::default()
+        };
+        serde_json::to_writer(
+            &mut *r,
+            &ReportLine {
+                file,
+                message,
+                offset,
+                rejected: Some(why),
+                group: None,
+                complete: None,
+                deleted: Vec::new(),
+                not_written: Vec::new(),
+                report: &report,
+            },
+        )?;
+        r.write_all(b"\n")?;
+    }
     Ok(())
 }
 
@@ -289,17 +343,33 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 // FHIR XML is read as the FHIR JSON it converts to (losslessly:
                 // decimals, extensions and `_element`s included), so sources
                 // are the same element paths either way.
+                // A malformed file is reported (stderr and report) and the
+                // run goes on with the other inputs (exit 1).
                 let json;
                 let text: &[u8] = if strip_bom(&bytes).trim_ascii_start().starts_with(b"<") {
-                    json = carecodec_fhir::xml::xml_to_json(&bytes)
-                        .map_err(|e| format!("{name}: not FHIR XML: {e}"))?;
+                    match carecodec_fhir::xml::xml_to_json(&bytes) {
+                        Ok(j) => json = j,
+                        Err(e) => {
+                            failed = true;
+                            let why = format!("not FHIR XML: {e}");
+                            rejected(report_out.as_mut(), &name, (None, None), &why)?;
+                            continue;
+                        }
+                    }
                     json.as_bytes()
                 } else {
                     &bytes
                 };
                 // Numbers as sent: a `Value` alone would turn `4.50` into `4.5`.
-                let doc = JsonDocument::from_slice(strip_bom(text))
-                    .map_err(|e| format!("{name}: not FHIR JSON: {e}"))?;
+                let doc = match JsonDocument::from_slice(strip_bom(text)) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        failed = true;
+                        let why = format!("not FHIR JSON: {e}");
+                        rejected(report_out.as_mut(), &name, (None, None), &why)?;
+                        continue;
+                    }
+                };
                 if is_workforce(doc.value()) {
                     // Practitioners and their roles, no Patient: one worker each.
                     let (workers, report) = read_workers(&doc);
@@ -333,6 +403,8 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                             &ReportLine {
                                 file: &name,
                                 message: None,
+                                offset: None,
+                                rejected: None,
                                 group: None,
                                 complete: None,
                                 deleted: Vec::new(),
@@ -365,7 +437,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 let lost = report_out.is_some().then_some(&mut not_written);
                 failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name, lost)?;
                 if let Some(r) = report_out.as_mut() {
-                    write_report(r, &name, None, None, &report, not_written)?;
+                    write_report(r, &name, (None, None, None), &report, not_written)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -376,25 +448,35 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 esr.push((name, bytes));
                 continue;
             }
-            Input::Unknown => return Err(format!("{name}: not HL7 v2, FHIR or ESR").into()),
+            Input::Unknown => {
+                failed = true;
+                let why = "not HL7 v2, FHIR or ESR";
+                rejected(report_out.as_mut(), &name, (None, None), why)?;
+                continue;
+            }
         }
         let mut reader = BatchReader::new(&bytes[..]);
         while let Some(entry) = reader.next_message() {
+            // A rejected message gets a report line too (`rejected`).
+            let at = (Some(entry.number), Some(entry.offset));
             let msg = match entry.result {
                 Ok(m) => m,
                 Err(e) => {
-                    eprintln!("{name}: message {} rejected: {e}", entry.number);
                     failed = true;
+                    rejected(report_out.as_mut(), &name, at, &e.to_string())?;
                     continue;
                 }
             };
+            // Spans count from the file's start (a batch's later messages
+            // included).
+            opts.file_offset = entry.offset;
             // One event per patient group: an ORU^R01 of several patients'
             // results (or an A40 of several merges) is one per patient.
             let groups = match map_patient_groups(&msg, &opts) {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("{name}: message {}: {e}", entry.number);
                     failed = true;
+                    rejected(report_out.as_mut(), &name, at, &e.to_string())?;
                     continue;
                 }
             };
@@ -431,7 +513,8 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 failed |= !write_event(&mut out, &mut buf, event, skip, &args, &label, lost)?;
                 if let Some(r) = report_out.as_mut() {
                     let group = split.then_some(k + 1);
-                    write_report(r, &name, Some(entry.number), group, report, not_written)?;
+                    let at = (Some(entry.number), Some(entry.offset), group);
+                    write_report(r, &name, at, report, not_written)?;
                     r.write_all(b"\n")?;
                 }
             }
@@ -527,6 +610,8 @@ fn envelope_problems(
             &ReportLine {
                 file: name,
                 message: None,
+                offset: None,
+                rejected: None,
                 group: None,
                 complete: Some(false),
                 deleted: Vec::new(),
@@ -722,6 +807,8 @@ fn write_esr<W: Write, R: Write>(
             &ReportLine {
                 file: name,
                 message: None,
+                offset: None,
+                rejected: None,
                 group: None,
                 complete: Some(mapped.complete),
                 deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),

@@ -385,7 +385,8 @@ fn fhir_xml_maps_as_its_json() {
     let bad = tmp("bad.xml");
     std::fs::write(&bad, "<Patient xmlns=\"http://hl7.org/fhir\"><bad").unwrap();
     let out = bin().arg("map").arg(&bad).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // Malformed, not unreadable: reported, exit 1 (probe 13 P10).
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("not FHIR XML") && err.contains("line 1"),
@@ -1370,5 +1371,171 @@ PID|2||4010232137^^^NHS^NH||JONES^MARY\rPV1|1|I|W1^1^B\r",
     assert!(
         doc.contains("9434765919") && !doc.contains("4010232137"),
         "{doc}"
+    );
+}
+
+/// The lines of an NDJSON report.
+fn report_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Probe 13 P10: a malformed FHIR file ended the whole run (exit 2): the
+/// inputs after it and every ESR input were never mapped, and stderr did
+/// not say so. It is reported and the run goes on, exit 1.
+#[test]
+fn a_malformed_fhir_input_is_reported_and_the_others_are_mapped() {
+    let good = data("fhir/patient-uk-core.json");
+    let truncated = tmp("truncated.json");
+    let text = std::fs::read_to_string(&good).unwrap();
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let unknown = tmp("unknown.txt");
+    std::fs::write(&unknown, "neither v2 nor FHIR nor ESR\n").unwrap();
+    let adt = data("hl7v2/adt_a01.hl7");
+    let esr = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let report = tmp("p10.ndjson");
+    let files: [&Path; 5] = [&good, &truncated, &unknown, &adt, &esr];
+    let out = run_map(
+        &["--report"],
+        &[&report, files[0], files[1], files[2], files[3], files[4]],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("truncated.json: not mapped: not FHIR JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown.txt: not mapped: not HL7 v2, FHIR or ESR"),
+        "{err}"
+    );
+    // Everything else is mapped as without the bad inputs.
+    let without = run_map(&[], &[&good, &adt, &esr]);
+    assert!(without.status.success());
+    assert_eq!(out.stdout, without.stdout);
+    let lines = report_lines(&report);
+    let rejected: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.get("rejected").is_some())
+        .collect();
+    assert_eq!(rejected.len(), 2, "{lines:?}");
+    assert!(
+        rejected[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("truncated.json")
+    );
+    assert!(
+        rejected[0]["rejected"]
+            .as_str()
+            .unwrap()
+            .starts_with("not FHIR JSON")
+    );
+    // The good FHIR file, the v2 message and the ESR state each have theirs.
+    assert_eq!(lines.len(), 5, "{lines:?}");
+}
+
+/// Probe 13 P11: a v2 message the parser rejects, or one with no MSH-9, got
+/// a line on stderr only, none in the report.
+#[test]
+fn a_rejected_hl7_message_gets_a_report_line() {
+    let file = tmp("p11.hl7");
+    let ok = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|3|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
+    std::fs::write(
+        &file,
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|1|P|2.4\rpid|1||9434765919\r\
+             MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||||P|2.4\rPID|1||9434765919^^^NHS^NH\r{ok}"
+        ),
+    )
+    .unwrap();
+    let report = tmp("p11.ndjson");
+    let out = run_map(&["--report"], &[&report, &file]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines = report_lines(&report);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (k, line) in lines.iter().take(2).enumerate() {
+        assert_eq!(line["message"], k + 1);
+        let why = line["rejected"].as_str().unwrap();
+        assert!(!why.is_empty());
+        assert!(
+            err.contains(&format!("message {} rejected: {why}", k + 1)),
+            "{err}"
+        );
+        assert!(line["offset"].as_u64().is_some());
+    }
+    assert!(lines[1]["rejected"].as_str().unwrap().contains("MSH-9"));
+    assert_eq!(lines[2]["message"], 3);
+    assert!(lines[2].get("rejected").is_none());
+}
+
+/// Probe 13 P9: the spans of a batch file's messages counted from each
+/// message's start, and a report line gave no offset: they count from the
+/// file's start, and each line gives the message's offset.
+#[test]
+fn hl7_spans_in_the_report_count_from_the_file_start() {
+    let batch = data("hl7v2/batch_adt.hl7");
+    let bytes = std::fs::read(&batch).unwrap();
+    let report = tmp("p9.ndjson");
+    let out = run_map(&["--report"], &[&report, &batch]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = report_lines(&report);
+    assert_eq!(lines.len(), 2);
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (line, event) in lines.iter().zip(&events) {
+        let offset = line["offset"].as_u64().unwrap() as usize;
+        assert!(bytes[offset..].starts_with(b"MSH|"));
+        let id = &event["patient"]["identifiers"][0];
+        let nhs = id["value"]["id"]["number"].as_str().unwrap();
+        let span = &id["sources"][0]["span"];
+        let (start, end) = (
+            span["start"].as_u64().unwrap() as usize,
+            span["end"].as_u64().unwrap() as usize,
+        );
+        assert!(start > offset);
+        assert_eq!(&bytes[start..end], nhs.as_bytes());
+    }
+}
+
+/// Probe 13 P7: an ADT delete (A23) was written as upserts with exit 0.
+#[test]
+fn an_adt_delete_is_quarantined_not_written_as_an_update() {
+    let a01 = std::fs::read_to_string(data("hl7v2/adt_a01.hl7")).unwrap();
+    let file = tmp("a23.hl7");
+    std::fs::write(
+        &file,
+        a01.replace("ADT^A01^ADT_A01", "ADT^A23^ADT_A21")
+            .replace("EVN|A01|", "EVN|A23|"),
+    )
+    .unwrap();
+    let report = tmp("a23.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &file]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("ADT^A23 (delete a patient record)"), "{err}");
+    let lines = report_lines(&report);
+    let identity = lines[0]["report"]["identity"].as_array().unwrap();
+    assert!(
+        identity.iter().any(|d| d["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("quarantined: ADT^A23")),
+        "{identity:?}"
     );
 }

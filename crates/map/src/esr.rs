@@ -492,6 +492,10 @@ struct Ctx {
     /// Fields not valid UTF-8 in a UTF-8 file (row, field), read with
     /// U+FFFD for the bytes that are not: each is reported `interpreted`.
     undecoded: Vec<(usize, usize)>,
+    /// The reader's warnings on accepted rows, by (row, field): what it
+    /// found, and whether the mapper read the value (`mark`). Each becomes
+    /// an `invalid` entry (`report_warnings`).
+    warnings: HashMap<(usize, usize), (String, bool)>,
     /// Whether each file's rows joined the final state (applied, from the
     /// last full file on: see `map_go_files`); empty for one file, whose
     /// rows all did. The workers come in the order the state first had
@@ -530,6 +534,7 @@ impl Ctx {
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
             undecoded: Vec::new(),
+            warnings: HashMap::new(),
             joined: Vec::new(),
         }
     }
@@ -605,6 +610,13 @@ impl Ctx {
         if i < r.fields.len() {
             if let Some(u) = self.used.get_mut(r.first + i) {
                 *u = true;
+            }
+        }
+        // A value the reader warned of, read: reported kept (see
+        // `report_warnings`). Most files have no warning: no lookup.
+        if !self.warnings.is_empty() {
+            if let Some((_, read)) = self.warnings.get_mut(&(row, i)) {
+                *read = true;
             }
         }
     }
@@ -803,6 +815,8 @@ struct Loaded {
     /// Fields not valid UTF-8 in a UTF-8 file (row, field), read with
     /// U+FFFD for the bytes that are not.
     undecoded: Vec<(usize, usize)>,
+    /// The reader's warnings on accepted rows: (row, field, what).
+    warnings: Vec<(usize, usize, String)>,
     /// The reader's file problems, as notes.
     notes: Vec<String>,
     complete: bool,
@@ -826,6 +840,7 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     let mut undecoded = Vec::new();
+    let mut warnings = Vec::new();
     while let Some(entry) = reader.next_record() {
         let typed = entry.typed_fields();
         // The names as the typed view gives them (see `TypedFields`).
@@ -871,6 +886,15 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
                     .collect::<Vec<_>>()
                     .join("; "),
             ));
+        } else {
+            // An accepted row's warnings (an invalid e-mail, FTE above 1…)
+            // each reach the report as an `invalid` entry.
+            warnings.extend(
+                entry
+                    .problems
+                    .iter()
+                    .map(|p| (rows.len(), p.field_index.unwrap_or(0), p.kind.to_string())),
+            );
         }
         let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
@@ -962,6 +986,7 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         rows,
         rejected,
         undecoded,
+        warnings,
         notes,
         complete,
         file_errors,
@@ -1022,6 +1047,7 @@ fn map_loaded(mut l: Loaded, opts: &EsrOptions) -> EsrMapping {
     };
     let mut ctx = Ctx::new(vec![l.file], l.rows, vpd, report, as_at);
     ctx.undecoded = l.undecoded;
+    ctx.warnings = warned(l.warnings);
     resolve(ctx, l.rejected, out)
 }
 
@@ -1436,6 +1462,7 @@ fn merge(
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     let mut undecoded = Vec::new();
+    let mut warnings = Vec::new();
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
@@ -1470,6 +1497,7 @@ fn merge(
         let offset = rows.len();
         rejected.extend(l.rejected.into_iter().map(|(i, why)| (i + offset, why)));
         undecoded.extend(l.undecoded.into_iter().map(|(i, f)| (i + offset, f)));
+        warnings.extend(l.warnings.into_iter().map(|(i, f, w)| (i + offset, f, w)));
         rows.extend(l.rows.into_iter().map(|mut r| {
             r.file = k;
             r
@@ -1493,6 +1521,7 @@ fn merge(
     report.notes.append(&mut notes);
     let mut ctx = Ctx::new(names, rows, vpd.unwrap_or_default(), report, as_at);
     ctx.undecoded = undecoded;
+    ctx.warnings = warned(warnings);
     // The notes on the whole state name the last file applied.
     if let Some(k) = uses.iter().rposition(|u| applied(u.0)) {
         ctx.file = ctx.file_name(k);
@@ -1693,26 +1722,38 @@ fn taken_out(
             };
             // The same row sent again (same start) names it, else the first
             // row over its dates.
-            let over: Vec<(u64, bool, Period)> = group
+            let over: Vec<(usize, bool, Period)> = group
                 .iter()
-                .filter_map(|&g| ctx.rows.get(g))
-                .filter(|new| overlaps(old, new.period()))
-                .map(|new| (new.line, new.period().0 == old.0, new.period()))
+                .filter_map(|&g| Some((g, ctx.rows.get(g)?)))
+                .filter(|(_, new)| overlaps(old, new.period()))
+                .map(|(g, new)| (g, new.period().0 == old.0, new.period()))
                 .collect();
             let hit = over.iter().find(|o| o.1).or_else(|| over.first());
-            let Some(&(line, same_start, _)) = hit else {
+            let Some(&(g, same_start, _)) = hit else {
                 continue;
             };
+            let line = ctx.rows.get(g).map_or(0, |r| r.line);
             // Every day of it covered by a later row (this file's or an
             // earlier later file's): out; else kept for the days left.
             let mut by = ctx.covered.get(&j).cloned().unwrap_or_default();
             by.extend(over.iter().map(|o| o.2));
             if covered(old, &mut by) {
                 ctx.covered.remove(&j);
-                let how = if same_start {
-                    "the same row, sent again"
+                // The same id and start: sent again as it was, or changed
+                // (naming the fields that differ).
+                let changed = match (ctx.rows.get(j), ctx.rows.get(g)) {
+                    (Some(a), Some(b)) if same_start => changed_fields(a, b),
+                    _ => Vec::new(),
+                };
+                let how = if !same_start {
+                    "a later file's row of the same id over its effective dates".to_owned()
+                } else if changed.is_empty() {
+                    "the same row, sent again unchanged".to_owned()
                 } else {
-                    "a later file's row of the same id over its effective dates"
+                    format!(
+                        "the same row (same id and effective start), changed: {}",
+                        changed.join(", ")
+                    )
                 };
                 out.push((j, format!("superseded by {} ({how})", at(line))));
             } else {
@@ -1732,6 +1773,15 @@ fn taken_out(
         ctx.note(j, &why);
     }
     out
+}
+
+/// The names of the fields whose (trimmed) text differs between two rows
+/// of one record (the same row sent again, changed or not).
+fn changed_fields(a: &Row, b: &Row) -> Vec<&'static str> {
+    (0..a.fields.len().max(b.fields.len()))
+        .filter(|&i| a.field_text(i).trim() != b.field_text(i).trim())
+        .map(|i| b.name(i))
+        .collect()
 }
 
 /// An effective period: start (`None`: from always) and end.
@@ -1818,6 +1868,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             ctx.file
         ));
         out.deleted = deletions(&mut ctx, &rejected_rows, &[]);
+        report_warnings(&mut ctx);
         finish(&mut ctx);
         out.report = ctx.report;
         return out;
@@ -1937,6 +1988,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
     note_orphans(&mut ctx, &persons, &by_person);
     registration_conflicts(&workers, &mut ctx.report);
     out.deleted = deletions(&mut ctx, &rejected_rows, &workers);
+    report_warnings(&mut ctx);
     finish(&mut ctx);
     out.workers = workers;
     out.report = ctx.report;
@@ -2335,7 +2387,20 @@ fn worker(
     w.birth_date = ctx
         .date(pi, "Date of Birth")
         .map(|d| d.map(PartialDate::day));
-    if let Some(e) = ctx.text(pi, "Office E-mail Address") {
+    // An address without exactly one `@` (the reader's warning) is no
+    // e-mail address: not kept, so never written as one.
+    if let Some(e) =
+        ctx.text(pi, "Office E-mail Address")
+            .filter(|e| match e.value.matches('@').count() {
+                1 => true,
+                _ => {
+                    let why = "invalid e-mail address (not exactly one @): not kept, so not \
+                           written as an e-mail";
+                    ctx.invalid_value(e, why, Action::Dropped);
+                    false
+                }
+            })
+    {
         w.telecom.push(e.map(|value| Telecom {
             system: Some("email".into()),
             value,
@@ -3049,6 +3114,77 @@ pub fn identity(w: &Worker) -> IdentityDecision {
         seen: w.identifiers.clone(),
         key,
         reason,
+    }
+}
+
+/// The reader's warnings on accepted rows, by (row, field), none read yet
+/// (two on one field are said together).
+fn warned(list: Vec<(usize, usize, String)>) -> HashMap<(usize, usize), (String, bool)> {
+    let mut out: HashMap<(usize, usize), (String, bool)> = HashMap::new();
+    for (row, field, what) in list {
+        match out.get_mut(&(row, field)) {
+            Some((w, _)) => {
+                w.push_str("; ");
+                w.push_str(&what);
+            }
+            None => {
+                out.insert((row, field), (what, false));
+            }
+        }
+    }
+    out
+}
+
+/// Reports each warning the reader gave on an accepted row (an invalid
+/// e-mail, FTE above 1, a non-numeric id …) as an `invalid` entry with what
+/// was done: a value the mapper read is kept as sent (`kept-as-text`); one
+/// it did not read is in no output (`dropped`: its row was set aside, see
+/// the notes, or the field is not mapped, see `unmapped`). A value the
+/// mapper reported itself (an NI number not used for matching, an e-mail
+/// not written) is not reported twice.
+fn report_warnings(ctx: &mut Ctx) {
+    let mut warnings: Vec<((usize, usize), (String, bool))> =
+        std::mem::take(&mut ctx.warnings).into_iter().collect();
+    // In file order (a map's order is not the file's).
+    warnings.sort_unstable_by_key(|(at, _)| *at);
+    if warnings.is_empty() {
+        return;
+    }
+    // The values reported already, looked up once each (a large file may
+    // have many warnings and many invalid values).
+    let reported: HashSet<Source> = ctx
+        .report
+        .invalid
+        .iter()
+        .map(|v| v.source.clone())
+        .collect();
+    for ((row, i), (what, read)) in warnings {
+        let Some(r) = ctx.rows.get(row) else { continue };
+        let (name, raw) = (r.name(i), r.field_text(i).trim().to_owned());
+        let used = ctx.used.get(r.first + i).copied().unwrap_or(false);
+        let src = ctx.source(row, name);
+        if reported.contains(&src) {
+            continue;
+        }
+        let (done, action) = if read {
+            ("kept as sent", Action::KeptAsText)
+        } else if used {
+            (
+                "not in the output: its row was set aside (see the notes)",
+                Action::Dropped,
+            )
+        } else {
+            (
+                "not in the output: the field is not mapped (see unmapped)",
+                Action::Dropped,
+            )
+        };
+        ctx.invalid(
+            src,
+            raw,
+            format!("{what} (the ESR reader's warning): {done}"),
+            action,
+        );
     }
 }
 
@@ -3878,7 +4014,10 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
         assert!(noted(
             &out,
-            &format!("{F1}:6 PRA: superseded by {C2}:2 (the same row, sent again)")
+            &format!(
+                "{F1}:6 PRA: superseded by {C2}:2 (the same row (same id and effective start), \
+                 changed: Effective End Date, Last Name"
+            )
         ));
         // A row over other days stays (history): as at 2021 the 2020 row;
         // a row sent from a later day only (no end-dated row before it)

@@ -57,6 +57,12 @@ pub struct V2Options {
     pub zone: Tz,
     /// The trust's ODS code, used as the authority of MRNs sent without one.
     pub trust_ods: Option<String>,
+    /// Where the message starts in its file (a byte offset): added to the
+    /// byte span of every HL7 v2 source (of the event's values and of the
+    /// report's `unmapped` and `invalid` entries), so that spans count from
+    /// the file's start. Default 0: spans count from the start of the bytes
+    /// the message was parsed from (a file holding that one message).
+    pub file_offset: usize,
 }
 
 impl V2Options {
@@ -101,6 +107,34 @@ impl V2Options {
         self.trust_ods = Some(ods.to_owned());
         self
     }
+
+    /// These options for a message that starts `offset` bytes into its file
+    /// (a batch file's second message, say): every span of an HL7 v2 source
+    /// then counts from the file's start, as `BatchReader` entries give it.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::BatchReader;
+    /// use carecodec_map::v2::{map_message, V2Options};
+    /// use carecodec_model::Source;
+    ///
+    /// let file = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|1|P|2.4\r\
+    /// PID|1||9434765919^^^NHS^NH\r\
+    /// MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091600||ADT^A08|2|P|2.4\r\
+    /// PID|1||9449305552^^^NHS^NH\r";
+    /// let mut reader = BatchReader::new(&file[..]);
+    /// reader.next_message();
+    /// let second = reader.next_message().unwrap();
+    /// let opts = V2Options::default().file_offset(second.offset);
+    /// let (event, _) = map_message(&second.result.unwrap(), &opts).unwrap();
+    /// let nhs = &event.patient.unwrap().identifiers[0];
+    /// let Some(Source::V2 { span, .. }) = nhs.sources.first() else { panic!() };
+    /// assert_eq!(&file[span.clone()], b"9449305552"); // bytes of the file
+    /// ```
+    #[must_use]
+    pub fn file_offset(mut self, offset: usize) -> V2Options {
+        self.file_offset = offset;
+        self
+    }
 }
 
 impl Default for V2Options {
@@ -108,6 +142,7 @@ impl Default for V2Options {
         V2Options {
             zone: chrono_tz::Europe::London,
             trust_ods: None,
+            file_offset: 0,
         }
     }
 }
@@ -228,7 +263,13 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let p = at.path()?;
         let v = self.locate(p)?;
         self.consumed.mark(v.span());
-        Some((v, Source::v2(self.source_path(p)?, v.span())))
+        Some((v, self.source(self.source_path(p)?, v.span())))
+    }
+
+    /// The source of the value at `span` in the message (see
+    /// [`V2Options::file_offset`]: spans count from the file's start).
+    fn source(&self, path: V2Path, span: Range<usize>) -> Source {
+        Source::v2(path, shift(span, self.opts.file_offset))
     }
 
     /// Decoded text at `at` without consuming it: a look at a component that
@@ -1050,6 +1091,36 @@ fn kind_of(code: &str, trigger: &str) -> AdtKind {
     }
 }
 
+/// An ADT trigger event outside the supported list (see [`kind_of`]) whose
+/// meaning is to delete or cancel (HL7 v2 table 0003): what it means, and
+/// whether it cancels a visit that has not begun, which the model expresses
+/// as A11's cancel is (`Encounter.status` cancelled). The others have no
+/// expression in the model (a deletion, or the undoing of a pending state
+/// or a tracking event the model does not hold): mapping their segments
+/// would write the record they delete or cancel as a create or update, so
+/// they are quarantined.
+fn delete_or_cancel(code: &str, trigger: &str) -> Option<(&'static str, bool)> {
+    if code != "ADT" {
+        return None;
+    }
+    Some(match trigger {
+        "A23" => ("delete a patient record", false),
+        "A25" => ("cancel pending discharge", false),
+        "A26" => ("cancel pending transfer", false),
+        "A27" => ("cancel pending admit", true),
+        "A29" => ("delete person information", false),
+        "A32" => ("cancel patient arriving - tracking", false),
+        "A33" => ("cancel patient departing - tracking", false),
+        "A37" => ("unlink patient information", false),
+        "A38" => ("cancel pre-admit", true),
+        "A52" => ("cancel leave of absence for a patient", false),
+        "A53" => ("cancel patient returned from a leave of absence", false),
+        "A55" => ("cancel change attending doctor", false),
+        "A62" => ("cancel change consulting doctor", false),
+        _ => return None,
+    })
+}
+
 /// Maps one HL7 v2 message to an [`Event`] and its [`MappingReport`].
 ///
 /// ```
@@ -1373,6 +1444,8 @@ fn map_window(
                 .ok()
         })
         .and_then(|t| t.offset);
+    // A delete or cancel outside the supported triggers (see the end).
+    let undo = delete_or_cancel(mt.code, mt.trigger);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
         message_type: message_type(mt.code, mt.trigger),
@@ -1504,7 +1577,9 @@ fn map_window(
         // Event[EncounterStatus]); PV1's inference stays where it says nothing.
         // An A08 whose PV1 has an admit or discharge time says where the
         // visit stands: PV1's status (see `update_status`).
-        match event_status(event.kind) {
+        // A27 / A38 cancel a visit that has not begun, as A11 does.
+        let cancels = undo.is_some_and(|(_, visit)| visit).then_some("cancelled");
+        match event_status(event.kind).or(cancels) {
             Some(_) if event.kind == AdtKind::Update && update_status(e) => {
                 let status = e.status.as_deref().unwrap_or_default();
                 ctx.report.notes.push(format!(
@@ -1563,6 +1638,7 @@ fn map_window(
             "no PID: the results are about no patient (ORU^R01's PATIENT group is optional)".into(),
         );
     }
+    delete_or_cancel_rule(&mut ctx.report, &event, undo);
     match window.group {
         None => {
             if let Some(reason) = patient_groups(&event, window.groups) {
@@ -1591,6 +1667,83 @@ fn map_window(
     // Accounting.
     finish(&mut ctx, window.group.is_some());
     Ok((event, ctx.report))
+}
+
+/// What an event of no supported trigger (`kind = Other`) becomes, said in
+/// `report` (docs/mapping.md, "Supported triggers"). A delete or cancel
+/// (`undo`, see [`delete_or_cancel`]) must never become a create or update:
+/// A27 / A38 with a PV1 are mapped as A11 is (the Encounter cancelled) and
+/// noted; any other one, and A27 / A38 with no visit to cancel, is
+/// quarantined. Any other event is mapped as an update of the records its
+/// segments carry, and a note says so.
+fn delete_or_cancel_rule(
+    report: &mut MappingReport,
+    event: &Event,
+    undo: Option<(&'static str, bool)>,
+) {
+    let mt = &event.message_type;
+    match undo {
+        Some((what, true)) if event.encounter.is_some() => report.notes.push(format!(
+            "{mt} ({what}): not a supported trigger; mapped as A11 (cancel admit) is: the \
+             visit's Encounter status is cancelled"
+        )),
+        Some((what, visit)) => {
+            let why = if visit {
+                "has no PV1: there is no visit to cancel"
+            } else {
+                "deletes or cancels what the model cannot express"
+            };
+            report.identity.push(IdentityDecision {
+                reason: format!(
+                    "quarantined: {mt} ({what}) {why}; its segments must not be written as a \
+                     create or update of the records they delete or cancel"
+                ),
+                ..IdentityDecision::default()
+            });
+        }
+        None if event.kind == AdtKind::Other => report.notes.push(format!(
+            "{mt}: not a supported trigger event: treated as an update (the records its \
+             segments carry are mapped as sent, and a transaction Bundle creates or updates \
+             them)"
+        )),
+        None => {}
+    }
+}
+
+/// [`delete_or_cancel_rule`] for an event read from FHIR, whose message
+/// type is an HL7 v2 one (a message Bundle's `MessageHeader.eventCoding`,
+/// a Provenance `activity`): a delete or cancel is quarantined, but A27 /
+/// A38 whose Encounter was read `cancelled` (the status is the resource's,
+/// not the event's).
+pub(crate) fn fhir_delete_or_cancel(report: &mut MappingReport, event: &Event) {
+    let mut parts = event.message_type.split('^');
+    let (code, trigger) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let Some((what, visit)) = delete_or_cancel(code, trigger) else {
+        return;
+    };
+    let cancelled = event
+        .encounter
+        .as_ref()
+        .is_some_and(|e| e.status.as_deref() == Some("cancelled"));
+    if visit && cancelled {
+        return;
+    }
+    let why = if visit {
+        "has no cancelled Encounter"
+    } else {
+        "deletes or cancels what the model cannot express"
+    };
+    report.identity.push(IdentityDecision {
+        reason: format!(
+            "quarantined: {} ({what}) {why}; its resources must not be written as a create \
+             or update of the records it deletes or cancels",
+            event.message_type
+        ),
+        ..IdentityDecision::default()
+    });
 }
 
 /// True when `id` (an MRG-1 identifier) is one of the patient's own: the
@@ -4668,7 +4821,7 @@ fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
         return;
     };
     ctx.invalid(
-        Source::v2(path, segment.span()),
+        ctx.source(path, segment.span()),
         segment.raw(),
         why,
         Action::Dropped,
@@ -5226,6 +5379,20 @@ fn finish(ctx: &mut Ctx<'_, '_>, group: bool) {
     ctx.report.source_leaves = acc.total;
     ctx.report.mapped = acc.mapped;
     ctx.report.unmapped = acc.unmapped;
+    // Spans count from the file's start (see `V2Options::file_offset`).
+    let base = ctx.opts.file_offset;
+    if base > 0 {
+        for u in &mut ctx.report.unmapped {
+            if let Source::V2 { span, .. } = &mut u.source {
+                *span = shift(span.clone(), base);
+            }
+        }
+    }
+}
+
+/// `span` moved `by` bytes on (saturating: a span never wraps).
+fn shift(span: Range<usize>, by: usize) -> Range<usize> {
+    span.start.saturating_add(by)..span.end.saturating_add(by)
 }
 
 /// The accounting of `msg` given what was consumed (see [`finish`]).

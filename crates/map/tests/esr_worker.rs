@@ -549,3 +549,117 @@ fn a_deletion_with_no_vpd_is_quarantined() {
     assert!(write_deletions_bundle(&out.deleted, &mut written).is_err());
     assert!(written.is_empty());
 }
+
+/// The `invalid` entries of `out` at `field`.
+fn invalid_at<'a>(out: &'a EsrMapping, field: &str) -> Vec<&'a carecodec_model::Invalid> {
+    out.report
+        .invalid
+        .iter()
+        .filter(|i| matches!(&i.source, Source::Esr { field: f, .. } if f == field))
+        .collect()
+}
+
+#[test]
+fn reader_warnings_on_accepted_rows_reach_the_report() {
+    // Probe 13 P8: an e-mail with no `@` and FTE 1.8 are warnings of the
+    // reader on rows it accepts; the report listed neither and the e-mail
+    // was written as a FHIR e-mail.
+    let pra = row(PRA, &[(35, "ada.testperson.example.invalid")]);
+    let asa = row(ASA, &[(25, "1.8")]);
+    let out = map(
+        &[pra, asa, ETA.into(), LCA.into(), ORA.into(), POA.into()],
+        (2025, 3, 1),
+    );
+    assert!(out.report.balanced());
+    // The e-mail: invalid, dropped, and in no telecom (nor the Bundle).
+    let email = invalid_at(&out, "Office E-mail Address");
+    assert_eq!(email.len(), 1, "{:?}", out.report.invalid);
+    assert_eq!(email[0].raw, "ada.testperson.example.invalid");
+    assert_eq!(email[0].action, Action::Dropped);
+    assert!(out.workers[0].telecom.is_empty());
+    let bundle = worker_bundle(&out.workers[0]).unwrap().to_string();
+    assert!(!bundle.contains("ada.testperson"), "{bundle}");
+    // FTE above 1: kept as sent, and said so.
+    let fte = invalid_at(&out, "FTE");
+    assert_eq!(fte.len(), 1, "{:?}", out.report.invalid);
+    assert_eq!(
+        (fte[0].raw.as_str(), fte[0].action),
+        ("1.8", Action::KeptAsText)
+    );
+    assert!(fte[0].reason.contains("FTE above 1"), "{}", fte[0].reason);
+    assert_eq!(
+        out.workers[0].assignments[0]
+            .fte
+            .as_ref()
+            .map(|f| f.value.as_str()),
+        Some("1.8")
+    );
+    // The NI number the mapper checks itself is listed once.
+    let pra = row(PRA, &[(14, "XX123")]);
+    let out = map(&[pra, ASA.into()], (2025, 3, 1));
+    let ni = invalid_at(&out, "National Insurance Number");
+    assert_eq!(ni.len(), 1, "{:?}", out.report.invalid);
+    assert_eq!(ni[0].action, Action::NotUsedForMatching);
+}
+
+#[test]
+fn a_warning_on_a_value_not_in_the_output_says_so() {
+    // A warned value in a row set aside (not in effect): dropped, not "kept".
+    let old = row(
+        PRA,
+        &[(2, "20200101"), (3, "20220403"), (35, "no-at-sign.example")],
+    );
+    let out = map(&[PRA.into(), old, ASA.into()], (2025, 3, 1));
+    let email = invalid_at(&out, "Office E-mail Address");
+    assert_eq!(email.len(), 1, "{:?}", out.report.invalid);
+    assert_eq!(email[0].raw, "no-at-sign.example");
+    assert_eq!(email[0].action, Action::Dropped);
+    assert!(email[0].reason.contains("set aside"), "{}", email[0].reason);
+    // The worker keeps the valid address of the row in effect.
+    assert_eq!(out.workers[0].telecom[0].value.value, "ada@example.invalid");
+}
+
+#[test]
+fn a_row_sent_again_changed_is_not_called_unchanged() {
+    // Probe 13 P12: the change file's row of the same id and start adds a
+    // termination date; the note said "the same row, sent again".
+    let change_name = "GO_999_GDW_GOC_20250302_00000002.DAT";
+    let full = go(NAME, "999", &[PRA.into(), ASA.into()]);
+    let changed = row(PRA, &[(17, "20250304")]);
+    let change = go(change_name, "999", std::slice::from_ref(&changed))
+        .replace("20250301 021503", "20250302 021503");
+    let opts = EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 2).unwrap());
+    let out = map_go_files(
+        [
+            (Some(NAME), full.as_bytes()),
+            (Some(change_name), change.as_bytes()),
+        ],
+        &opts,
+    );
+    assert_eq!(out.failure(), None);
+    let note = out
+        .report
+        .notes
+        .iter()
+        .find(|n| n.contains("superseded by"))
+        .unwrap();
+    assert!(!note.contains("sent again unchanged"), "{note}");
+    assert!(note.contains("changed: Actual Termination Date"), "{note}");
+    // Sent again as it was: unchanged.
+    let same = go(change_name, "999", &[PRA.into()]).replace("20250301 021503", "20250302 021503");
+    let out = map_go_files(
+        [
+            (Some(NAME), full.as_bytes()),
+            (Some(change_name), same.as_bytes()),
+        ],
+        &opts,
+    );
+    assert!(
+        out.report
+            .notes
+            .iter()
+            .any(|n| n.contains("(the same row, sent again unchanged)")),
+        "{:?}",
+        out.report.notes
+    );
+}

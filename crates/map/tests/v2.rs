@@ -2391,3 +2391,147 @@ fn what_a_keyed_update_replaces_is_noted() {
         r.notes
     );
 }
+
+/// An ADT message of trigger `ev` (MSH-9 and EVN-1) with a patient and a
+/// visit, allergy and diagnosis.
+fn adt(ev: &str) -> String {
+    format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT^{ev}|C{ev}|P|2.4\r\
+         EVN|{ev}|20240312091500\r\
+         PID|1||9434765919^^^NHS^NH~K100234^^^RX1^MR||SMITH^JOHN||19700214|M\r\
+         PV1|1|I|WARD7^BAY2^BED4^RX1||||||||||||||||V0001234^^^RX1^VN|||||||||||||||||||||||||20240312091500\r\
+         AL1|1|DA|91936005^Allergy to penicillin^SCT|SV|Rash\r\
+         DG1|1||R07.4^Chest pain, unspecified^I10||20240312|W\r"
+    )
+}
+
+#[test]
+fn deletes_and_cancels_outside_the_supported_triggers_are_never_updates() {
+    // Probe 13 P7: A23 (delete visit), A29 (delete person), A27 (cancel
+    // pending admit) and A38 (cancel pre-admit) were mapped as `Other` with
+    // the visit in progress, and written as upserts with nothing reported.
+    for ev in [
+        "A23", "A25", "A26", "A29", "A32", "A33", "A52", "A53", "A55", "A62",
+    ] {
+        let (e, r) = map(adt(ev).as_bytes());
+        assert!(r.quarantined(), "{ev}: {r:?}");
+        let d = r.identity.iter().find(|d| d.quarantined()).unwrap();
+        assert!(
+            d.reason.starts_with(&format!("quarantined: ADT^{ev} (")),
+            "{}",
+            d.reason
+        );
+        assert_eq!(e.kind, AdtKind::Other);
+    }
+    // A27 and A38 cancel a visit that has not begun: as A11 does.
+    for ev in ["A27", "A38"] {
+        let (e, r) = map(adt(ev).as_bytes());
+        assert!(!r.quarantined(), "{ev}: {:?}", r.identity);
+        let enc = e.encounter.as_ref().unwrap();
+        assert_eq!(enc.status.as_deref(), Some("cancelled"), "{ev}");
+        assert!(
+            r.notes.iter().any(|n| n.contains("mapped as A11")),
+            "{ev}: {:?}",
+            r.notes
+        );
+        // With no PV1 there is nothing to cancel: quarantined.
+        let no_visit: String = adt(ev)
+            .split('\r')
+            .filter(|s| !s.starts_with("PV1"))
+            .map(|s| format!("{s}\r"))
+            .collect();
+        let (_, r) = map(no_visit.trim_end_matches('\r').as_bytes());
+        assert!(r.quarantined(), "{ev} without PV1");
+    }
+    // A11 itself is unchanged.
+    let (e, r) = map(adt("A11").as_bytes());
+    assert!(!r.quarantined());
+    assert_eq!(e.kind, AdtKind::CancelAdmit);
+    assert_eq!(e.encounter.unwrap().status.as_deref(), Some("cancelled"));
+}
+
+#[test]
+fn an_unsupported_trigger_mapped_as_an_update_says_so() {
+    for ev in ["A06", "A14", "A16"] {
+        let (e, r) = map(adt(ev).as_bytes());
+        assert_eq!(e.kind, AdtKind::Other);
+        assert!(!r.quarantined(), "{ev}: {:?}", r.identity);
+        assert!(
+            r.notes.iter().any(|n| n.starts_with(&format!(
+                "ADT^{ev}: not a supported trigger event: treated as an update"
+            ))),
+            "{ev}: {:?}",
+            r.notes
+        );
+    }
+    // A supported trigger gets no such note.
+    let (_, r) = map(adt("A01").as_bytes());
+    assert!(
+        r.notes.iter().all(|n| !n.contains("treated as an update")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn spans_of_a_batch_message_count_from_the_file_start() {
+    // Probe 13 P9: in a batch file each message's spans counted from its
+    // own start (both PID-3s at 99..109, where the file has `H0001\rMSH|`).
+    let file = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/hl7v2/batch_adt.hl7"),
+    )
+    .unwrap();
+    let mut reader = BatchReader::new(&file[..]);
+    let mut seen = Vec::new();
+    while let Some(entry) = reader.next_message() {
+        let offset = entry.offset;
+        assert!(offset > 0);
+        let msg = entry.result.unwrap();
+        let opts = V2Options::default().file_offset(offset);
+        let (e, r) = map_message(&msg, &opts).unwrap();
+        let nhs = &e.patient.as_ref().unwrap().identifiers[0];
+        let Some(Source::V2 { span, .. }) = nhs.sources.first() else {
+            panic!("{:?}", nhs.sources)
+        };
+        assert_eq!(&file[span.clone()], nhs.value.value().as_bytes());
+        // The report's entries too.
+        for u in &r.unmapped {
+            if let Source::V2 { span, .. } = &u.source {
+                assert_eq!(String::from_utf8_lossy(&file[span.clone()]), u.raw);
+            }
+        }
+        seen.push(span.start);
+    }
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0], seen[1]);
+}
+
+#[test]
+fn a_delete_read_from_a_fhir_message_is_not_an_update_either() {
+    use carecodec_map::fhir::{BundleType, event_bundle_with, read_bundle};
+    // A38 written as a message Bundle reads back cancelled: kept.
+    let (e, _) = map(adt("A38").as_bytes());
+    let bundle = event_bundle_with(&e, BundleType::Message).unwrap();
+    let (back, r) = read_bundle(&bundle);
+    assert_eq!(back.message_type, "ADT^A38");
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    // An A01's message Bundle named an A23 (delete a patient record), or an
+    // A38 whose Encounter is not cancelled: quarantined.
+    let (e, _) = map(adt("A01").as_bytes());
+    let text = event_bundle_with(&e, BundleType::Message)
+        .unwrap()
+        .to_string();
+    for ev in ["A23", "A38"] {
+        let named: serde_json::Value = serde_json::from_str(&text.replace("A01", ev)).unwrap();
+        let (back, r) = read_bundle(&named);
+        assert_eq!(back.message_type, format!("ADT^{ev}"));
+        assert!(
+            r.identity
+                .iter()
+                .any(|d| d.quarantined()
+                    && d.reason.starts_with(&format!("quarantined: ADT^{ev} ("))),
+            "{ev}: {:?}",
+            r.identity
+        );
+    }
+}

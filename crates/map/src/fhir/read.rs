@@ -2624,6 +2624,8 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     if let Some(d) = crate::v2::merge_conflict(&event.merged_from) {
         ctx.report.identity.push(d);
     }
+    // An HL7 v2 delete or cancel event is never an update (probe 13 P7).
+    crate::v2::fhir_delete_or_cancel(&mut ctx.report, &event);
     account(&mut ctx, rt, doc);
     (event, ctx.report)
 }
