@@ -900,7 +900,7 @@ mod tests {
             r.rows[0].get("position_title"),
             Some("Say \"hi\"\u{1}, Band 5")
         );
-        let found: Vec<(u64, u64, Severity, ProblemKind, Option<usize>, Option<&str>)> = r
+        let found: Vec<_> = r
             .problems
             .iter()
             .map(|p| {

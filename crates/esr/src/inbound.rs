@@ -1103,7 +1103,7 @@ mod tests {
         // Another file's name (the sequence) in the header: a warning at HDR-1; another
         // VPD: a file error at HDR-4.
         let f = read_named(file.as_bytes(), Some("TA_998_SEL_MN2511_00000002.DAT")).unwrap();
-        let k: Vec<(Severity, u64, u64, Option<usize>, Option<&str>)> = f
+        let k: Vec<_> = f
             .problems
             .iter()
             .map(|p| (p.severity, p.line, p.offset, p.field_index, p.field))
