@@ -611,6 +611,10 @@ fn nested(
         );
     }
     #[cfg(feature = "bundle")]
+    #[allow(
+        irrefutable_let_patterns,
+        reason = "Bundle is the only variant when it is the only resource feature"
+    )]
     if let Resource::Bundle(b) = resource {
         let inner_targets: r4::Targets = b
             .entry
