@@ -227,7 +227,8 @@ fn check_one(path: &Path, name: &str, split: bool) -> io::Result<bool> {
         }
         Kind::Inbound => {
             let bytes = slurp(input)?;
-            let f = inbound::read(&bytes).map_err(io::Error::other)?;
+            let transport = transport_name(path);
+            let f = inbound::read_named(&bytes, transport.as_deref()).map_err(io::Error::other)?;
             for p in &f.problems {
                 print_problem(&name, p);
             }
@@ -460,7 +461,9 @@ fn json_one(path: &Path, file: &str, out: &mut impl Write) -> Result<bool, Box<d
         }
         Kind::Inbound => {
             let bytes = slurp(input).map_err(InputError)?;
-            let f = inbound::read(&bytes).map_err(|e| InputError(io::Error::other(e)))?;
+            let transport = transport_name(path);
+            let f = inbound::read_named(&bytes, transport.as_deref())
+                .map_err(|e| InputError(io::Error::other(e)))?;
             for rec in &f.records {
                 let mut obj = Map::new();
                 obj.insert("file".into(), json!(file));

@@ -450,3 +450,32 @@ fn fhir_check_refuses_an_unpaired_null_in_a_repeating_primitive() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("(line 1, column 49"), "{stderr}");
 }
+
+/// The inbound file name was not checked against `TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>.DAT`.
+#[test]
+fn esr_inbound_file_name_is_checked() {
+    let ta = format!("{TA_HDR}\r{}\rFTR,1,0", att_row("80000001"));
+    let bad = file("taname", "TA_998_SEL_MX2512_00000001.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&bad]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("line 0, byte 0: file error: bad file name: period run is not N or S"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ATT read 1, accepted 1, rejected 0"),
+        "{stdout}"
+    );
+    let out = run(&["esr", "json"], &[&bad]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad file name"));
+    let good = file("taname", "TA_998_SEL_MN2512_00000001.DAT", ta.as_bytes());
+    let out = run(&["esr", "check"], &[&good]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.contains("warning") && !stdout.contains("error"),
+        "{stdout}"
+    );
+}

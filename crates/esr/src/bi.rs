@@ -345,6 +345,21 @@ impl BiReader {
                 ));
                 continue;
             }
+            // Every field empty (`,,,,`: a spreadsheet's empty row): not a record, skipped and
+            // reported as a blank line is, never counted as data.
+            if !unterminated && rec.iter().all(|f| f.trim_ascii().is_empty()) {
+                let shown = span.trim_ascii_end();
+                out.problems.push(
+                    Problem::new(
+                        Severity::Warning,
+                        ProblemKind::EmptyRow(rec.len()),
+                        line,
+                        offset,
+                    )
+                    .with_raw(shown),
+                );
+                continue;
+            }
             let mut accepted = true;
             let mut problems = Vec::new();
             if let Some((opened, lines)) = quotes.unterminated {
@@ -431,6 +446,23 @@ impl BiReader {
                     .flatten()
                     .map_or_else(|| name.clone(), str::to_owned);
                 fields.push((key, text));
+            }
+            // A control character in a value: kept as read, a warning at its byte.
+            if !unterminated {
+                for (i, at, b) in control_bytes(span) {
+                    let column = out.mapped.get(i).copied().flatten();
+                    let raw = decode(rec.get(i).unwrap_or_default(), cp1252);
+                    problems.push(
+                        Problem::new(
+                            Severity::Warning,
+                            ProblemKind::ControlCharacter(b),
+                            line,
+                            offset + at as u64,
+                        )
+                        .in_record(b"BI")
+                        .in_field(i, column, raw.as_bytes()),
+                    );
+                }
             }
             out.summary.read += 1;
             if accepted {
@@ -530,6 +562,62 @@ fn scan_quotes(span: &[u8]) -> Quotes {
         q.unterminated = Some((opened, line - opened));
     }
     q
+}
+
+/// Where each comma-separated field of one CSV record starts in `span` (from the record's first
+/// byte), with quotes read as the `csv` crate reads them (see [`scan_quotes`]); a line break
+/// outside quotes ends the record.
+pub(crate) fn field_starts(span: &[u8]) -> Vec<usize> {
+    #[derive(PartialEq)]
+    enum S {
+        Start,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut starts = vec![0];
+    let mut s = S::Start;
+    for (i, &b) in span.iter().enumerate() {
+        match (&s, b) {
+            (S::Quoted, b'"') => s = S::QuoteInQuoted,
+            (S::Quoted, _) => {}
+            (S::QuoteInQuoted, b'"') => s = S::Quoted,
+            (_, b',') => {
+                starts.push(i + 1);
+                s = S::Start;
+            }
+            (_, b'\r' | b'\n') => break,
+            (S::Start, b'"') => s = S::Quoted,
+            _ => s = S::Unquoted,
+        }
+    }
+    starts
+}
+
+/// A control byte that has no place in a CSV value: below 0x20 and not TAB, CR or LF (a line
+/// break inside a quoted field is RFC 4180 data; outside one it ends the record).
+fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')
+}
+
+/// The first control byte of each field of one CSV record `span`: (field index, its position
+/// in `span`, the byte). One pass over the record when it holds none.
+pub(crate) fn control_bytes(span: &[u8]) -> Vec<(usize, usize, u8)> {
+    if !span.iter().any(|&b| is_control(b)) {
+        return Vec::new();
+    }
+    let starts = field_starts(span);
+    let mut found = Vec::new();
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts
+            .get(i + 1)
+            .map_or(span.len(), |next| next.saturating_sub(1));
+        let field = span.get(start..end).unwrap_or_default();
+        if let Some(at) = field.iter().position(|&b| is_control(b)) {
+            found.push((i, start + at, field.get(at).copied().unwrap_or_default()));
+        }
+    }
+    found
 }
 
 /// A file problem for each column whose field name (canonical, or the header itself when
@@ -767,5 +855,106 @@ mod tests {
                 "quote opened on line 3 never closes: the 2 line(s) after it, to the end of the file, were read into one field"
             )
         );
+    }
+
+    /// An all-empty row (`,,,,`) was read as a record and counted as accepted data.
+    #[test]
+    fn an_all_empty_row_is_skipped_and_reported_never_counted() {
+        let csv = b"Employee Number,First Name,Start Date\r\n1,Ann,\r\n,,\r\n , ,\r\n,\"\",,,\r\n2,Bob,\r\n";
+        let r = BiReader::read(csv).unwrap();
+        assert_eq!(
+            (r.summary.read, r.summary.accepted, r.summary.rejected),
+            (2, 2, 0),
+            "{:?}",
+            r.problems
+        );
+        assert_eq!(r.rows.len(), 2);
+        assert_eq!((r.rows[0].line, r.rows[1].line), (2, 6));
+        let empty: Vec<(u64, u64, Severity, ProblemKind)> = r
+            .problems
+            .iter()
+            .map(|p| (p.line, p.offset, p.severity, p.kind.clone()))
+            .collect();
+        assert_eq!(
+            empty,
+            [
+                (3, 47, Severity::Warning, ProblemKind::EmptyRow(3)),
+                (4, 51, Severity::Warning, ProblemKind::EmptyRow(3)),
+                (5, 57, Severity::Warning, ProblemKind::EmptyRow(5)),
+            ]
+        );
+        assert_eq!(r.problems[0].raw.as_deref(), Some(",,"));
+        // Only empty rows: no data rows.
+        let r = BiReader::read(b"A,B\n,\n,\n").unwrap();
+        assert_eq!((r.summary.read, r.rows.len()), (0, 0));
+        assert!(r.problems.iter().any(|p| p.kind == ProblemKind::NoDataRows));
+    }
+
+    /// Control characters in BI values passed unreported (Generic Outbound warns on them).
+    #[test]
+    fn a_control_character_in_a_value_is_a_warning_at_its_byte() {
+        let csv = b"Employee Number,First Name,Position Title,Team\n1,A\0nn,\"Say \"\"hi\"\"\x01, Band 5\",\"Ward\n7\"\n";
+        let r = BiReader::read(csv).unwrap();
+        assert_eq!((r.summary.read, r.summary.accepted), (1, 1));
+        assert_eq!(
+            r.rows[0].get("position_title"),
+            Some("Say \"hi\"\u{1}, Band 5")
+        );
+        let found: Vec<_> = r
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.line,
+                    p.offset,
+                    p.severity,
+                    p.kind.clone(),
+                    p.field_index,
+                    p.field,
+                )
+            })
+            .collect();
+        let nul = csv.iter().position(|&b| b == 0).unwrap() as u64;
+        let soh = csv.iter().position(|&b| b == 1).unwrap() as u64;
+        // The quoted line break in `Team` is RFC 4180 data, not a control character.
+        assert_eq!(
+            found,
+            [
+                (
+                    2,
+                    nul,
+                    Severity::Warning,
+                    ProblemKind::ControlCharacter(0),
+                    Some(1),
+                    Some("first_name")
+                ),
+                (
+                    2,
+                    soh,
+                    Severity::Warning,
+                    ProblemKind::ControlCharacter(1),
+                    Some(2),
+                    Some("position_title")
+                ),
+            ]
+        );
+        assert_eq!(r.problems[0].raw.as_deref(), Some("A\0nn"));
+        // A BOM shifts every offset by its three bytes.
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(csv);
+        let r = BiReader::read(&bom).unwrap();
+        let p = r
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::ControlCharacter(0))
+            .unwrap();
+        assert_eq!(p.offset, nul + 3);
+    }
+
+    #[test]
+    fn field_starts_follow_csv_quoting() {
+        assert_eq!(field_starts(b"a,\"b,\"\"c\",d\r\ne,f"), [0, 2, 10]);
+        assert_eq!(field_starts(b"\"x\ny\",z"), [0, 6]);
+        assert_eq!(field_starts(b""), [0]);
     }
 }

@@ -219,3 +219,100 @@ impl SequenceTracker {
         self.last
     }
 }
+
+/// A parsed inbound element-entry file name:
+/// `TA_<VPD>_<SUPPLIER>_<period type><period run><YY><PP>_<SEQ8>.DAT`, e.g.
+/// `TA_431_SEL_WN1701_00000048.DAT` (weekly, normal run, tax year 17, period 01).
+///
+/// ```
+/// use carecodec_esr::filename::InboundFileName;
+///
+/// let n = InboundFileName::parse("/out/TA_999_SEL_MN2511_00000001.DAT")?;
+/// assert_eq!((n.vpd.as_str(), n.supplier.as_str(), n.sequence), ("999", "SEL", 1));
+/// assert_eq!((n.period_type, n.period_run, n.tax_year, n.period), ('M', 'N', 25, 11));
+/// assert!(InboundFileName::parse("TA_999_SEL_MX2511_00000001.DAT").is_err()); // run X
+/// assert!(InboundFileName::parse("GO_999_GDW_GOF_20250301_00000101.DAT").is_err());
+/// # Ok::<(), &str>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundFileName {
+    /// The organisation's VPD code (3 digits).
+    pub vpd: String,
+    /// The supplier code (`SEL`).
+    pub supplier: String,
+    /// Period type: `W` weekly, `M` monthly, `L` lunar month, `B` bi-weekly.
+    pub period_type: char,
+    /// Period run: `N` normal, `S` supplementary.
+    pub period_run: char,
+    /// Tax year, two digits (`25`).
+    pub tax_year: u8,
+    /// Tax period, two digits, from 1.
+    pub period: u8,
+    /// The sequence number (8 digits in the name).
+    pub sequence: u64,
+}
+
+impl InboundFileName {
+    /// Parses an inbound file name (any directory part is ignored). `Err` says what does not
+    /// follow the convention.
+    ///
+    /// ```
+    /// use carecodec_esr::filename::InboundFileName;
+    ///
+    /// assert_eq!(InboundFileName::parse("TA_999_SEL_MN2511_0000001.DAT"), Err("sequence is not 8 digits"));
+    /// assert_eq!(InboundFileName::parse("TA_99_SEL_MN2511_00000001.DAT"), Err("VPD is not 3 digits"));
+    /// assert_eq!(InboundFileName::parse("TA_999_SEL_MN2500_00000001.DAT"), Err("tax period is 00"));
+    /// ```
+    pub fn parse(name: &str) -> Result<InboundFileName, &'static str> {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let stem = base
+            .strip_suffix(".DAT")
+            .or_else(|| base.strip_suffix(".dat"))
+            .ok_or("no .DAT extension")?;
+        let parts: Vec<&str> = stem.split('_').collect();
+        let [ta, vpd, supplier, period, seq] = parts.as_slice() else {
+            return Err("expected TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>");
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if *ta != "TA" {
+            return Err("does not start with TA_");
+        }
+        if vpd.len() != 3 || !digits(vpd) {
+            return Err("VPD is not 3 digits");
+        }
+        if supplier.is_empty() || !supplier.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err("supplier code is not letters and digits");
+        }
+        let (period_type, period_run, yy, pp) = match period.as_bytes() {
+            [t, r, y1, y2, p1, p2] => (*t, *r, [*y1, *y2], [*p1, *p2]),
+            _ => return Err("period is not <type><run><YY><PP> (6 characters)"),
+        };
+        if !matches!(period_type, b'W' | b'M' | b'L' | b'B') {
+            return Err("period type is not W, M, L or B");
+        }
+        if !matches!(period_run, b'N' | b'S') {
+            return Err("period run is not N or S");
+        }
+        let two = |[a, b]: [u8; 2]| {
+            (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+        };
+        let tax_year = two(yy).ok_or("tax year is not 2 digits")?;
+        let period = two(pp).ok_or("tax period is not 2 digits")?;
+        if period == 0 {
+            return Err("tax period is 00");
+        }
+        if seq.len() != 8 || !digits(seq) {
+            return Err("sequence is not 8 digits");
+        }
+        Ok(InboundFileName {
+            vpd: (*vpd).to_owned(),
+            supplier: (*supplier).to_owned(),
+            period_type: char::from(period_type),
+            period_run: char::from(period_run),
+            tax_year,
+            period,
+            sequence: seq.parse().map_err(|_| "sequence is not a number")?,
+        })
+    }
+}

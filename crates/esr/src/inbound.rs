@@ -20,6 +20,8 @@
 
 use chrono::NaiveDate;
 
+use crate::bi::{control_bytes, field_starts};
+use crate::filename::InboundFileName;
 use crate::problem::{Problem, ProblemKind, Severity};
 use crate::reader::Counts;
 use crate::value::parse_date;
@@ -265,6 +267,8 @@ struct ReadState {
     /// `ContentAfterFooter` has been reported as a file error.
     after_footer_flagged: bool,
     lf_reported: bool,
+    /// The (first) header's line, byte offset and field starts in its line.
+    header_at: (u64, u64, Vec<usize>),
 }
 
 /// The next line of `bytes` from `pos`: its length and its terminator's (CR, LF or CRLF;
@@ -319,7 +323,45 @@ fn split_line(line: &[u8]) -> Result<csv::ByteRecord, csv::Error> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
+    read_named(bytes, None)
+}
+
+/// Reads an inbound file as [`read()`] does, and checks `file_name`, the transport file name
+/// (a path's directories are ignored), as the Generic Outbound reader checks its name: a name
+/// that does not follow `TA_<VPD>_<SUPPLIER>_<type><run><YY><PP>_<SEQ8>.DAT`
+/// ([`InboundFileName`]) is a file error (`BadFileName`: the name carries the VPD and the
+/// sequence number a file is filed and ordered by), a header naming another file a warning
+/// (`HeaderFileNameMismatch`), a header VPD other than the name's a file error
+/// (`VpdMismatch`). `None` checks no name, as [`read()`].
+///
+/// ```
+/// use carecodec_esr::inbound::read_named;
+/// use carecodec_esr::{ProblemKind, Severity};
+///
+/// let file = b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rFTR,0,0";
+/// assert!(read_named(file, Some("in/TA_999_SEL_MN2511_00000001.DAT"))?.problems.is_empty());
+/// let back = read_named(file, Some("payroll.DAT"))?;
+/// assert_eq!(back.problems[0].severity, Severity::File);
+/// assert!(matches!(back.problems[0].kind, ProblemKind::BadFileName(_)));
+/// let back = read_named(file, Some("TA_999_SEL_MN2511_00000002.DAT"))?;
+/// assert!(matches!(back.problems[0].kind, ProblemKind::HeaderFileNameMismatch { .. }));
+/// assert_eq!(back.problems[0].severity, Severity::Warning);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_named(bytes: &[u8], file_name: Option<&str>) -> Result<InboundFile, csv::Error> {
     let mut out = InboundFile::default();
+    let name = file_name.map(|n| (n, InboundFileName::parse(n)));
+    if let Some((raw, Err(why))) = &name {
+        out.problems.push(
+            Problem::new(
+                Severity::File,
+                ProblemKind::BadFileName((*why).into()),
+                0,
+                0,
+            )
+            .with_raw(raw.as_bytes()),
+        );
+    }
     let mut st = ReadState::default();
     let mut pos = 0usize;
     let mut n = 0u64;
@@ -371,6 +413,21 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                 None => p.with_raw(line),
             }
         });
+        // A control character in a value: kept as read, a warning at its byte.
+        let controls: Vec<Problem> = control_bytes(line)
+            .into_iter()
+            .map(|(i, at, b)| {
+                let field = raw.get(i).unwrap_or_default();
+                Problem::new(
+                    Severity::Warning,
+                    ProblemKind::ControlCharacter(b),
+                    n,
+                    offset + at as u64,
+                )
+                .in_record(code.as_bytes())
+                .in_field(i, field_name(code, i), field)
+            })
+            .collect();
         let file_problem = |kind| {
             Problem::new(Severity::File, kind, n, offset)
                 .in_record(code.as_bytes())
@@ -390,6 +447,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                 None
             };
             read_att(&mut out, fields, n, offset, outside, bad_text);
+            out.problems.extend(controls);
             continue;
         }
         if st.footer_seen {
@@ -397,6 +455,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
             continue;
         }
         out.problems.extend(bad_text);
+        out.problems.extend(controls);
         let problem = |kind| Problem::new(Severity::Error, kind, n, offset);
         match code {
             "HDR" if st.header_seen => {
@@ -406,6 +465,8 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
             }
             "HDR" => {
                 st.header_seen = true;
+                let starts = field_starts(line);
+                st.header_at = (n, offset, starts);
                 if fields.len() != 8 {
                     out.problems
                         .push(problem(ProblemKind::BadHeader("HDR has not 8 fields")));
@@ -439,6 +500,9 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
             }
         }
     }
+    if let (Some((raw, parsed)), true) = (&name, st.header_seen) {
+        check_header_names(&mut out, raw, parsed.as_ref().ok(), &st.header_at);
+    }
     if !st.header_seen {
         out.problems.push(Problem::new(
             Severity::File,
@@ -456,6 +520,70 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
         ));
     }
     Ok(out)
+}
+
+/// The header's file name against the transport name `raw`, and its VPD against the name's
+/// when `raw` follows the convention (`name`); the header was read on line `at.0`, from byte
+/// `at.1`, its fields starting at `at.2`.
+fn check_header_names(
+    out: &mut InboundFile,
+    raw: &str,
+    name: Option<&InboundFileName>,
+    at: &(u64, u64, Vec<usize>),
+) {
+    let (line, offset, starts) = at;
+    let field_at = |i: usize| offset + starts.get(i).copied().unwrap_or_default() as u64;
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let h = &out.header;
+    let mut found = Vec::new();
+    if h.file_name != base {
+        let kind = ProblemKind::HeaderFileNameMismatch {
+            header: h.file_name.clone(),
+            actual: base.to_owned(),
+        };
+        found.push(
+            Problem::new(Severity::Warning, kind, *line, field_at(1))
+                .in_record(b"HDR")
+                .in_field(1, field_name("HDR", 1), h.file_name.as_bytes()),
+        );
+    }
+    if let Some(name) = name.filter(|n| n.vpd != h.vpd) {
+        let kind = ProblemKind::VpdMismatch {
+            header: h.vpd.clone(),
+            name: name.vpd.clone(),
+        };
+        found.push(
+            Problem::new(Severity::File, kind, *line, field_at(4))
+                .in_record(b"HDR")
+                .in_field(4, field_name("HDR", 4), h.vpd.as_bytes()),
+        );
+    }
+    out.problems.extend(found);
+}
+
+/// The name of field `index` of a record with code `code`, where the layout names it.
+fn field_name(code: &str, index: usize) -> Option<&'static str> {
+    match (code, index) {
+        (_, 0) => Some("Record Type"),
+        ("HDR", i) => [
+            "File Name",
+            "Created",
+            "Supplier",
+            "VPD",
+            "Period Type",
+            "Period Run",
+            "Tax Period",
+        ]
+        .get(i - 1)
+        .copied(),
+        ("ATT", 1) => Some("Entry Date"),
+        ("ATT", 2) => Some("Action"),
+        ("ATT", 4) => Some("Assignment Number"),
+        ("ATT", 6) => Some("Element Name"),
+        ("ATT", i) if i >= 7 => VALUE_FIELD_NAMES.get(i - 7).copied(),
+        ("FTR", 1) => Some("Record Count"),
+        _ => None,
+    }
 }
 
 /// Checks and counts one `ATT` row: `outside` when it lies outside the file's body (after the
@@ -495,7 +623,12 @@ fn read_att(
     // Any error rejects the row: a wrong field count (a lost quote shifts every field after
     // it), a bad entry date, a malformed date value, text that is not UTF-8, a row outside
     // the file's body.
-    let accepted = out.problems.len() == before;
+    let accepted = !out
+        .problems
+        .get(before..)
+        .unwrap_or_default()
+        .iter()
+        .any(|p| p.severity >= Severity::Error);
     out.summary.read += 1;
     if accepted {
         out.summary.accepted += 1;
@@ -535,7 +668,8 @@ pub enum WriteError {
     #[error("entry {0} has more than 16 input values")]
     TooManyValues(usize),
     /// A field that would break the format (a comma in an unquoted field; a quote, CR or LF
-    /// anywhere), or that the reader refuses (a date-like value that is not `DD-Mon-YYYY`, an
+    /// anywhere), that the reader warns on (another control character: NUL, VT…), or that the
+    /// reader refuses (a date-like value that is not `DD-Mon-YYYY`, an
     /// entry date outside years 0–9999), or that would not read back (an input value pair with
     /// neither name nor value reads back as padding).
     #[error("{}field {index} ({name}) {value:?}: {reason}", entry.map_or_else(|| "HDR: ".to_owned(), |e| format!("entry {e}: ")))]
@@ -596,6 +730,9 @@ fn unwritable(s: &str, quoted: bool) -> Option<&'static str> {
         Some("holds a quote")
     } else if s.contains(['\r', '\n']) {
         Some("holds a line break")
+    } else if s.bytes().any(|b| b < 0x20 && b != b'\t') {
+        // The reader warns on it (`ControlCharacter`): a file this writes reads back clean.
+        Some("holds a control character")
     } else if !quoted && s.contains(',') {
         Some("holds a comma (the field is not quoted)")
     } else if malformed_date(s) {
@@ -776,11 +913,12 @@ mod tests {
         );
 
         type Change = fn(&mut Attendance);
-        let cases: [(Change, usize); 7] = [
+        let cases: [(Change, usize); 8] = [
             (|a| a.assignment_number = "90000001\rFTR,0,0\rATT".into(), 4),
             (|a| a.action = "ADD,X".into(), 2),
             (|a| a.action = "\"ADD".into(), 2),
             (|a| a.element = "Miles\nNHS".into(), 6),
+            (|a| a.values[0].1 = "2\u{0}4".into(), 8),
             (|a| a.values[0].0 = "23 - Mar - 2012".into(), 7),
             (|a| a.values[0] = (String::new(), String::new()), 7),
             (
@@ -937,5 +1075,108 @@ mod tests {
         assert_eq!(p.raw.as_deref(), Some("Caf\u{fffd} Miles"));
         assert!(!f.records[1].accepted && f.records[2].accepted);
         assert_eq!(f.records[1].fields[6], "Caf\u{fffd} Miles");
+    }
+
+    /// The inbound file name was never checked against `TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>.DAT`.
+    #[test]
+    fn the_transport_name_is_checked_against_the_convention_and_the_header() {
+        let file = format!("{HDR}\r{}\rFTR,1,0", att_row("90000001"));
+        let ok = read_named(file.as_bytes(), Some("/in/TA_999_SEL_MN2511_00000001.DAT")).unwrap();
+        assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+        assert_eq!(ok.summary.accepted, 1);
+        // Not the convention: a file error with the name, the records still read.
+        for bad in [
+            "payroll.csv",
+            "TA_999_SEL_MN2511_1.DAT",
+            "TA_999_SEL_XN2511_00000001.DAT",
+        ] {
+            let f = read_named(file.as_bytes(), Some(bad)).unwrap();
+            assert_eq!(f.summary.accepted, 1);
+            let p = &f.problems[0];
+            assert!(
+                matches!(p.kind, ProblemKind::BadFileName(_)),
+                "{bad}: {p:?}"
+            );
+            assert_eq!((p.severity, p.line, p.offset), (Severity::File, 0, 0));
+            assert_eq!(p.raw.as_deref(), Some(bad));
+        }
+        // Another file's name (the sequence) in the header: a warning at HDR-1; another
+        // VPD: a file error at HDR-4.
+        let f = read_named(file.as_bytes(), Some("TA_998_SEL_MN2511_00000002.DAT")).unwrap();
+        let k: Vec<_> = f
+            .problems
+            .iter()
+            .map(|p| (p.severity, p.line, p.offset, p.field_index, p.field))
+            .collect();
+        assert_eq!(
+            k,
+            [
+                (Severity::Warning, 1, 4, Some(1), Some("File Name")),
+                (Severity::File, 1, 54, Some(4), Some("VPD")),
+            ]
+        );
+        assert_eq!(&HDR[54..57], "999");
+        assert_eq!(
+            f.problems[1].kind,
+            ProblemKind::VpdMismatch {
+                header: "999".into(),
+                name: "998".into()
+            }
+        );
+        // `read` checks no name.
+        assert!(read(file.as_bytes()).unwrap().problems.is_empty());
+    }
+
+    /// Control characters in inbound values passed unreported (Generic Outbound warns on them).
+    #[test]
+    fn a_control_character_in_a_value_is_a_warning_at_its_byte() {
+        let row = att_row("90000001").replace("Business Miles", "Business\u{b}Miles");
+        let file = format!("{HDR}\r{row}\rFTR,1,0");
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted),
+            (1, 1),
+            "{:?}",
+            f.problems
+        );
+        assert!(f.records[0].accepted);
+        assert_eq!(f.problems.len(), 1, "{:?}", f.problems);
+        let p = &f.problems[0];
+        let at = file.find('\u{b}').unwrap() as u64;
+        assert_eq!(
+            (p.severity, &p.kind, p.line, p.offset),
+            (
+                Severity::Warning,
+                &ProblemKind::ControlCharacter(0x0b),
+                2,
+                at
+            )
+        );
+        assert_eq!((p.field_index, p.field), (Some(6), Some("Element Name")));
+        assert_eq!(p.record.as_deref(), Some("ATT"));
+        assert_eq!(p.raw.as_deref(), Some("Business\u{b}Miles"));
+        // In the header too, and a NUL in an input value.
+        let file = format!(
+            "HDR,TA_999_SEL_MN2511_00000001.DAT,2025\u{0}0228180000,SEL,999,M,N,11\r{}\rFTR,1,0",
+            att_row("9000\u{1}0001")
+        );
+        let f = read(file.as_bytes()).unwrap();
+        let k: Vec<(u64, ProblemKind, Option<&str>)> = f
+            .problems
+            .iter()
+            .map(|p| (p.line, p.kind.clone(), p.field))
+            .collect();
+        assert_eq!(
+            k,
+            [
+                (1, ProblemKind::ControlCharacter(0), Some("Created")),
+                (
+                    2,
+                    ProblemKind::ControlCharacter(1),
+                    Some("Assignment Number")
+                ),
+            ]
+        );
+        assert_eq!(f.summary.accepted, 1);
     }
 }

@@ -190,6 +190,10 @@ pub enum ProblemKind {
     /// same line (`"a"b`): kept as data, as RFC 4180 readers do.
     #[error("quote inside an unquoted field: kept as data")]
     StrayQuote,
+    /// CSV: a row whose every field is empty or blank (`,,,,`, a spreadsheet's empty row; the
+    /// number of fields): not a record, skipped and not counted, as a blank line is.
+    #[error("empty row of {0} empty fields skipped (not a record)")]
+    EmptyRow(usize),
     /// CSV: a repeated header row (a page break), skipped.
     #[error("duplicate header row skipped")]
     DuplicateHeaderRow,

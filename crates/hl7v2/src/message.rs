@@ -686,6 +686,7 @@ impl<'m, 'a> Segment<'m, 'a> {
     fn walk_leaves(&self, base: Path, class: &[u8; 256], f: &mut impl FnMut(Path, Value<'a>)) {
         let d = self.index.delims;
         let charset = self.index.charset;
+        let line = self.line_u32();
         // The fields straight from the index: piece k runs from its start
         // offset to the byte before the next piece's (the segment's end
         // for the last). For a header segment, field 1 is the separator
@@ -704,6 +705,7 @@ impl<'m, 'a> Segment<'m, 'a> {
                     Value {
                         raw,
                         offset: at,
+                        line,
                         level: Level::Literal,
                         delims: d,
                         charset,
@@ -727,6 +729,7 @@ impl<'m, 'a> Segment<'m, 'a> {
                     Value {
                         raw,
                         offset: start,
+                        line,
                         level: Level::Literal,
                         delims: d,
                         charset,
@@ -747,6 +750,7 @@ impl<'m, 'a> Segment<'m, 'a> {
                         Value {
                             raw: leaf,
                             offset: start + from as u32,
+                            line,
                             level: Level::Subcomponent,
                             delims: d,
                             charset,
@@ -849,6 +853,12 @@ impl<'m, 'a> Segment<'m, 'a> {
         self.ordinal + 1
     }
 
+    /// [`Segment::line`] as a value holds it (a message has at most 4 GiB, so fewer
+    /// segments than `u32::MAX`).
+    fn line_u32(&self) -> u32 {
+        u32::try_from(self.ordinal + 1).unwrap_or(u32::MAX)
+    }
+
     fn is_header(&self) -> bool {
         matches!(self.id_raw(), b"MSH" | b"FHS" | b"BHS")
     }
@@ -896,6 +906,7 @@ impl<'m, 'a> Segment<'m, 'a> {
         Value {
             raw,
             offset,
+            line: self.line_u32(),
             level,
             delims: self.index.delims,
             charset: self.index.charset,
@@ -1085,6 +1096,8 @@ fn known_id(id: [u8; 3]) -> Option<&'static str> {
 pub struct Value<'a> {
     raw: &'a [u8],
     offset: u32,
+    /// The 1-based line (segment number) of the segment the value is in.
+    line: u32,
     level: Level,
     delims: Delimiters,
     charset: Charset,
@@ -1130,6 +1143,21 @@ impl<'a> Value<'a> {
     /// ```
     pub fn span(&self) -> Range<usize> {
         self.offset as usize..self.offset as usize + self.raw.len()
+    }
+
+    /// The 1-based line of the value: the number of the segment it is in
+    /// ([`Segment::line`]), the line an error from [`Value::decoded`] reports.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1\rOBX|1||A^B\r")?;
+    /// assert_eq!(msg.get("OBX-3.2")?.map(|v| v.line()), Some(3));
+    /// assert_eq!(msg.get("MSH-2")?.map(|v| v.line()), Some(1));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
+    pub fn line(&self) -> usize {
+        self.line as usize
     }
 
     /// The level the value sits at.
@@ -1227,12 +1255,17 @@ impl<'a> Value<'a> {
                     Error::new(
                         ErrorKind::InvalidText { charset: "UTF-8" },
                         self.offset as usize + e.valid_up_to(),
-                        0,
+                        self.line(),
                     )
                 });
         }
-        escape::decode(self.raw, &self.delims, self.charset, opts)
-            .map_err(|e| Error::new(e.kind().clone(), self.offset as usize + e.offset(), 0))
+        escape::decode(self.raw, &self.delims, self.charset, opts).map_err(|e| {
+            Error::new(
+                e.kind().clone(),
+                self.offset as usize + e.offset(),
+                self.line(),
+            )
+        })
     }
 
     fn child_level(&self) -> Option<(Level, Option<u8>)> {
@@ -1264,6 +1297,7 @@ impl<'a> Value<'a> {
             Some((level, sep)) => Parts {
                 rest: Some(self.raw),
                 offset: self.offset,
+                line: self.line,
                 sep,
                 level,
                 delims: self.delims,
@@ -1272,6 +1306,7 @@ impl<'a> Value<'a> {
             None => Parts {
                 rest: Some(self.raw),
                 offset: self.offset,
+                line: self.line,
                 sep: None,
                 level: self.level,
                 delims: self.delims,
@@ -1303,6 +1338,7 @@ impl<'a> Value<'a> {
         Some(Value {
             raw: rest.get(..len)?,
             offset: self.offset + start as u32,
+            line: self.line,
             level,
             delims: self.delims,
             charset: self.charset,
@@ -1372,6 +1408,7 @@ impl<'a> Value<'a> {
         Some(Value {
             raw: self.raw.get(start..end)?,
             offset: self.offset + start as u32,
+            line: self.line,
             level: Level::Component,
             delims: self.delims,
             charset: self.charset,
@@ -1453,6 +1490,7 @@ impl<'a> Value<'a> {
 pub struct Parts<'a> {
     rest: Option<&'a [u8]>,
     offset: u32,
+    line: u32,
     sep: Option<u8>,
     level: Level,
     delims: Delimiters,
@@ -1464,6 +1502,7 @@ impl<'a> Parts<'a> {
         Parts {
             rest: None,
             offset: v.offset,
+            line: v.line,
             sep: None,
             level: v.level,
             delims: v.delims,
@@ -1485,6 +1524,7 @@ impl<'a> Iterator for Parts<'a> {
         let v = Value {
             raw,
             offset: self.offset,
+            line: self.line,
             level: self.level,
             delims: self.delims,
             charset: self.charset,
@@ -1540,6 +1580,67 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A value carries its line in 40 bytes (32 without it): the cost of the line, measured
+    /// in docs/benchmarks.md.
+    #[test]
+    fn a_value_is_40_bytes() {
+        assert_eq!(std::mem::size_of::<Value<'_>>(), 40);
+    }
+
+    /// Errors from decoding a value said line 0: a value did not know its line. Each way to
+    /// a value (lookup, parts, leaf walk, typed read) gives the segment's line and the
+    /// byte's offset in the message.
+    #[test]
+    fn decoding_errors_carry_the_values_line_and_offset() {
+        let input: &[u8] = b"MSH|^~\\&|||||||ADT^A01|1|P|2.5\rPID|1\rNTE|1||ok^caf\xff\rNTE|2||a\\XFF\\b\rPV1|1|I||||||||||||||||||||||||||||||||||||||||||2024133\r";
+        let msg = Message::parse(input).unwrap();
+        let bad = input.iter().position(|&b| b == 0xff).unwrap();
+        let hex = input.windows(4).position(|w| w == b"\\XFF").unwrap();
+        let check = |e: Error, line: usize, offset: usize| {
+            assert_eq!((e.line(), e.offset()), (line, offset), "{e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("at line {line}, byte {offset}")),
+                "{e}"
+            );
+        };
+        let v = msg.get("NTE-3.2").unwrap().unwrap();
+        assert_eq!(v.line(), 3);
+        check(v.decoded().unwrap_err(), 3, bad);
+        check(msg.text("NTE-3").unwrap_err(), 3, bad);
+        check(msg.text("NTE[2]-3").unwrap_err(), 4, hex);
+        let field = msg.get("NTE[2]-3").unwrap().unwrap();
+        let part = field.parts().next().unwrap().parts().next().unwrap();
+        check(part.decoded().unwrap_err(), 4, hex);
+        let sub = field
+            .repetition(1)
+            .unwrap()
+            .component(1)
+            .unwrap()
+            .subcomponent(1)
+            .unwrap();
+        check(sub.decoded().unwrap_err(), 4, hex);
+        let mut errors = Vec::new();
+        msg.for_each_leaf(|_, v| errors.extend(v.decoded().err()));
+        assert_eq!(errors.len(), 2);
+        check(errors.remove(0), 3, bad);
+        check(errors.remove(0), 4, hex);
+        let pv1_44 = msg.get("PV1-44").unwrap().unwrap();
+        let at = pv1_44.offset();
+        check(
+            crate::types::Timestamp::from_value(&pv1_44).unwrap_err(),
+            5,
+            at,
+        );
+        // MSH-1 and MSH-2, literals, are on line 1.
+        assert_eq!(msg.get("MSH-1").unwrap().map(|v| v.line()), Some(1));
+        // Lines are segment numbers: blank lines between segments are not counted.
+        let input = b"MSH|^~\\&\r\r\nNTE|1||caf\xff\r";
+        let msg = Message::parse(input).unwrap();
+        let bad = input.iter().position(|&b| b == 0xff).unwrap();
+        check(msg.text("NTE-3").unwrap_err(), 2, bad);
     }
 
     proptest::proptest! {

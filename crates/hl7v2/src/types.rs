@@ -592,7 +592,7 @@ impl Timestamp {
     /// ```
     pub fn from_value(v: &Value<'_>) -> Result<Timestamp> {
         let raw = v.component(1).map_or(v.raw(), |c| c.raw());
-        Timestamp::parse(raw).map_err(|e| Error::new(e.kind().clone(), v.offset(), 0))
+        Timestamp::parse(raw).map_err(|e| Error::new(e.kind().clone(), v.offset(), v.line()))
     }
 
     /// The date part.

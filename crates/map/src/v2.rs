@@ -723,8 +723,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// What `e`, an error reading a value, says, with the value's line: the
-    /// hl7v2 value readers know its byte offset only (they say line 0), a
-    /// parse error says the line too.
+    /// hl7v2 value readers give it (since 2026-12-08: a value knows its
+    /// segment's line); an error made without one (line 0) gets the line of
+    /// its byte offset.
     #[cold]
     fn reason(&self, e: &carecodec_hl7v2::Error) -> String {
         if e.line() != 0 {

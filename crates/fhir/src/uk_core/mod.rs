@@ -539,6 +539,7 @@ pub fn extension_concept<'a>(exts: &'a [Extension], url: &str) -> Option<&'a Cod
 }
 
 /// The first coding of a concept.
+#[cfg(feature = "patient")]
 fn first_coding(c: &CodeableConcept) -> Option<&Coding> {
     c.coding.first()
 }

@@ -48,11 +48,14 @@ use std::fmt;
 
 use super::r4;
 
+#[cfg(any(feature = "allergy_intolerance", feature = "condition"))]
+use super::codes;
+#[cfg(feature = "patient")]
+use super::{ETHNIC_CATEGORY_ENGLAND, ext};
 use super::{
-    ETHNIC_CATEGORY_ENGLAND, GMC_NUMBER_SYSTEM, GMP_NUMBER_SYSTEM, GPHC_NUMBER_SYSTEM,
-    HCPC_NUMBER_SYSTEM, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_STATUS_ENGLAND,
-    NMC_NUMBER_SYSTEM, ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM, codes, ext,
-    is_valid_nhs_number,
+    GMC_NUMBER_SYSTEM, GMP_NUMBER_SYSTEM, GPHC_NUMBER_SYSTEM, HCPC_NUMBER_SYSTEM,
+    NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, NMC_NUMBER_SYSTEM,
+    ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM, is_valid_nhs_number,
 };
 #[allow(
     unused_imports,
@@ -613,6 +616,10 @@ fn nested(
         );
     }
     #[cfg(feature = "bundle")]
+    #[allow(
+        irrefutable_let_patterns,
+        reason = "Bundle is the only variant when it is the only resource feature"
+    )]
     if let Resource::Bundle(b) = resource {
         let inner_targets: r4::Targets = b
             .entry
@@ -656,6 +663,17 @@ impl Checker {
     fn warning(&mut self, code: IssueCode, location: String, message: String) {
         self.push(Severity::Warning, code, location, message);
     }
+    #[cfg_attr(
+        not(any(
+            feature = "patient",
+            feature = "encounter",
+            feature = "observation",
+            feature = "diagnostic_report",
+            feature = "allergy_intolerance",
+            feature = "condition"
+        )),
+        allow(dead_code, reason = "used by the checks of these resources only")
+    )]
     fn required<T>(&mut self, value: &Option<T>, location: String, what: &str) {
         if value.is_none() {
             self.error(
@@ -923,6 +941,26 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// Identifier systems that must be spelt exactly: (canonical, lower-cased fragments that mark
 /// an attempt at it).
+#[cfg_attr(
+    not(any(
+        feature = "patient",
+        feature = "practitioner",
+        feature = "practitioner_role",
+        feature = "organization",
+        feature = "location",
+        feature = "encounter",
+        feature = "observation",
+        feature = "diagnostic_report",
+        feature = "allergy_intolerance",
+        feature = "condition",
+        feature = "service_request",
+        feature = "device"
+    )),
+    allow(
+        dead_code,
+        reason = "used by the checks of resources with identifiers only"
+    )
+)]
 const KNOWN_SYSTEMS: &[(&str, &[&str])] = &[
     (NHS_NUMBER_SYSTEM, &["nhs-number", "nhsnumber"]),
     (
@@ -942,6 +980,26 @@ const KNOWN_SYSTEMS: &[(&str, &[&str])] = &[
 /// Checks that apply to every identifier: a near-miss of a known system is an error (the
 /// slice would not match), an NHS number is ten digits with a valid check digit, a slice with
 /// a system has a value.
+#[cfg_attr(
+    not(any(
+        feature = "patient",
+        feature = "practitioner",
+        feature = "practitioner_role",
+        feature = "organization",
+        feature = "location",
+        feature = "encounter",
+        feature = "observation",
+        feature = "diagnostic_report",
+        feature = "allergy_intolerance",
+        feature = "condition",
+        feature = "service_request",
+        feature = "device"
+    )),
+    allow(
+        dead_code,
+        reason = "used by the checks of resources with identifiers only"
+    )
+)]
 fn identifiers(c: &mut Checker, ids: &[Identifier], base: &str) {
     for (i, id) in ids.iter().enumerate() {
         let at = format!("{base}.identifier[{i}]");
@@ -995,6 +1053,10 @@ fn identifiers(c: &mut Checker, ids: &[Identifier], base: &str) {
 }
 
 /// A slice (identifiers with `system`) that may occur at most once.
+#[cfg_attr(
+    not(any(feature = "patient", feature = "organization", feature = "location")),
+    allow(dead_code, reason = "used by the checks of these resources only")
+)]
 fn slice_max_one(c: &mut Checker, ids: &[Identifier], system: &str, base: &str) {
     let hits: Vec<usize> = ids
         .iter()
@@ -1015,6 +1077,7 @@ fn slice_max_one(c: &mut Checker, ids: &[Identifier], system: &str, base: &str) 
 }
 
 /// The extensions with `url`, with their indexes.
+#[cfg(feature = "patient")]
 fn with_url<'a>(
     exts: &'a [Extension],
     url: &'a str,
@@ -1027,6 +1090,7 @@ fn with_url<'a>(
 /// A CodeableConcept-valued extension: at most `max` occurrences, and each value's codings
 /// checked with `ok`; `required` makes a miss an error, otherwise a warning.
 #[allow(clippy::too_many_arguments, reason = "small internal helper")]
+#[cfg(feature = "patient")]
 fn concept_extension(
     c: &mut Checker,
     exts: &[Extension],
@@ -1183,12 +1247,14 @@ pub const BIRTH_SEX_CODES: &[(&str, &str)] = &[
     (NULL_FLAVOR, "UNK"),
 ];
 
+#[cfg(feature = "patient")]
 fn verification_status_ok(system: &str, code: &str) -> bool {
     NHS_NUMBER_VERIFICATION_STATUS_CODES.contains(&(system, code))
 }
 
 /// The England part of UKCore-EthnicCategory is checked code by code; the Wales, Scotland and
 /// generic code systems are accepted with any code.
+#[cfg(feature = "patient")]
 fn ethnic_category_ok(system: &str, code: &str) -> bool {
     match system {
         ETHNIC_CATEGORY_ENGLAND => ETHNIC_CATEGORY_ENGLAND_CODES.contains(&code),
@@ -1199,6 +1265,7 @@ fn ethnic_category_ok(system: &str, code: &str) -> bool {
     }
 }
 
+#[cfg(feature = "patient")]
 fn birth_sex_ok(system: &str, code: &str) -> bool {
     BIRTH_SEX_CODES.contains(&(system, code))
 }
@@ -1771,14 +1838,19 @@ fn quantity_unit(
     }
 }
 
+#[cfg(feature = "allergy_intolerance")]
 const CLINICAL_STATUS_ALLERGY: &str =
     "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+#[cfg(feature = "allergy_intolerance")]
 const VERIFICATION_ALLERGY: &str =
     "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+#[cfg(feature = "condition")]
 const CLINICAL_STATUS_CONDITION: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+#[cfg(feature = "condition")]
 const VERIFICATION_CONDITION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
 
 /// The code of the first coding of `concept` in `system`.
+#[cfg(any(feature = "allergy_intolerance", feature = "condition"))]
 fn code_of<'a>(concept: &'a Option<CodeableConcept>, system: &str) -> Option<&'a str> {
     concept
         .iter()
