@@ -72,8 +72,9 @@ pub struct Args {
     /// decisions) here as NDJSON, one per message (HL7 v2 byte spans count
     /// from the file's start; `offset` is the message's); an input or
     /// message not mapped at all (malformed, rejected) gets a line saying
-    /// why (`rejected`); with `--to fhir`, a line also lists the model
-    /// values its Bundles do not carry (`not_written`).
+    /// why (`rejected`); an ESR file's line gives its record counts
+    /// (`records`: read = accepted + rejected); with `--to fhir`, a line
+    /// also lists the model values its Bundles do not carry (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
     /// IANA zone for times sent without an offset (when MSH-7 has none).
@@ -143,6 +144,15 @@ fn go_record(b: &[u8]) -> bool {
         })
 }
 
+/// ESR input's record accounting in a report line, as `esr check` counts
+/// (HDR, TRL and blank lines are not records).
+#[derive(serde::Serialize)]
+struct Records {
+    read: usize,
+    accepted: usize,
+    rejected: usize,
+}
+
 /// One line of the `--report` file: which file (and message of it) the
 /// report is for, then the report.
 #[derive(serde::Serialize)]
@@ -169,6 +179,11 @@ struct ReportLine<'a> {
     /// batch envelope has problems (its notes say which).
     #[serde(skip_serializing_if = "Option::is_none")]
     complete: Option<bool>,
+    /// ESR input: the reader's record counts, of every file mapped together
+    /// (`read == accepted + rejected`; each rejected row is also in the
+    /// report's `invalid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records: Option<Records>,
     /// ESR input: the persons and assignments its delete rows remove.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     deleted: Vec<DeletedLine<'a>>,
@@ -263,6 +278,7 @@ fn write_report(
             rejected: None,
             group,
             complete: None,
+            records: None,
             deleted: Vec::new(),
             not_written,
             report,
@@ -303,6 +319,7 @@ fn rejected(
                 rejected: Some(why),
                 group: None,
                 complete: None,
+                records: None,
                 deleted: Vec::new(),
                 not_written: Vec::new(),
                 report: &report,
@@ -407,6 +424,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                                 rejected: None,
                                 group: None,
                                 complete: None,
+                                records: None,
                                 deleted: Vec::new(),
                                 not_written,
                                 report: &report,
@@ -614,6 +632,7 @@ fn envelope_problems(
                 rejected: None,
                 group: None,
                 complete: Some(false),
+                records: None,
                 deleted: Vec::new(),
                 not_written: Vec::new(),
                 report: &file_report,
@@ -811,6 +830,11 @@ fn write_esr<W: Write, R: Write>(
                 rejected: None,
                 group: None,
                 complete: Some(mapped.complete),
+                records: Some(Records {
+                    read: mapped.read,
+                    accepted: mapped.accepted,
+                    rejected: mapped.rejected,
+                }),
                 deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),
                 not_written,
                 report: &mapped.report,

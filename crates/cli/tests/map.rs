@@ -472,10 +472,26 @@ fn an_esr_file_with_a_rejected_row_exits_1() {
     // A primary flag that is neither Yes nor No: the assignment row is
     // rejected (and was left out of the worker with exit 0).
     let file = go_file("rejected", |t| t.replacen("~Yes~37.5~", "~Maybe~37.5~", 1));
-    let out = run_map(&["--as-at", "2025-04-01"], &[&file]);
+    let report = tmp("rejected.report.ndjson");
+    let out = run_map(&["--as-at", "2025-04-01", "--report"], &[&report, &file]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(": 1 row rejected by the reader"), "{err}");
+    // The report line accounts for every record as `esr check` does
+    // (read = accepted + rejected); it used to give no counts.
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let check = bin().args(["esr", "check"]).arg(&file).output().unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).into_owned();
+    let counts = &r["records"];
+    let (read, accepted) = (
+        counts["read"].as_u64().unwrap(),
+        counts["accepted"].as_u64().unwrap(),
+    );
+    assert_eq!(counts["rejected"], 1);
+    assert_eq!(read, accepted + 1);
+    let totals = format!("read {read}, accepted {accepted}, rejected 1,");
+    assert!(said.contains(&totals), "{said}");
 }
 
 #[test]

@@ -153,6 +153,7 @@ impl EsrOptions {
 /// TRL~3\n";
 /// let out = map_go(file.as_bytes(), None, &EsrOptions::at_extract_date());
 /// assert_eq!(out.workers.len(), 1);
+/// assert_eq!((out.read, out.accepted, out.rejected), (1, 1, 0));
 /// assert_eq!(out.report.identity.len(), 1);
 /// assert!(out.report.balanced() && out.report.invalid.is_empty());
 /// ```
@@ -173,6 +174,13 @@ pub struct EsrMapping {
     pub complete: bool,
     /// The file errors that made it incomplete, as text.
     pub file_errors: Vec<String>,
+    /// Records the reader read (HDR, TRL and blank lines not counted), of
+    /// every file given: `read == accepted + rejected`, as `esr check`
+    /// counts them.
+    pub read: usize,
+    /// Records the reader accepted (the mapping's input; one it leaves out
+    /// is in the report's `unmapped` or `notes`).
+    pub accepted: usize,
     /// Rows the reader rejected (listed in the report's `invalid`).
     pub rejected: usize,
     /// The date the rows were resolved as at; `None` when there was none
@@ -812,6 +820,9 @@ struct Loaded {
     rows: Vec<Row>,
     /// Rows the reader rejected (their index in `rows`), and why.
     rejected: Vec<(usize, String)>,
+    /// The reader's counts: records read and accepted.
+    read: usize,
+    accepted: usize,
     /// Fields not valid UTF-8 in a UTF-8 file (row, field), read with
     /// U+FFFD for the bytes that are not.
     undecoded: Vec<(usize, usize)>,
@@ -985,6 +996,8 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         file,
         rows,
         rejected,
+        read: count(summary.read),
+        accepted: count(summary.accepted),
         undecoded,
         warnings,
         notes,
@@ -994,6 +1007,12 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         name_vpd,
         header_date,
     }
+}
+
+/// A reader's record count as a `usize` (saturating: a count past
+/// `usize::MAX` cannot be held in memory anyway).
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Adds field `i` of `entry` (row `row`) to `undecoded` when its `text` has
@@ -1041,6 +1060,8 @@ fn map_loaded(mut l: Loaded, opts: &EsrOptions) -> EsrMapping {
     let out = EsrMapping {
         complete: l.complete,
         file_errors: l.file_errors,
+        read: l.read,
+        accepted: l.accepted,
         rejected: l.rejected.len(),
         as_at,
         ..EsrMapping::default()
@@ -1466,6 +1487,7 @@ fn merge(
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
+    let (mut read, mut accepted) = (0usize, 0usize);
     // Applied files after the last one with a valid HDR-2.
     let mut undated: Vec<Arc<str>> = Vec::new();
     // The final chain: from the last full file re-basing the state on (the
@@ -1495,6 +1517,8 @@ fn merge(
             file_errors.extend(l.file_errors.iter().map(|e| format!("{}: {e}", l.file)));
         }
         let offset = rows.len();
+        read = read.saturating_add(l.read);
+        accepted = accepted.saturating_add(l.accepted);
         rejected.extend(l.rejected.into_iter().map(|(i, why)| (i + offset, why)));
         undecoded.extend(l.undecoded.into_iter().map(|(i, f)| (i + offset, f)));
         warnings.extend(l.warnings.into_iter().map(|(i, f, w)| (i + offset, f, w)));
@@ -1531,6 +1555,8 @@ fn merge(
     let out = EsrMapping {
         complete,
         file_errors,
+        read,
+        accepted,
         rejected: rejected.len(),
         as_at,
         files,
@@ -3809,6 +3835,8 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         );
         assert!(out.workers.is_empty());
         assert_eq!(out.rejected, 1);
+        // Every record accounted for: the PRA rejected, the ASA accepted.
+        assert_eq!((out.read, out.accepted), (2, 1));
         assert!(out.failure().is_some_and(|f| f.contains("1 row rejected")));
         assert!(
             rejected_row(&out, 2, "longer than"),
@@ -3906,6 +3934,7 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             out.report.unmapped.len(),
             out.report.source_leaves
         );
+        assert_eq!(out.read, out.accepted + out.rejected);
         out
     }
 
@@ -3928,6 +3957,15 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         let out = files(&[(C2, &change), (F1, &full)], &at(2025, 4, 2));
         assert_eq!(out.failure(), None);
         assert_eq!(uses(&out), [FileUse::Base, FileUse::Changes]);
+        // The records of both files are counted, as the reader counts them.
+        let counted = |body: &str, name: &str| {
+            let one = map_go(body.as_bytes(), Some(name), &at(2025, 4, 2));
+            (one.read, one.accepted)
+        };
+        let (full_read, change_read) = (counted(&full, F1), counted(&change, C2));
+        assert_eq!(change_read, (1, 1));
+        assert!(full_read.0 > 1 && full_read.0 == full_read.1);
+        assert_eq!((out.read, out.accepted), (full_read.0 + 1, full_read.1 + 1));
         assert_eq!(out.workers.len(), 1);
         let w = &out.workers[0];
         assert_eq!(w.telecom.len(), 1);
