@@ -1640,6 +1640,14 @@ fn map_window(
         );
     }
     delete_or_cancel_rule(&mut ctx.report, &event, undo);
+    if event.kind != AdtKind::Result
+        && let Some(reason) = order_cancel(ctx.window(), &event.message_type)
+    {
+        ctx.report.identity.push(IdentityDecision {
+            reason,
+            ..IdentityDecision::default()
+        });
+    }
     match window.group {
         None => {
             if let Some(reason) = patient_groups(&event, window.groups) {
@@ -1709,6 +1717,39 @@ fn delete_or_cancel_rule(
         )),
         None => {}
     }
+}
+
+/// The quarantine reason of a message whose ORC-1 order control code (HL7
+/// table 0119) cancels or discontinues an order (`CA`, `OC`, `CR`, `DC`,
+/// `OD`, `DR`): the model keeps no order status (ORC is not mapped), so
+/// its ServiceRequest would be written as a create or update of the order
+/// the message cancels. Not applied to ORU^R01, whose result statuses
+/// (OBR-25, OBX-11 `X`) carry a cancellation the mapping writes.
+fn order_cancel<'m, 'a>(
+    mut window: impl Iterator<Item = Segment<'m, 'a>>,
+    message_type: &str,
+) -> Option<String> {
+    window.find_map(|s| {
+        if s.id() != "ORC" {
+            return None;
+        }
+        let code = s.field(1)?;
+        let what = match code.raw().trim_ascii() {
+            b"CA" => "cancel order request",
+            b"OC" => "order canceled",
+            b"CR" => "canceled as requested",
+            b"DC" => "discontinue order request",
+            b"OD" => "order discontinued",
+            b"DR" => "discontinued as requested",
+            _ => return None,
+        };
+        let code = String::from_utf8_lossy(code.raw().trim_ascii());
+        Some(format!(
+            "quarantined: {message_type} with ORC-1 {code} ({what}, HL7 table 0119): the \
+             mapping keeps no order status, so its ServiceRequest must not be written as a \
+             create or update of the order it cancels or discontinues"
+        ))
+    })
 }
 
 /// [`delete_or_cancel_rule`] for an event read from FHIR, whose message

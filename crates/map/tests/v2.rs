@@ -2535,3 +2535,43 @@ fn a_delete_read_from_a_fhir_message_is_not_an_update_either() {
         );
     }
 }
+
+/// An order message (ORM^O01) with order control `control` in ORC-1.
+fn orm(control: &str) -> String {
+    format!(
+        "MSH|^~\\&|EPR|RX1|LAB|RX1|20240312091500||ORM^O01|ORD1|P|2.4\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+         ORC|{control}|PLAC-1|FILL-1||CM\r\
+         OBR|1|PLAC-1|FILL-1|24317-0^Hemogram and platelet count^LN|||20240312090000"
+    )
+}
+
+#[test]
+fn an_order_message_cancelling_its_order_is_never_an_update() {
+    // Probe 13 (left by its fix of P7): ORC-1 CA (cancel order request) was
+    // mapped as any unsupported message, "treated as an update": its
+    // ServiceRequest written as a create or update of the order it cancels.
+    for control in ["CA", "OC", "CR", "DC", "OD", "DR"] {
+        let (_, r) = map(orm(control).as_bytes());
+        assert!(r.quarantined(), "{control}: {:?}", r.identity);
+        let d = r.identity.iter().find(|d| d.quarantined()).unwrap();
+        assert!(
+            d.reason
+                .starts_with(&format!("quarantined: ORM^O01 with ORC-1 {control} (")),
+            "{}",
+            d.reason
+        );
+        assert!(r.balanced());
+    }
+    // A new order is mapped, as an update (and says so).
+    let (e, r) = map(orm("NW").as_bytes());
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    assert_eq!(e.reports.len(), 1);
+    assert!(r.notes.iter().any(|n| n.contains("treated as an update")));
+    // An ORU^R01 whose ORC says the order was cancelled carries the
+    // cancellation in its result statuses: mapped.
+    let oru = orm("OC").replace("ORM^O01", "ORU^R01") + "||||||||||||||||||X";
+    let (e, r) = map(oru.as_bytes());
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    assert_eq!(e.reports.len(), 1);
+}
